@@ -1,0 +1,90 @@
+"""Rate functions ``rho``: each is one record with its derivative, its primitive (for the
+energy) and the Brian2 expression that computes it, so the equations and the mathematics
+cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+__all__ = ["Activation", "ACTIVATIONS", "get_activation"]
+
+
+@dataclass(frozen=True)
+class Activation:
+    """A rate function.
+
+    Attributes
+    ----------
+    name : str
+        Name used in specs.
+    rho, rho_prime : callable
+        ``r = rho(u)`` and ``d rho / du``, elementwise on arrays.
+    primitive : callable
+        ``P(u) = int_0^u rho``; the energy uses ``u rho(u) - P(u)`` (the Legendre
+        transform ``G(r)`` of ``P`` with ``G' = rho^{-1}``).
+    brian : str
+        Brian2 expression of ``rho`` in the variable ``{u}``, e.g. ``"clip({u}, 0, 1)"``.
+    """
+
+    name: str
+    rho: Callable
+    rho_prime: Callable
+    primitive: Callable
+    brian: str
+
+    def brian_expr(self, u: str = "u") -> str:
+        return self.brian.format(u=u)
+
+
+def _hs(u):
+    return np.clip(u, 0.0, 1.0)
+
+
+def _hs_prime(u):
+    return ((u > 0.0) & (u < 1.0)).astype(np.result_type(u, np.float32))
+
+
+def _hs_primitive(u):
+    return np.where(u < 0.0, 0.0, np.where(u > 1.0, u - 0.5, 0.5 * u * u))
+
+
+def _sigmoid(u):
+    return 0.5 * (1.0 + np.tanh(0.5 * u))
+
+
+def _sigmoid_prime(u):
+    s = _sigmoid(u)
+    return s * (1.0 - s)
+
+
+def _softplus(u):
+    return np.logaddexp(0.0, u)
+
+
+def _tanh_prime(u):
+    t = np.tanh(u)
+    return 1.0 - t * t
+
+
+def _logcosh(u):
+    a = np.abs(u)
+    return a + np.log1p(np.exp(-2.0 * a)) - np.log(2.0)
+
+
+ACTIVATIONS = {
+    "hard_sigmoid": Activation("hard_sigmoid", _hs, _hs_prime, _hs_primitive, "clip({u}, 0, 1)"),
+    "sigmoid": Activation("sigmoid", _sigmoid, _sigmoid_prime, _softplus, "0.5*(1 + tanh(0.5*{u}))"),
+    "tanh": Activation("tanh", np.tanh, _tanh_prime, _logcosh, "tanh({u})"),
+}
+
+
+def get_activation(name: str) -> Activation:
+    """The :class:`Activation` called ``name`` (one of :data:`ACTIVATIONS`)."""
+    try:
+        return ACTIVATIONS[name]
+    except KeyError:
+        raise ValueError(f"unknown activation {name!r}; allowed: {', '.join(ACTIVATIONS)}") from None

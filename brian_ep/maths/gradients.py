@@ -1,0 +1,157 @@
+"""Gradient estimators with one signature: EP (from two nudged states) and recurrent
+backprop (implicit differentiation at the free fixed point), so the gradient check
+compares two calls.
+
+All return a :class:`~brian_ep.maths.params.Params` of gradients of the mean loss over the
+batch (descend with ``params -= lr * grad``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .activations import get_activation
+from .dynamics import rates, readout_output
+from .params import Params
+
+__all__ = ["ep_gradient", "readout_gradient", "recurrent_backprop_gradient", "coupling_matrix", "state_index"]
+
+
+def _per_sample(beta, n):
+    beta = np.asarray(beta, dtype=np.float64)
+    return np.broadcast_to(beta, (n,)) if beta.ndim == 0 else beta
+
+
+def readout_gradient(arch, params, u_free: dict, y: np.ndarray) -> np.ndarray:
+    """Exact cross-entropy gradient of the softmax readout weights at the free state,
+    ``mean_k r_top (softmax(r_top W) - y)^T``."""
+    r_top = get_activation(arch.top.activation).rho(u_free[arch.top.name])
+    return r_top.T @ (readout_output(arch, params, r_top) - y) / y.shape[0]
+
+
+def ep_gradient(arch, params, x, y, u_a: dict, u_b: dict, beta_a, beta_b, u_free: dict | None = None) -> Params:
+    """The EP estimate of the loss gradient from the states after nudging with ``beta_a``
+    and ``beta_b`` (``beta_b = 0`` with ``u_b`` the free state for one-sided nudging;
+    ``+beta, -beta`` for centered nudging).
+
+    Exact mode::
+
+        grad W_p = -c_post / (beta_a - beta_b) * mean_k [ r_pre^a (r_post^a)^T - r_pre^b (r_post^b)^T ]
+        grad b_l = -c_l   / (beta_a - beta_b) * mean_k [ r_l^a - r_l^b ]
+
+    Vector-field mode (Liu & Chen): ``grad W_p = -s * mean_k r_pre^0 (r_post^a - r_post^b)^T``
+    with the free rates ``r^0`` presynaptically and ``s = |beta| / (beta_a - beta_b)``
+    (1 for one-sided nudging), no energy weights.
+
+    Parameters
+    ----------
+    beta_a, beta_b : float or ndarray, shape (n_samples,)
+    u_free : dict, optional
+        The free fixed point; needed in vector-field mode and for a softmax readout.
+    """
+    n = x.shape[0]
+    ba, bb = _per_sample(beta_a, n), _per_sample(beta_b, n)
+    denom = ba - bb
+    if np.any(denom == 0):
+        raise ValueError("beta_a and beta_b must differ for every sample")
+    ra, rb = rates(arch, u_a), rates(arch, u_b)
+    inp = arch.input.name
+    ra[inp] = rb[inp] = x
+    grads_W, grads_b = {}, {}
+    if arch.mode == "exact":
+        w = (1.0 / denom)[:, None] / n
+        for p in arch.projections:
+            c = arch.weight_scale(p)
+            grads_W[p.name] = -c * (ra[p.pre].T @ (ra[p.post] * w) - rb[p.pre].T @ (rb[p.post] * w))
+        for layer in arch.free_layers:
+            if layer.bias:
+                c = arch.energy_weights[layer.name]
+                grads_b[layer.name] = -c * np.sum((ra[layer.name] - rb[layer.name]) * w, axis=0)
+    else:
+        if u_free is None:
+            raise ValueError("the vector-field update needs the free state u_free")
+        r0 = rates(arch, u_free)
+        r0[inp] = x
+        scale = (np.abs(ba) / denom)[:, None] / n
+        for p in arch.projections:
+            grads_W[p.name] = -(r0[p.pre].T @ ((ra[p.post] - rb[p.post]) * scale))
+        for layer in arch.free_layers:
+            if layer.bias:
+                grads_b[layer.name] = -np.sum((ra[layer.name] - rb[layer.name]) * scale, axis=0)
+    if arch.readout is not None:
+        if u_free is None:
+            raise ValueError("a softmax readout needs the free state u_free")
+        grads_W[arch.readout.name] = readout_gradient(arch, params, u_free, y)
+    return Params(grads_W, grads_b)
+
+
+# ---------------------------------------------------------------------------------------
+# recurrent backprop (implicit differentiation), the reference for the gradient check
+
+
+def state_index(arch) -> dict:
+    """Slices of each free layer in the concatenated state vector."""
+    index, start = {}, 0
+    for layer in arch.free_layers:
+        index[layer.name] = slice(start, start + layer.size)
+        start += layer.size
+    return index
+
+
+def coupling_matrix(arch, params) -> np.ndarray:
+    """``M = dI/dr`` over the concatenated free state (feedforward ``W^T``, feedback
+    ``gamma W``), shape ``(n_free, n_free)``."""
+    idx = state_index(arch)
+    n = sum(layer.size for layer in arch.free_layers)
+    M = np.zeros((n, n))
+    for p in arch.projections:
+        if p.pre == arch.input.name:
+            continue
+        W = params.W[p.name]
+        M[idx[p.post], idx[p.pre]] += W.T
+        M[idx[p.pre], idx[p.post]] += p.gamma * W
+    return M
+
+
+def recurrent_backprop_gradient(arch, params, x, y, u_free: dict) -> Params:
+    """The exact gradient of the mean loss ``C(u*)`` at the free fixed point ``u*``.
+
+    At ``u* = I(r(u*))``, with ``D = diag(rho'(u*))`` and ``M`` the coupling matrix, the
+    adjoint ``lambda = (1 - D M^T)^{-1} dC/du`` gives ``dC/dW_p[i, j] = lambda_post,j r_pre,i +
+    gamma_p lambda_pre,i r_post,j`` and ``dC/db_l = lambda_l``. This uses only the fixed-point
+    equations (no energy, no nudging), so it checks EP independently. One linear solve per
+    sample; meant for small networks.
+    """
+    idx = state_index(arch)
+    M = coupling_matrix(arch, params)
+    n_free = M.shape[0]
+    n = x.shape[0]
+    inp = arch.input.name
+    r = rates(arch, u_free)
+    top = arch.top
+    grads_W = {p.name: np.zeros_like(params.W[p.name]) for p in arch.all_projections}
+    grads_b = {name: np.zeros_like(v) for name, v in params.b.items()}
+    for k in range(n):
+        d = np.zeros(n_free)
+        for layer in arch.free_layers:
+            d[idx[layer.name]] = get_activation(layer.activation).rho_prime(u_free[layer.name][k])
+        dC_dr = np.zeros(n_free)
+        r_top = r[top.name][k : k + 1]
+        if arch.readout is None:
+            dC_dr[idx[top.name]] = (r_top - y[k : k + 1])[0]
+        else:
+            W = params.W[arch.readout.name]
+            dC_dr[idx[top.name]] = ((readout_output(arch, params, r_top) - y[k : k + 1]) @ W.T)[0]
+        lam = np.linalg.solve(np.eye(n_free) - d[:, None] * M.T, d * dC_dr)
+        rk = {name: v[k] for name, v in r.items()}
+        rk[inp] = x[k]
+        for p in arch.projections:
+            g = np.outer(rk[p.pre], lam[idx[p.post]])
+            if p.pre != inp:
+                g += p.gamma * np.outer(lam[idx[p.pre]], rk[p.post])
+            grads_W[p.name] += g / n
+        for name in grads_b:
+            grads_b[name] += lam[idx[name]] / n
+    if arch.readout is not None:
+        grads_W[arch.readout.name] = readout_gradient(arch, params, u_free, y)
+    return Params(grads_W, grads_b)

@@ -1,0 +1,77 @@
+"""Network parameters (weights and biases) as plain arrays, their initialisation and
+their ``.npz`` form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["Params", "init_params"]
+
+
+@dataclass
+class Params:
+    """Weights ``W[name]`` of shape ``(n_pre, n_post)`` per projection and biases ``b[name]``
+    of shape ``(n,)`` per free layer with a bias (dimensionless)."""
+
+    W: dict = field(default_factory=dict)
+    b: dict = field(default_factory=dict)
+
+    def copy(self) -> "Params":
+        return Params({k: v.copy() for k, v in self.W.items()}, {k: v.copy() for k, v in self.b.items()})
+
+    def astype(self, dtype) -> "Params":
+        return Params({k: v.astype(dtype) for k, v in self.W.items()}, {k: v.astype(dtype) for k, v in self.b.items()})
+
+    def to_flat(self) -> dict:
+        """``{"W:<projection>": array, "b:<layer>": array}``, the layout of ``weights.npz``."""
+        flat = {f"W:{k}": v for k, v in self.W.items()}
+        flat.update({f"b:{k}": v for k, v in self.b.items()})
+        return flat
+
+    @classmethod
+    def from_flat(cls, flat) -> "Params":
+        W = {k[2:]: np.asarray(v) for k, v in flat.items() if k.startswith("W:")}
+        b = {k[2:]: np.asarray(v) for k, v in flat.items() if k.startswith("b:")}
+        return cls(W, b)
+
+    def save(self, path) -> None:
+        np.savez(path, **self.to_flat())
+
+    @classmethod
+    def load(cls, path) -> "Params":
+        with np.load(path) as data:
+            return cls.from_flat({k: data[k] for k in data.files})
+
+    def max_abs_diff(self, other: "Params") -> float:
+        d = [np.max(np.abs(self.W[k] - other.W[k])) for k in self.W]
+        d += [np.max(np.abs(self.b[k] - other.b[k])) for k in self.b if self.b[k].size]
+        return float(max(d)) if d else 0.0
+
+    def is_finite(self) -> bool:
+        return all(np.all(np.isfinite(v)) for v in list(self.W.values()) + list(self.b.values()))
+
+
+def init_params(arch, rng: np.random.Generator, dtype=np.float64) -> Params:
+    """Draw initial weights for every projection from its ``init`` scheme; biases start at 0.
+
+    Parameters
+    ----------
+    arch : Architecture
+        The network.
+    rng : numpy.random.Generator
+        Source of randomness; the same generator state gives the same weights.
+    """
+    W = {}
+    for p in arch.all_projections:
+        n_pre, n_post = arch.layer(p.pre).size, arch.layer(p.post).size
+        scheme, gain = p.init.scheme, p.init.gain
+        if scheme == "zeros":
+            w = np.zeros((n_pre, n_post))
+        else:
+            bound = gain * (np.sqrt(6.0 / (n_pre + n_post)) if scheme == "glorot_uniform" else 1.0 / np.sqrt(n_pre))
+            w = rng.uniform(-bound, bound, size=(n_pre, n_post))
+        W[p.name] = w.astype(dtype)
+    b = {layer.name: np.zeros(layer.size, dtype=dtype) for layer in arch.free_layers if layer.bias}
+    return Params(W, b)

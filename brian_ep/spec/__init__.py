@@ -1,0 +1,58 @@
+"""Network specs: YAML files in ``network_specs/`` parsed into immutable, validated objects.
+
+>>> from brian_ep.spec import load_spec
+>>> spec = load_spec("network_specs/digits.yaml")   # doctest: +SKIP
+>>> spec.ep.beta                                       # doctest: +SKIP
+0.5
+"""
+
+from .errors import BrianEPError, DataError, DivergenceError, SpecError
+from .load import apply_overrides, dump_spec, load_spec, spec_from_dict, spec_to_dict
+from .quantities import parse_time
+from .schema import (
+    ACTIVATIONS,
+    NEURON_MODELS,
+    ChainSpec,
+    DataSpec,
+    EPSpec,
+    HiddenStack,
+    InitSpec,
+    LayerSpec,
+    ModelSpec,
+    NeuronSpec,
+    OptimSpec,
+    ProjectionSpec,
+    ReadoutSpec,
+    ResidualSpec,
+    RunSpec,
+    Spec,
+)
+
+__all__ = [
+    "BrianEPError",
+    "DataError",
+    "DivergenceError",
+    "SpecError",
+    "load_spec",
+    "spec_from_dict",
+    "spec_to_dict",
+    "dump_spec",
+    "apply_overrides",
+    "parse_time",
+    "ACTIVATIONS",
+    "NEURON_MODELS",
+    "Spec",
+    "ModelSpec",
+    "EPSpec",
+    "OptimSpec",
+    "DataSpec",
+    "RunSpec",
+    "LayerSpec",
+    "HiddenStack",
+    "NeuronSpec",
+    "InitSpec",
+    "ChainSpec",
+    "ProjectionSpec",
+    "ResidualSpec",
+    "ReadoutSpec",
+]

@@ -1,0 +1,59 @@
+"""Errors raised for bad network specs.
+
+Every error names the file, the key (a dotted path such as ``model.hidden[0].size``),
+the problem, and what is allowed, so that the command line can print it as one
+paragraph instead of a traceback.
+"""
+
+from __future__ import annotations
+
+__all__ = ["SpecError", "BrianEPError", "DataError", "DivergenceError"]
+
+
+class BrianEPError(Exception):
+    """Base class of the errors that ``brian-ep`` reports as one paragraph."""
+
+
+class SpecError(BrianEPError, ValueError):
+    """A network spec is malformed or inconsistent.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong, e.g. ``"must be > 0 (got -3)"``.
+    key : str, optional
+        Dotted path of the offending key, e.g. ``"model.hidden[0].size"``.
+    source : str, optional
+        The spec file (or ``"<dict>"`` for specs built in Python).
+    allowed : str, optional
+        What would be accepted, e.g. ``"one of 'rate'"``.
+    """
+
+    def __init__(self, message, key=None, source=None, allowed=None):
+        self.message = str(message)
+        self.key = key
+        self.source = source
+        self.allowed = allowed
+        super().__init__(self.format())
+
+    def with_source(self, source):
+        """Return the same error with the spec's file name attached."""
+        return SpecError(self.message, key=self.key, source=source, allowed=self.allowed)
+
+    def format(self):
+        where = self.source or "spec"
+        text = f"{where}: "
+        if self.key:
+            text += f"key '{self.key}': "
+        text += self.message.rstrip(".") + "."
+        if self.allowed:
+            text += f" Allowed: {self.allowed}."
+        return text
+
+
+class DataError(BrianEPError, OSError):
+    """A data set is missing, corrupt, or does not fit the network."""
+
+
+class DivergenceError(BrianEPError, FloatingPointError):
+    """The network dynamics or weights became non-finite or exploded."""

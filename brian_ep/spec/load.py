@@ -1,0 +1,214 @@
+"""Read a spec from YAML (or a dict) and validate it, turning every failure into a
+:class:`~brian_ep.spec.errors.SpecError` that names the file, the key and the fix."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import typing
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from .errors import SpecError
+from .schema import Spec
+
+__all__ = ["load_spec", "spec_from_dict", "spec_to_dict", "dump_spec", "apply_overrides"]
+
+
+def load_spec(source, overrides: Mapping[str, Any] | None = None) -> Spec:
+    """Load and validate a network spec.
+
+    Parameters
+    ----------
+    source : {str, os.PathLike, dict, Spec}
+        A YAML file, a mapping with the same structure, or an existing spec.
+    overrides : dict, optional
+        Dotted keys to replace after reading, e.g. ``{"run.epochs": 2}``.
+
+    Returns
+    -------
+    Spec
+        The validated, immutable spec.
+
+    Raises
+    ------
+    SpecError
+        If the file is missing or not YAML, or a key is unknown, of the wrong type or out
+        of range; the message names the file and the key.
+    """
+    if isinstance(source, Spec):
+        data, name = spec_to_dict(source), "<spec>"
+    elif isinstance(source, Mapping):
+        data, name = dict(source), "<dict>"
+    else:
+        path = Path(os.fspath(source))
+        name = str(path)
+        if not path.is_file():
+            raise SpecError(
+                "file not found" + (" (it is a directory)" if path.is_dir() else ""),
+                source=name,
+                allowed="a YAML file such as network_specs/digits.yaml",
+            )
+        try:
+            data = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise SpecError(f"is not valid YAML{where}: {problem}", source=name) from None
+        if not isinstance(data, dict):
+            raise SpecError(
+                f"must be a YAML mapping with the sections model, ep, optim, data, run "
+                f"(got {type(data).__name__})",
+                source=name,
+            )
+    if overrides:
+        data = apply_overrides(data, overrides, source=name)
+    return spec_from_dict(data, source=name)
+
+
+def spec_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Spec:
+    """Validate a mapping into a :class:`Spec` (see :func:`load_spec`)."""
+    try:
+        spec = Spec.model_validate(data)
+    except ValidationError as exc:
+        raise _to_spec_error(exc, data, source) from None
+    # Cross-field checks (layer names, graph) live with the architecture; run them now so a
+    # bad spec fails on load, not in the middle of a run.
+    from ..architecture import build_architecture
+
+    try:
+        build_architecture(spec)
+    except SpecError as exc:
+        raise exc.with_source(source) from None
+    return spec
+
+
+def spec_to_dict(spec: Spec) -> dict:
+    """The spec as plain YAML-ready data (times as ``"0.5 ms"`` text)."""
+    return spec.model_dump(mode="json", exclude_none=True)
+
+
+def dump_spec(spec: Spec, path) -> None:
+    """Write ``spec`` as YAML to ``path``."""
+    Path(path).write_text(yaml.safe_dump(spec_to_dict(spec), sort_keys=False))
+
+
+def apply_overrides(data: Mapping[str, Any], overrides: Mapping[str, Any], source="<dict>") -> dict:
+    """Return a copy of ``data`` with dotted keys (``"run.epochs"``) replaced."""
+    import copy
+
+    data = copy.deepcopy(dict(data))
+    for dotted, value in overrides.items():
+        node = data
+        parts = dotted.split(".")
+        for part in parts[:-1]:
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            if not isinstance(child, dict):
+                raise SpecError(f"cannot set '{dotted}': '{part}' is not a section", key=dotted, source=source)
+            node = child
+        node[parts[-1]] = value
+    return data
+
+
+# ---------------------------------------------------------------------------------------
+# pydantic errors -> one paragraph
+
+
+def _to_spec_error(exc: ValidationError, data, source) -> SpecError:
+    errors = exc.errors(include_url=False)
+    # Union members each report an error; keep the most specific (deepest) ones.
+    errors.sort(key=lambda e: -len(e["loc"]))
+    seen, parts = set(), []
+    first_key, first_allowed = None, None
+    for err in errors:
+        key = _dotted(err["loc"])
+        if key in seen:
+            continue
+        seen.add(key)
+        message, allowed = _describe(err, data)
+        if first_key is None:
+            first_key, first_allowed = key, allowed
+            parts.append(message)
+        else:
+            parts.append(f"also key '{key}': {message}")
+        if len(parts) == 3:
+            break
+    more = len({_dotted(e["loc"]) for e in errors}) - len(parts)
+    message = "; ".join(parts)
+    if more > 0:
+        message += f" (and {more} more problem{'s' if more > 1 else ''})"
+    return SpecError(message, key=first_key or None, source=source, allowed=first_allowed)
+
+
+def _is_branch_tag(part) -> bool:
+    return isinstance(part, str) and (
+        "[" in part or part[:1].isupper() or part.startswith("function-") or part in {"float", "int", "str", "bool"}
+        or part.startswith("literal")
+    )
+
+
+def _dotted(loc) -> str:
+    out = ""
+    for part in loc:
+        if _is_branch_tag(part):
+            continue
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _describe(err, data):
+    kind, msg = err["type"], err["msg"]
+    loc = [p for p in err["loc"] if not _is_branch_tag(p)]
+    got = err.get("input")
+    if kind == "extra_forbidden":
+        allowed_keys = _allowed_keys(loc[:-1])
+        hint = ""
+        close = difflib.get_close_matches(str(loc[-1]), allowed_keys, n=1)
+        if close:
+            hint = f"; did you mean '{close[0]}'?"
+        return f"unknown key{hint}", ", ".join(allowed_keys) if allowed_keys else None
+    if kind == "missing":
+        return "is required but missing", None
+    if kind == "literal_error":
+        expected = err.get("ctx", {}).get("expected")
+        return f"{got!r} is not one of the supported values", expected
+    if kind == "value_error":
+        msg = msg.removeprefix("Value error, ")
+    if isinstance(got, (dict, list)):
+        return msg, None
+    return f"{msg} (got {got!r})", None
+
+
+def _allowed_keys(loc) -> list[str]:
+    """The keys a section accepts, found by walking the schema along ``loc``."""
+    model: Any = Spec
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        fields = getattr(model, "model_fields", {})
+        if part not in fields:
+            return []
+        model = _model_in(fields[part].annotation)
+        if model is None:
+            return []
+    return sorted(getattr(model, "model_fields", {}))
+
+
+def _model_in(annotation):
+    """The pydantic model class inside an annotation such as ``Optional[list[X]]``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
