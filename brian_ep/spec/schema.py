@@ -280,7 +280,8 @@ class RunSpec(_Frozen):
     """How to run: ``epochs``, ``seed``, the ``engine`` (``brian2``: one sample at a time as
     Brian2 equations; ``numpy``: the same mathematics batched), the Brian2 ``device``
     (``runtime`` with codegen ``target`` numpy or cython, or ``cpp_standalone``), and
-    ``chunk_size`` (samples per Brian2 run, i.e. between checkpoints)."""
+    ``chunk_size`` (samples per Brian2 run, i.e. between checkpoints), ``threads`` (OpenMP
+    threads for standalone, 0: one), and ``dtype`` (numpy engine arithmetic)."""
 
     epochs: int = Field(default=10, gt=0)
     seed: int = 0
@@ -290,6 +291,7 @@ class RunSpec(_Frozen):
     chunk_size: int = Field(default=2000, gt=0)
     threads: int = Field(default=0, ge=0)
     eval_batch_size: int = Field(default=1000, gt=0)
+    dtype: Literal["float64", "float32"] = "float64"
 
 
 class Spec(_Frozen):

@@ -1,0 +1,320 @@
+"""Brian2 equations and code strings for EP networks, as pure functions of the spec pieces
+(text in, text out; tested as text). :mod:`brian_ep.brian.builder` assembles the objects.
+
+Conventions
+-----------
+* Every sample is presented in a *window* of ``NW`` time steps: ``NF`` free steps, then
+  ``NN`` nudged steps (twice, +beta then -beta, for centered nudging). The step within the
+  window is ``timestep(t, dt) % NW``; the window index is ``timestep(t, dt) // NW``.
+* Rates and currents are dimensionless (a rate is a fraction of the maximal rate); time
+  has units through ``tau`` and ``dt``.
+* A projection ``p`` from layer ``a`` to ``b`` has one weight ``w`` per synapse. It adds
+  ``w r_pre`` to ``I_p`` of ``b`` (feedforward) and ``gamma_p w r_post`` to ``I_fb_p`` of
+  ``a`` (feedback): one weight, both directions, so the network has an energy.
+* The learning rule reads only the synapse's pre- and post-synaptic neurons: rates latched
+  at the end of each phase (``ra``, ``rb``, ``r_free``) and the post-synaptic factor ``f``
+  (``c_post / (beta_a - beta_b)``: the layer's energy weight over the nudge difference, a
+  global neuromodulatory signal times a per-layer constant).
+"""
+
+from __future__ import annotations
+
+from ..maths.activations import get_activation
+
+__all__ = [
+    "step_in_window",
+    "window_index",
+    "layer_equations",
+    "beta_expression",
+    "latch_code",
+    "synapse_equations",
+    "synapse_update",
+    "input_group_equations",
+    "input_threshold",
+    "input_window_code",
+    "input_on_pre",
+    "optimizer_code",
+    "readout_equations",
+    "readout_synapse_equations",
+    "readout_latch_code",
+    "readout_update",
+    "normaliser_equations",
+]
+
+
+def step_in_window() -> str:
+    """Step within the current window (integer expression)."""
+    return "(timestep(t, dt) % NW)"
+
+
+def window_index() -> str:
+    """Number of windows completed at the start of the current step."""
+    return "(timestep(t, dt) // NW)"
+
+
+def layer_equations(
+    activation: str,
+    incoming: list[str],
+    outgoing: list[str],
+    receives_input: bool,
+    bias: bool,
+    nudge: str | None,
+    accumulate: bool,
+    adam: bool,
+) -> str:
+    """Equations of a rate layer.
+
+    Parameters
+    ----------
+    activation : str
+        Rate function name (see :mod:`brian_ep.maths.activations`).
+    incoming, outgoing : list of str
+        Names of the recurrent projections into / out of this layer; each gets a summed
+        current ``I_<p>`` (feedforward) or ``I_fb_<p>`` (feedback).
+    receives_input : bool
+        Whether the clamped input projects here (current ``I_in``, delivered once a window).
+    bias : bool
+        Whether the layer has a learned bias ``b``.
+    nudge : {None, "mse", "softmax"}
+        ``"mse"``: this is the output layer, nudged by ``beta_t (y - r)``; ``"softmax"``: the
+        top layer under a softmax readout, nudged by ``beta_t I_ro``.
+    accumulate, adam : bool
+        Keep an accumulated bias gradient ``gb`` (mini-batches / Adam) and Adam moments.
+
+    Returns
+    -------
+    str
+        Equations for ``NeuronGroup(..., method='euler')``; ``tau`` is a constant of the
+        namespace, ``NW, NF, NN`` the window constants.
+    """
+    act = get_activation(activation)
+    terms = [f"I_{p}" for p in incoming] + [f"I_fb_{p}" for p in outgoing]
+    if receives_input:
+        terms.append("I_in")
+    if bias:
+        terms.append("b")
+    if nudge is not None:
+        terms.append("I_nudge")
+    lines = [
+        "du/dt = (I - u) / tau : 1",
+        f"I = {' + '.join(terms) if terms else '0'} : 1",
+        f"r = {act.brian_expr('u')} : 1",
+    ]
+    lines += [f"I_{p} : 1" for p in incoming] + [f"I_fb_{p} : 1" for p in outgoing]
+    if receives_input:
+        lines.append("I_in : 1")
+    if bias:
+        lines += ["b : 1", "lr_b : 1 (shared)"]
+        if accumulate:
+            lines.append("gb : 1")
+        if adam:
+            lines += ["mb : 1", "vb : 1"]
+    if nudge == "mse":
+        lines += ["I_nudge = beta_t * (y - r) : 1", "y = target(t, i) : 1"]
+    elif nudge == "softmax":
+        lines += ["I_nudge = beta_t * I_ro : 1", "I_ro : 1"]
+    if nudge is not None:
+        lines.append(f"beta_t = {beta_expression()} : 1")
+    lines += [
+        "u_free : 1",
+        "r_free : 1",
+        "ra : 1",
+        "rb : 1",
+        "f : 1",
+        "beta : 1 (shared)",
+        "learn : 1 (shared)",
+        "n_real : 1 (shared)",
+        "t_adam0 : 1 (shared)",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def beta_expression() -> str:
+    """Nudging strength as a function of the step in the window: 0 in the free phase,
+    ``beta * SIGN`` in the first nudged phase and ``-beta`` in the second (centered)."""
+    j = step_in_window()
+    return f"beta * (SIGN * int({j} >= NF and {j} < NF + NN) - CENTERED * int({j} >= NF + NN))"
+
+
+def latch_code(nudging: str, factor: str, bias: bool, receives_input: bool, direct: bool) -> str:
+    """Per-step bookkeeping of a layer (``run_regularly`` at ``when='start'``): latch the phase
+    results, restart the second nudged phase from the free state, apply the bias update, and
+    reset the state when a new window begins.
+
+    Parameters
+    ----------
+    nudging : {"centered", "positive", "random_sign"}
+    factor : str
+        Expression of the update factor latched into ``f`` at the end of the free phase,
+        e.g. ``"C / (2*beta)"``; multiplied by ``learn * mask(t)``.
+    direct : bool
+        Apply the bias update at once (SGD, batch of 1) instead of accumulating it in ``gb``.
+    """
+    j = step_in_window()
+    lines = [
+        f"fe = int({j} == NF)",
+        f"we = int({j} == 0)",
+        "u_free += fe * (u - u_free)",
+        "r_free += fe * (r - r_free)",
+        f"f += fe * (learn * mask(t) * {factor} - f)",
+    ]
+    if nudging == "centered":
+        lines += [
+            f"ae = int({j} == NF + NN)",
+            "ra += ae * (r - ra)",
+            "u += ae * (u_free - u)",
+            "rb += we * (r - rb)",
+        ]
+    else:
+        lines += ["rb += fe * (r - rb)", "ra += we * (r - ra)"]
+    if bias:
+        lines.append(("b += we * lr_b * " if direct else "gb += we * ") + "f * (ra - rb)")
+    lines.append("u *= 1 - we")
+    if receives_input:
+        lines.append("I_in *= 1 - we")
+    return "\n".join(lines) + "\n"
+
+
+def synapse_equations(name: str, gamma: float, accumulate: bool, adam: bool) -> str:
+    """Equations of a recurrent projection ``name``: one weight ``w`` driving the
+    feedforward current of the post-synaptic layer and, scaled by ``gamma``, the feedback
+    current of the pre-synaptic layer."""
+    lines = [
+        "w : 1",
+        "lr : 1 (shared)",
+        "n_real : 1 (shared)",
+        "t_adam0 : 1 (shared)",
+        f"I_{name}_post = w * r_pre : 1 (summed)",
+        f"I_fb_{name}_pre = {gamma!r} * w * r_post : 1 (summed)",
+    ]
+    if accumulate:
+        lines.append("g : 1")
+    if adam:
+        lines += ["m : 1", "v : 1"]
+    return "\n".join(lines) + "\n"
+
+
+def synapse_update(mode: str, direct: bool) -> str:
+    """The EP update of a recurrent synapse at the end of a window.
+
+    ``exact``: ``f_post (ra_pre ra_post - rb_pre rb_post)``, the difference of the two
+    nudged states' Hebbian terms; ``vector_field``: ``f_post r_free_pre (ra_post - rb_post)``.
+    """
+    if mode == "exact":
+        term = "f_post * (ra_pre * ra_post - rb_pre * rb_post)"
+    else:
+        term = "f_post * r_free_pre * (ra_post - rb_post)"
+    return (f"w += lr * {term}" if direct else f"g += {term}") + "\n"
+
+
+def input_group_equations() -> str:
+    """The clamped input layer: ``x`` (this window's stimulus) and ``x_last`` (the last one)."""
+    return "x : 1\nx_last : 1\n"
+
+
+def input_threshold() -> str:
+    """Input neurons emit one event at the start of each window if they carry the new or the
+    last stimulus: it delivers ``w x`` once (the input is constant within a window) and
+    applies the input synapses' EP update."""
+    return f"{step_in_window()} == 0 and (x > 0 or x_last > 0)"
+
+
+def input_window_code() -> str:
+    return "x_last = x\nx = stim(timestep(t, dt) // NW * wdt, i)\n"
+
+
+def input_on_pre(direct: bool) -> str:
+    """On the window event: update the weight from the last window (pre rate ``x_last``),
+    then deliver the new stimulus through the updated weight."""
+    term = "f_post * x_last_pre * (ra_post - rb_post)"
+    update = f"w += lr * {term}" if direct else f"g += {term}"
+    return f"{update}\nI_in_post += w * x_pre\n"
+
+
+def optimizer_code(algorithm: str, batch_size: int, var: str = "w", grad: str = "g", m: str = "m", v: str = "v", lr: str = "lr") -> str:
+    """Apply the accumulated update ``grad`` (a sum of negative-gradient terms) at the end of
+    every mini-batch of ``batch_size`` windows, and after the last real sample of a chunk.
+
+    ``sgd``: ``var += lr * grad / n``; ``adam``: Kingma & Ba's step on the gradient
+    ``-grad / n`` with moments ``m``, ``v`` and step count ``t_adam0 + ceil(k / B)``.
+    """
+    k = window_index()
+    lines = [
+        f"k_done = {k}",
+        f"apply = int(k_done > 0 and k_done <= n_real and (k_done % {batch_size} == 0 or k_done == n_real))",
+        f"n_acc = (k_done - 1) % {batch_size} + 1",
+    ]
+    if algorithm == "sgd":
+        lines.append(f"{var} += apply * {lr} * {grad} / n_acc")
+    else:
+        lines += [
+            f"gm = -{grad} / n_acc",
+            f"{m} += apply * (1 - B1) * (gm - {m})",
+            f"{v} += apply * (1 - B2) * (gm * gm - {v})",
+            f"ta = clip(t_adam0 + (k_done + {batch_size} - 1) // {batch_size}, 1, 1e18)",
+            f"{var} -= apply * {lr} * ({m} / (1 - B1**ta)) / (sqrt({v} / (1 - B2**ta)) + ADAM_EPS)",
+        ]
+    lines.append(f"{grad} *= 1 - apply")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------
+# softmax readout
+
+
+def readout_equations(accumulate: bool) -> str:
+    """The softmax readout: ``o = exp(a) / Z`` with ``a`` the summed input from the top layer
+    and ``Z`` the normaliser summed over the readout neurons."""
+    lines = [
+        "a : 1",
+        "Z : 1",
+        "o = exp(a) / Z : 1",
+        "y = target(t, i) : 1",
+        "o_free : 1",
+        "y_free : 1",
+        "f : 1",
+        "learn : 1 (shared)",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def normaliser_equations() -> str:
+    return "Z_post = exp(a_pre) : 1 (summed)\n"
+
+
+def readout_synapse_equations(constant_nudge: bool, accumulate: bool, adam: bool) -> str:
+    """Readout synapses: feedforward ``a = w r_pre`` and the nudging current
+    ``I_ro = w (y - o)`` back to the top layer (``o`` held at its free value if
+    ``constant_nudge``, as in the FRE-RNN authors' code)."""
+    o = "o_free_post" if constant_nudge else "o_post"
+    lines = [
+        "w : 1",
+        "lr : 1 (shared)",
+        "n_real : 1 (shared)",
+        "t_adam0 : 1 (shared)",
+        "a_post = w * r_pre : 1 (summed)",
+        f"I_ro_pre = w * (y_post - {o}) : 1 (summed)",
+    ]
+    if accumulate:
+        lines.append("g : 1")
+    if adam:
+        lines += ["m : 1", "v : 1"]
+    return "\n".join(lines) + "\n"
+
+
+def readout_latch_code() -> str:
+    """Latch the free-phase output and target (run in the ``groups`` slot, after ``a`` and
+    ``Z`` are computed from the state at the end of the free phase)."""
+    j = step_in_window()
+    return (
+        f"fe = int({j} == NF)\n"
+        "o_free += fe * (o - o_free)\n"
+        "y_free += fe * (y - y_free)\n"
+        "f += fe * (learn * mask(t) - f)\n"
+    )
+
+
+def readout_update(direct: bool) -> str:
+    """Exact cross-entropy gradient at the free state: ``-r_free_pre (o_free - y_free)``."""
+    term = "f_post * r_free_pre * (y_free_post - o_free_post)"
+    return (f"w += lr * {term}" if direct else f"g += {term}") + "\n"

@@ -1,0 +1,66 @@
+"""The small interface through which training talks to an engine (Brian2 or batched numpy)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..maths.optim import OptimState
+from ..maths.params import Params
+
+__all__ = ["ChunkResult", "Engine"]
+
+
+@dataclass
+class ChunkResult:
+    """What training on a chunk of samples reports.
+
+    Attributes
+    ----------
+    outputs : ndarray, shape (n_samples, n_output)
+        The network's output at the end of each sample's free phase (before its update).
+    """
+
+    outputs: np.ndarray
+
+
+class Engine(ABC):
+    """Trains and evaluates one network; weights move in and out as :class:`Params`.
+
+    Chunks are consecutive slices of an epoch; mini-batches are consecutive slices of
+    ``optim.batch_size`` samples within a chunk (the last one may be shorter), and the
+    optimiser steps once per mini-batch.
+    """
+
+    name = "engine"
+
+    def __init__(self, spec, arch, params: Params, optim_state: OptimState):
+        self.spec = spec
+        self.arch = arch
+        self.params = params
+        self.optim_state = optim_state
+
+    def get_params(self) -> Params:
+        return self.params.copy()
+
+    def set_params(self, params: Params) -> None:
+        self.params = params.copy()
+
+    def get_optim_state(self) -> OptimState:
+        return OptimState(self.optim_state.m.copy(), self.optim_state.v.copy(), self.optim_state.t)
+
+    def set_optim_state(self, state: OptimState) -> None:
+        self.optim_state = OptimState(state.m.copy(), state.v.copy(), state.t)
+
+    @abstractmethod
+    def train_chunk(self, x: np.ndarray, y: np.ndarray, signs: np.ndarray | None = None) -> ChunkResult:
+        """Present ``x`` with targets ``y`` (one-hot) in order, learning as it goes."""
+
+    @abstractmethod
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Outputs at the end of the free phase, shape ``(n_samples, n_output)``; no learning."""
+
+    def close(self) -> None:
+        """Release resources (build directories, processes)."""

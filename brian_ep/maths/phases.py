@@ -1,0 +1,74 @@
+"""One EP presentation of a batch: the free phase and the nudged phase(s), as a pure function
+of the parameters (the schedule that the Brian2 engine plays out in time).
+
+Schedule per sample window (``free_steps + nudged_steps`` or, centered,
+``free_steps + 2 nudged_steps`` Euler steps):
+
+1. free phase from ``u = 0``;
+2. nudged with ``beta_a`` (``+beta``, or ``s beta`` with a random sign ``s``) from the free state;
+3. centered only: nudged with ``beta_b = -beta``, again from the free state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .dynamics import input_drive, relax
+from .gradients import ep_gradient
+
+__all__ = ["Phases", "run_phases", "ep_phase_gradient"]
+
+
+@dataclass
+class Phases:
+    """States at the end of each phase and the nudging strengths that produced them."""
+
+    u_free: dict
+    u_a: dict
+    u_b: dict
+    beta_a: np.ndarray
+    beta_b: np.ndarray
+
+
+def run_phases(arch, params, x, y, ep, signs=None) -> Phases:
+    """Run the free and nudged phases for a batch.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n_samples, n_input)
+    y : ndarray, shape (n_samples, n_output)
+        One-hot targets.
+    ep : EPSpec
+        ``free_steps``, ``nudged_steps``, ``beta``, ``nudging``, ``nudge_force``.
+    signs : ndarray of +-1, shape (n_samples,), optional
+        Nudging signs for ``nudging: random_sign`` (drawn by the caller from the run's
+        generator, so that every engine uses the same ones).
+    """
+    n = x.shape[0]
+    x_drive = input_drive(arch, params, x)
+    u_free = relax(arch, params, x, ep.free_steps, x_drive=x_drive)
+    constant = u_free if ep.nudge_force == "constant" else None
+    if ep.nudging == "random_sign":
+        if signs is None:
+            raise ValueError("nudging 'random_sign' needs the per-sample signs")
+        beta_a = ep.beta * np.asarray(signs, dtype=float)
+    else:
+        beta_a = np.full(n, ep.beta)
+    u_a = relax(arch, params, x, ep.nudged_steps, u0=u_free, y=y, beta=beta_a, constant_nudge_from=constant, x_drive=x_drive)
+    if ep.nudging == "centered":
+        beta_b = -beta_a
+        u_b = relax(arch, params, x, ep.nudged_steps, u0=u_free, y=y, beta=beta_b, constant_nudge_from=constant, x_drive=x_drive)
+    else:
+        beta_b = np.zeros(n)
+        u_b = u_free
+    return Phases(u_free, u_a, u_b, beta_a, beta_b)
+
+
+def ep_phase_gradient(arch, params, x, y, ep, signs=None):
+    """:func:`run_phases` then :func:`~brian_ep.maths.gradients.ep_gradient`; returns
+    ``(grads, phases)``."""
+    ph = run_phases(arch, params, x, y, ep, signs)
+    grads = ep_gradient(arch, params, x, y, ph.u_a, ph.u_b, ph.beta_a, ph.beta_b, u_free=ph.u_free)
+    return grads, ph
