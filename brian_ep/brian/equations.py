@@ -61,6 +61,8 @@ def layer_equations(
     nudge: str | None,
     accumulate: bool,
     adam: bool,
+    sign: str = "1",
+    centered: bool = True,
 ) -> str:
     """Equations of a rate layer.
 
@@ -80,6 +82,10 @@ def layer_equations(
         top layer under a softmax readout, nudged by ``beta_t I_ro``.
     accumulate, adam : bool
         Keep an accumulated bias gradient ``gb`` (mini-batches / Adam) and Adam moments.
+    sign : str
+        Sign of the first nudge: ``"1"``, or ``"signs(t)"`` for a random sign per window.
+    centered : bool
+        Whether a second nudged phase with ``-beta`` follows.
 
     Returns
     -------
@@ -114,7 +120,7 @@ def layer_equations(
     elif nudge == "softmax":
         lines += ["I_nudge = beta_t * I_ro : 1", "I_ro : 1"]
     if nudge is not None:
-        lines.append(f"beta_t = {beta_expression()} : 1")
+        lines.append(f"beta_t = {beta_expression(sign, centered)} : 1")
     lines += [
         "u_free : 1",
         "r_free : 1",
@@ -129,11 +135,13 @@ def layer_equations(
     return "\n".join(lines) + "\n"
 
 
-def beta_expression() -> str:
+def beta_expression(sign: str = "1", centered: bool = True) -> str:
     """Nudging strength as a function of the step in the window: 0 in the free phase,
-    ``beta * SIGN`` in the first nudged phase and ``-beta`` in the second (centered)."""
+    ``beta * sign`` in the first nudged phase and, if ``centered``, ``-beta`` in the second."""
     j = step_in_window()
-    return f"beta * (SIGN * int({j} >= NF and {j} < NF + NN) - CENTERED * int({j} >= NF + NN))"
+    if centered:
+        return f"beta * ({sign} * int({j} >= NF and {j} < NF + NN) - int({j} >= NF + NN))"
+    return f"beta * {sign} * int({j} >= NF)"
 
 
 def latch_code(nudging: str, factor: str, bias: bool, receives_input: bool, direct: bool) -> str:
@@ -182,8 +190,6 @@ def synapse_equations(name: str, gamma: float, accumulate: bool, adam: bool) -> 
     lines = [
         "w : 1",
         "lr : 1 (shared)",
-        "n_real : 1 (shared)",
-        "t_adam0 : 1 (shared)",
         f"I_{name}_post = w * r_pre : 1 (summed)",
         f"I_fb_{name}_pre = {gamma!r} * w * r_post : 1 (summed)",
     ]
@@ -220,28 +226,41 @@ def input_threshold() -> str:
 
 
 def input_window_code() -> str:
-    return "x_last = x\nx = stim(timestep(t, dt) // NW * wdt, i)\n"
+    return "x_last = x\nx = stim(t, i)\n"
 
 
-def input_on_pre(direct: bool) -> str:
-    """On the window event: update the weight from the last window (pre rate ``x_last``),
-    then deliver the new stimulus through the updated weight."""
+def input_on_pre(direct: bool) -> dict:
+    """The two pathways of an input synapse on the window event: ``learn`` updates the weight
+    (or accumulates the update) from the last window, with pre rate ``x_last``; ``deliver``,
+    scheduled after the optimiser step, sends the new stimulus through the updated weight."""
     term = "f_post * x_last_pre * (ra_post - rb_post)"
-    update = f"w += lr * {term}" if direct else f"g += {term}"
-    return f"{update}\nI_in_post += w * x_pre\n"
+    learn = f"w += lr * {term}" if direct else f"g += {term}"
+    return {"learn": learn + "\n", "deliver": "I_in_post += w * x_pre\n"}
 
 
-def optimizer_code(algorithm: str, batch_size: int, var: str = "w", grad: str = "g", m: str = "m", v: str = "v", lr: str = "lr") -> str:
+def optimizer_code(
+    algorithm: str,
+    batch_size: int,
+    var: str = "w",
+    grad: str = "g",
+    m: str = "m",
+    v: str = "v",
+    lr: str = "lr",
+    n_real: str = "n_real_post",
+    t_adam0: str = "t_adam0_post",
+) -> str:
     """Apply the accumulated update ``grad`` (a sum of negative-gradient terms) at the end of
     every mini-batch of ``batch_size`` windows, and after the last real sample of a chunk.
 
     ``sgd``: ``var += lr * grad / n``; ``adam``: Kingma & Ba's step on the gradient
     ``-grad / n`` with moments ``m``, ``v`` and step count ``t_adam0 + ceil(k / B)``.
+    ``n_real`` (real samples in this run) and ``t_adam0`` (Adam steps before it) are shared
+    variables of the post-synaptic layer (or, for biases, of the layer itself).
     """
     k = window_index()
     lines = [
         f"k_done = {k}",
-        f"apply = int(k_done > 0 and k_done <= n_real and (k_done % {batch_size} == 0 or k_done == n_real))",
+        f"apply = int(k_done > 0 and k_done <= {n_real} and (k_done % {batch_size} == 0 or k_done == {n_real}))",
         f"n_acc = (k_done - 1) % {batch_size} + 1",
     ]
     if algorithm == "sgd":
@@ -251,7 +270,7 @@ def optimizer_code(algorithm: str, batch_size: int, var: str = "w", grad: str = 
             f"gm = -{grad} / n_acc",
             f"{m} += apply * (1 - B1) * (gm - {m})",
             f"{v} += apply * (1 - B2) * (gm * gm - {v})",
-            f"ta = clip(t_adam0 + (k_done + {batch_size} - 1) // {batch_size}, 1, 1e18)",
+            f"ta = clip({t_adam0} + (k_done + {batch_size} - 1) // {batch_size}, 1, 1e18)",
             f"{var} -= apply * {lr} * ({m} / (1 - B1**ta)) / (sqrt({v} / (1 - B2**ta)) + ADAM_EPS)",
         ]
     lines.append(f"{grad} *= 1 - apply")
@@ -274,6 +293,8 @@ def readout_equations(accumulate: bool) -> str:
         "y_free : 1",
         "f : 1",
         "learn : 1 (shared)",
+        "n_real : 1 (shared)",
+        "t_adam0 : 1 (shared)",
     ]
     return "\n".join(lines) + "\n"
 
@@ -290,8 +311,6 @@ def readout_synapse_equations(constant_nudge: bool, accumulate: bool, adam: bool
     lines = [
         "w : 1",
         "lr : 1 (shared)",
-        "n_real : 1 (shared)",
-        "t_adam0 : 1 (shared)",
         "a_post = w * r_pre : 1 (summed)",
         f"I_ro_pre = w * (y_post - {o}) : 1 (summed)",
     ]
