@@ -41,6 +41,11 @@ class Engine(ABC):
         self.arch = arch
         self.params = params
         self.optim_state = optim_state
+        self.lr_factor = 1.0
+
+    def set_lr_factor(self, factor: float) -> None:
+        """Multiply every learning rate by ``factor`` from now on (learning-rate schedules)."""
+        self.lr_factor = float(factor)
 
     def get_params(self) -> Params:
         return self.params.copy()

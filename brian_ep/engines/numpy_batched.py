@@ -10,6 +10,7 @@ import numpy as np
 from ..maths.dynamics import check_state, readout_output, relax
 from ..maths.activations import get_activation
 from ..maths.optim import apply_update, learning_rates
+from ..maths.params import Params
 from ..maths.phases import ep_phase_gradient
 from ..spec.errors import DivergenceError
 from .base import ChunkResult, Engine
@@ -48,6 +49,8 @@ class NumpyEngine(Engine):
         x = np.asarray(x, dtype=self.dtype)
         y = np.asarray(y, dtype=self.dtype)
         ep, bs = self.spec.ep, self.spec.optim.batch_size
+        f = self.lr_factor
+        lrs = Params({k: v * f for k, v in self.lrs.W.items()}, {k: v * f for k, v in self.lrs.b.items()})
         outputs = np.empty((x.shape[0], y.shape[1]))
         for start in range(0, x.shape[0], bs):
             sl = slice(start, start + bs)
@@ -58,7 +61,7 @@ class NumpyEngine(Engine):
             for u in (ph.u_free, ph.u_a, ph.u_b):
                 check_state(u, ep.divergence_threshold, where)
             outputs[sl] = self._output(ph.u_free)
-            apply_update(self.params, grads, self.lrs, self.spec.optim, self.optim_state)
+            apply_update(self.params, grads, lrs, self.spec.optim, self.optim_state)
             if not self.params.is_finite():
                 raise DivergenceError(
                     f"the weights became non-finite after the batch starting at training sample "

@@ -40,7 +40,7 @@ Activation = Literal["hard_sigmoid", "sigmoid", "tanh"]
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True, validate_default=True)
 
 
 class NeuronSpec(_Frozen):

@@ -1,0 +1,231 @@
+"""The Brian2 engine: trains an EP network one sample at a time as Brian2 equations, on the
+runtime targets (numpy, cython) or as one compiled ``cpp_standalone`` program.
+
+Runtime: each chunk of samples builds the objects afresh with its data and runs them
+(Cython code is compiled once and cached by Brian2). Standalone: the program is built once
+with ``capacity`` windows; every chunk is one ``device.run(run_args=...)`` that swaps in
+the weights, optimiser state and data without recompiling (chunk boundaries are
+checkpoints). Padding windows carry ``mask = 0`` and learn nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+
+import numpy as np
+
+from ..engines.base import ChunkResult, Engine
+from ..maths.optim import learning_rates
+from ..maths.params import Params
+from ..spec.errors import DivergenceError
+from .builder import build_network
+
+__all__ = ["BrianEngine"]
+
+
+def _is_standalone(dev) -> bool:
+    from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
+
+    return isinstance(dev, CPPStandaloneDevice)
+
+
+class BrianEngine(Engine):
+    """EP in Brian2 (``run.engine: brian2``).
+
+    Parameters
+    ----------
+    spec : Spec
+    arch : Architecture
+    params : Params
+        Initial weights.
+    optim_state : OptimState
+    directory : str, optional
+        Where the standalone project is built (default: a new temporary directory).
+
+    Notes
+    -----
+    The device comes from ``spec.run.device``; if the caller already selected
+    ``cpp_standalone`` with ``set_device``, that device is used. The engine resets a device
+    it set itself when :meth:`close` is called.
+    """
+
+    name = "brian2"
+
+    def __init__(self, spec, arch, params, optim_state, directory=None):
+        from brian2 import get_device
+
+        super().__init__(spec, arch, params.astype(np.float64), optim_state)
+        bs = spec.optim.batch_size
+        self.capacity = max(bs, (spec.run.chunk_size // bs) * bs)
+        self.standalone = spec.run.device == "cpp_standalone" or _is_standalone(get_device())
+        self.directory = directory
+        self.samples_seen = 0
+        self._net = None
+        self._owns_device = False
+        self._built = False
+
+    # -- values moving in and out of Brian2 --------------------------------------------------
+    def _values(self, net, learn: bool, n_real: int) -> dict:
+        """Every per-run value as ``{variable_view: array}``."""
+        lrs = learning_rates(self.arch)
+        factor = self.lr_factor
+        n_real = n_real if learn else 0  # evaluation: the optimiser never steps
+        adam = self.spec.optim.algorithm == "adam"
+        out = {}
+        for p in self.arch.all_projections:
+            S = net.synapses[p.name]
+            out[S.w] = self.params.W[p.name].ravel()
+            out[S.lr] = lrs.W[p.name] * factor
+            if adam:
+                out[S.m] = self.optim_state.m.W[p.name].ravel()
+                out[S.v] = self.optim_state.v.W[p.name].ravel()
+        for layer in self.arch.free_layers:
+            G = net.groups[layer.name]
+            out[G.beta] = self.spec.ep.beta if learn else 0.0
+            out[G.learn] = 1.0 if learn else 0.0
+            out[G.n_real] = float(n_real)
+            out[G.t_adam0] = float(self.optim_state.t)
+            if layer.bias:
+                out[G.b] = self.params.b[layer.name]
+                out[G.lr_b] = lrs.b[layer.name] * factor
+                if adam:
+                    out[G.mb] = self.optim_state.m.b[layer.name]
+                    out[G.vb] = self.optim_state.v.b[layer.name]
+        if "readout" in net.groups:
+            R = net.groups["readout"]
+            out[R.learn] = 1.0 if learn else 0.0
+            out[R.n_real] = float(n_real)
+            out[R.t_adam0] = float(self.optim_state.t)
+        return out
+
+    def _read_back(self, net, n_real: int, learn: bool) -> None:
+        adam = self.spec.optim.algorithm == "adam"
+        for p in self.arch.all_projections:
+            S = net.synapses[p.name]
+            shape = self.params.W[p.name].shape
+            self.params.W[p.name] = np.asarray(S.w[:], dtype=np.float64).reshape(shape)
+            if adam:
+                self.optim_state.m.W[p.name] = np.asarray(S.m[:]).reshape(shape)
+                self.optim_state.v.W[p.name] = np.asarray(S.v[:]).reshape(shape)
+        for layer in self.arch.free_layers:
+            if layer.bias:
+                G = net.groups[layer.name]
+                self.params.b[layer.name] = np.asarray(G.b[:], dtype=np.float64)
+                if adam:
+                    self.optim_state.m.b[layer.name] = np.asarray(G.mb[:])
+                    self.optim_state.v.b[layer.name] = np.asarray(G.vb[:])
+        if learn and self.spec.optim.algorithm == "adam":
+            self.optim_state.t += math.ceil(n_real / self.spec.optim.batch_size)
+
+    def _data(self, x, y, signs, n_windows):
+        n = x.shape[0]
+        pad = n_windows - n
+        mask = np.concatenate([np.ones(n), np.zeros(pad)])
+        xs = np.concatenate([x, np.zeros((pad, x.shape[1]))])
+        ys = np.concatenate([y, np.zeros((pad, y.shape[1]))])
+        sg = np.ones(n_windows) if signs is None else np.concatenate([np.asarray(signs, float), np.ones(pad)])
+        return {"x": xs, "y": ys, "mask": mask, "signs": sg}
+
+    # -- one run ----------------------------------------------------------------------------------
+    def _run(self, x, y, signs, learn: bool) -> np.ndarray:
+        n = x.shape[0]
+        if self.standalone:
+            outputs = self._run_standalone(x, y, signs, learn)
+        else:
+            outputs = self._run_runtime(x, y, signs, learn)
+        outputs = outputs[:n]
+        self._check(outputs, learn)
+        return outputs
+
+    def _run_runtime(self, x, y, signs, learn):
+        from brian2 import prefs
+
+        net = build_network(self.arch, self.spec.ep, self.spec.optim, x.shape[0], self._data(x, y, signs, x.shape[0]))
+        for view, value in self._values(net, learn, x.shape[0]).items():
+            view[:] = value
+        previous = prefs.codegen.target
+        prefs.codegen.target = self.spec.run.target
+        try:
+            net.network.run(net.duration, namespace={})
+        finally:
+            prefs.codegen.target = previous
+        self._read_back(net, x.shape[0], learn)
+        return net.outputs()
+
+    def _build_standalone(self):
+        from brian2 import device, get_device, prefs, set_device
+
+        if not _is_standalone(get_device()):
+            set_device("cpp_standalone", build_on_run=False)
+            self._owns_device = True
+        if self.directory is None:
+            self.directory = tempfile.mkdtemp(prefix="brian_ep_standalone_")
+        if self.spec.run.threads:
+            prefs.devices.cpp_standalone.openmp_threads = self.spec.run.threads
+        data = self._data(np.zeros((0, self.arch.input.size)), np.zeros((0, self.arch.output.size)), None, self.capacity)
+        net = build_network(self.arch, self.spec.ep, self.spec.optim, self.capacity, data)
+        net.network.run(net.duration, namespace={})
+        device.build(directory=self.directory, compile=True, run=False, with_output=False)
+        self._net = net
+        self._built = True
+
+    def _run_standalone(self, x, y, signs, learn):
+        from brian2 import device
+
+        if not self._built:
+            self._build_standalone()
+        net = self._net
+        data = self._data(x, y, signs, self.capacity)
+        run_args = self._values(net, learn, x.shape[0])
+        for key, value in (("stim", "x"), ("target", "y"), ("mask", "mask"), ("signs", "signs")):
+            if key in net.timed_arrays:
+                run_args[net.timed_arrays[key]] = data[value]
+        device.run(directory=self.directory, with_output=False, run_args=run_args)
+        self._read_back(net, x.shape[0], learn)
+        return net.outputs()
+
+    def _check(self, outputs, learn):
+        bad = ~np.all(np.isfinite(outputs), axis=1)
+        if np.any(bad) or not self.params.is_finite():
+            first = int(np.argmax(bad)) if np.any(bad) else None
+            where = f"at training sample {self.samples_seen + first}" if first is not None else "in this chunk"
+            layer = self.arch.top.name
+            for p in self.arch.all_projections:
+                if not np.all(np.isfinite(self.params.W[p.name])):
+                    layer = f"{p.name} (weights)"
+                    break
+            raise DivergenceError(
+                f"the network diverged {where} (first non-finite values in '{layer}'). Likely causes: a "
+                "learning rate that is too large, beta too large, or feedback (gamma) so strong that the "
+                "dynamics do not contract; lower them in the spec"
+            )
+
+    # -- Engine interface --------------------------------------------------------------------------
+    def train_chunk(self, x, y, signs=None):
+        outputs = []
+        for start in range(0, x.shape[0], self.capacity):
+            sl = slice(start, start + self.capacity)
+            outputs.append(self._run(x[sl], y[sl], None if signs is None else signs[sl], learn=True))
+            self.samples_seen += x[sl].shape[0]
+        return ChunkResult(np.concatenate(outputs, axis=0))
+
+    def predict(self, x):
+        outputs = []
+        zeros_y = np.zeros((min(x.shape[0], self.capacity), self.arch.output.size))
+        for start in range(0, x.shape[0], self.capacity):
+            xs = x[start : start + self.capacity]
+            outputs.append(self._run(xs, zeros_y[: xs.shape[0]], None, learn=False))
+        return np.concatenate(outputs, axis=0)
+
+    def close(self):
+        if self._owns_device:
+            from brian2 import device
+            from brian2.devices.device import reset_device
+
+            device.reinit()
+            reset_device()
+            self._owns_device = False
+        self._built = False
+        self._net = None
