@@ -384,20 +384,23 @@ def _check_reaches_top(projections, free, top, input_name):
 def _energy_weights(projections, free, top, input_name, pending_auto):
     """Solve ``c_post = gamma c_pre`` over the free-layer graph with ``c_top = 1``."""
     auto = {(a, b) for a, b, _ in pending_auto}
-    adj = {name: [] for name in free}
-    for pre, post, gamma in _free_edges(projections, input_name):
-        if (pre, post) in auto:
-            continue
-        adj[pre].append((post, gamma))  # c_post = gamma c_pre
-        adj[post].append((pre, 1.0 / gamma))
+    fixed = [p for p in projections.values() if p.pre != input_name and (p.pre, p.post) not in auto]
+    # Chain projections first: they form a path, so they fix every c_l consistently, and a
+    # conflicting gamma is then reported on the skip or extra projection that causes it.
     c = {top: 1.0}
-    queue = deque([top])
-    while queue:
-        a = queue.popleft()
-        for b, factor in adj[a]:
-            if b not in c:
-                c[b] = c[a] * factor
-                queue.append(b)
+    for allowed in ({"chain"}, {"chain", "extra", "residual"}):
+        adj = {name: [] for name in free}
+        for p in fixed:
+            if p.kind in allowed:
+                adj[p.pre].append((p.post, p.gamma))  # c_post = gamma c_pre
+                adj[p.post].append((p.pre, 1.0 / p.gamma))
+        queue = deque(c)
+        while queue:
+            a = queue.popleft()
+            for b, factor in adj[a]:
+                if b not in c:
+                    c[b] = c[a] * factor
+                    queue.append(b)
     for pre, post, key in pending_auto:
         if pre == input_name:
             continue

@@ -45,7 +45,7 @@ class SpecError(BrianEPError, ValueError):
         text = f"{where}: "
         if self.key:
             text += f"key '{self.key}': "
-        text += self.message.rstrip(".") + "."
+        text += self.message if self.message.endswith(("?", "!", ".")) else self.message + "."
         if self.allowed:
             text += f" Allowed: {self.allowed}."
         return text

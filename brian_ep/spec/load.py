@@ -122,6 +122,10 @@ def apply_overrides(data: Mapping[str, Any], overrides: Mapping[str, Any], sourc
 
 def _to_spec_error(exc: ValidationError, data, source) -> SpecError:
     errors = exc.errors(include_url=False)
+    # A union (e.g. a list of layers or a layer stack) reports "wrong type" for the members
+    # that did not match; those are noise once a member reported something specific.
+    specific = [e for e in errors if e["type"] not in ("model_type", "dict_type", "list_type")]
+    errors = specific or errors
     # Union members each report an error; keep the most specific (deepest) ones.
     errors.sort(key=lambda e: -len(e["loc"]))
     seen, parts = set(), []

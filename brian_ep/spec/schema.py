@@ -254,11 +254,13 @@ class EPSpec(_Frozen):
 class OptimSpec(_Frozen):
     """Optimiser: ``sgd`` or ``adam`` on the EP gradient estimate, averaged over
     ``batch_size`` samples (Brian2 accumulates it in the synapses). Learning rates are set
-    per projection in ``model``; ``lr_scale`` multiplies all of them."""
+    per projection in ``model``; ``lr_scale`` multiplies all of them; ``lr_schedule``
+    ``cosine`` scales them by ``(1 + cos(pi * epoch / epochs)) / 2`` in each epoch."""
 
     algorithm: Literal["sgd", "adam"] = "sgd"
     batch_size: int = Field(default=1, gt=0)
     lr_scale: float = Field(default=1.0, gt=0)
+    lr_schedule: Literal["constant", "cosine"] = "constant"
     adam_betas: tuple[float, float] = (0.9, 0.999)
     adam_eps: float = Field(default=1e-8, gt=0)
 
