@@ -182,7 +182,9 @@ def build_architecture(spec: Spec) -> Architecture:
     for i, (name, size, override, key) in enumerate(entries):
         neuron = m.neuron
         if override is not None:
-            neuron = neuron.model_copy(update={k: v for k, v in override.model_dump().items() if v is not None})
+            # attributes, not model_dump(): that serialises tau to text ("2 ms")
+            given = {k: getattr(override, k) for k in type(override).model_fields}
+            neuron = neuron.model_copy(update={k: v for k, v in given.items() if v is not None})
         tau = float(neuron.tau)
         eps = dt / tau
         if eps > 1 + 1e-12:
@@ -230,9 +232,10 @@ def build_architecture(spec: Spec) -> Architecture:
                 key=key,
                 allowed="a hidden or output layer as post",
             )
-        if readout_softmax and post == names[-1] and index[pre] != len(names) - 2:
+        if readout_softmax and (pre == names[-1] or (post == names[-1] and index[pre] != len(names) - 2)):
             raise SpecError(
-                "with a softmax readout only the last hidden layer projects to the output",
+                "with a softmax readout only the last hidden layer projects to the output, and the output "
+                "projects nowhere (it is read outside the recurrent state)",
                 key=key,
             )
 
@@ -269,6 +272,7 @@ def build_architecture(spec: Spec) -> Architecture:
 
     # -- residual topologies ------------------------------------------------------------------
     n_hidden = len(hidden_specs)
+    residual_keys = {}  # skip -> "model.residual[i]" of the entry that made it
     for r_i, res in enumerate(m.residual):
         key = f"model.residual[{r_i}]"
         if n_hidden < 3:
@@ -279,6 +283,7 @@ def build_architecture(spec: Spec) -> Architecture:
             pre, post = names[a], names[b]
             if (pre, post) in projections or (post, pre) in projections:
                 raise SpecError(f"the skip '{pre} -> {post}' duplicates an existing projection", key=key)
+            residual_keys[(pre, post)] = key
             gamma = res.gamma
             if gamma == "auto":
                 pending_auto.append((pre, post, key))
@@ -317,7 +322,7 @@ def build_architecture(spec: Spec) -> Architecture:
                     f"gamma of projection '{pre} -> {post}' is {p.gamma:g}, but the other projections fix "
                     f"c_{post}/c_{pre} = {want:.6g}; with this gamma the network has no energy and exact EP "
                     "does not hold",
-                    key=_key_of(m, pre, post),
+                    key=f"{residual_keys[(pre, post)]}.gamma" if (pre, post) in residual_keys else _key_of(m, pre, post),
                     allowed=f"gamma: {want:.6g} or gamma: auto (or ep.mode: vector_field)",
                 )
     else:

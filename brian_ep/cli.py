@@ -119,7 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _paragraph(message: str) -> str:
-    return textwrap.fill(" ".join(str(message).split()), width=100, subsequent_indent="  ")
+    return textwrap.fill(
+        " ".join(str(message).split()), width=100, subsequent_indent="  ",
+        break_long_words=False, break_on_hyphens=False,
+    )
 
 
 def main(argv=None) -> int:

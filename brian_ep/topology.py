@@ -56,7 +56,7 @@ def small_world(n_hidden: int, neighbours: int, p: float, rng: np.random.Generat
         return []
     lattice = set()
     for a in range(1, n + 1):
-        for d in range(1, neighbours + 1):
+        for d in range(1, min(neighbours, n) + 1):
             b = (a - 1 + d) % n + 1
             pair = (min(a, b), max(a, b))
             if pair[1] - pair[0] >= 2:

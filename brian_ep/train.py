@@ -151,7 +151,8 @@ def train(spec, out=None, resume=False, progress=True, dataset=None, command=Non
                 try:
                     result = engine.train_chunk(x_tr[idx], y_tr[idx], signs[idx] if spec.ep.nudging == "random_sign" else None)
                 except DivergenceError as exc:
-                    where = f" The last good checkpoint is in {run_dir.path}." if run_dir is not None else ""
+                    has_checkpoint = run_dir is not None and (run_dir.path / "checkpoint.npz").exists()
+                    where = f" The last good checkpoint is in {run_dir.path}." if has_checkpoint else ""
                     raise DivergenceError(f"{exc} (epoch {epoch + 1}).{where}") from None
                 position["seconds"] += time.perf_counter() - t0
                 position["correct"] += int(np.sum(np.argmax(result.outputs, axis=1) == l_tr[idx]))

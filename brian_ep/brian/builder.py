@@ -151,7 +151,7 @@ def build_network(arch, ep, optim, n_windows: int, data: dict | None = None, nam
     target = TimedArray(values("y", (n_windows, n_out)), dt=wdt, name=f"{name}_target")
     mask = TimedArray(values("mask", (n_windows,)), dt=wdt, name=f"{name}_mask")
     timed = {"stim": stim, "target": target, "mask": mask}
-    shared_ns = {"NW": NW, "NF": NF, "NN": NN, "mask": mask, "target": target, "B1": optim.adam_betas[0], "B2": optim.adam_betas[1], "ADAM_EPS": optim.adam_eps}
+    shared_ns = {"NW": NW, "NF": NF, "NN": NN, "WDT": wdt, "mask": mask, "target": target, "B1": optim.adam_betas[0], "B2": optim.adam_betas[1], "ADAM_EPS": optim.adam_eps}
     if ep.nudging == "random_sign":
         timed["signs"] = TimedArray(values("signs", (n_windows,)), dt=wdt, name=f"{name}_signs")
         shared_ns["signs"] = timed["signs"]
@@ -164,15 +164,15 @@ def build_network(arch, ep, optim, n_windows: int, data: dict | None = None, nam
     G_in = NeuronGroup(
         inp.size,
         eq.input_group_equations(),
-        threshold=eq.input_threshold(),
-        reset="",
-        clock=step_clock,
+        events=eq.input_events(),
+        clock=window_clock,
         namespace=dict(shared_ns, stim=stim),
         name=f"{name}_{inp.name}",
     )
     G_in.run_regularly(eq.input_window_code(), clock=window_clock, when="start", order=ORDER_INPUT, name=f"{name}_{inp.name}_load")
-    G_in.thresholder["spike"].when = "start"
-    G_in.thresholder["spike"].order = ORDER_INPUT_EVENT
+    for event in eq.input_events():
+        G_in.thresholder[event].when = "start"
+        G_in.thresholder[event].order = ORDER_INPUT_EVENT
     groups[inp.name] = G_in
     texts[inp.name] = eq.input_group_equations()
     objects.append(G_in)
@@ -226,7 +226,7 @@ def build_network(arch, ep, optim, n_windows: int, data: dict | None = None, nam
             n_out, text, clock=step_clock, namespace=dict(shared_ns, target=target), order=ORDER_READOUT_GROUP, name=f"{name}_readout"
         )
         R.learn = 1.0
-        R.run_regularly(eq.readout_latch_code(), when="groups", order=ORDER_READOUT_LATCH, name=f"{name}_readout_latch")
+        R.run_regularly(eq.readout_latch_code(ep.nudge_force == "constant"), when="groups", order=ORDER_READOUT_LATCH, name=f"{name}_readout_latch")
         normaliser = Synapses(R, R, eq.normaliser_equations(), clock=step_clock, name=f"{name}_normaliser")
         normaliser.connect()
         normaliser.summed_updaters["Z_post"].order = ORDER_NORMALISER
@@ -240,7 +240,7 @@ def build_network(arch, ep, optim, n_windows: int, data: dict | None = None, nam
         n_pre, n_post = arch.layer(p.pre).size, arch.layer(p.post).size
         ns = dict(shared_ns)
         if p.kind == "readout":
-            text = eq.readout_synapse_equations(ep.nudge_force == "constant", accumulate, adam)
+            text = eq.readout_synapse_equations(accumulate, adam)
             S = Synapses(pre, post, text, clock=step_clock, namespace=ns, name=f"{name}_{p.name}")
             update = eq.readout_update(direct)
         elif p.pre == inp.name:
@@ -249,7 +249,16 @@ def build_network(arch, ep, optim, n_windows: int, data: dict | None = None, nam
                 text += "g : 1\n"
             if adam:
                 text += "m : 1\nv : 1\n"
-            S = Synapses(pre, post, text, on_pre=eq.input_on_pre(direct), clock=step_clock, namespace=ns, name=f"{name}_{p.name}")
+            S = Synapses(
+                pre,
+                post,
+                text,
+                on_pre=eq.input_on_pre(direct),
+                on_event={"learn": "learn_ev", "deliver": "deliver_ev"},
+                clock=window_clock,
+                namespace=ns,
+                name=f"{name}_{p.name}",
+            )
             for pathway, order in ((S.learn, ORDER_INPUT_LEARN), (S.deliver, ORDER_INPUT_DELIVER)):
                 pathway.when = "start"
                 pathway.order = order

@@ -5,7 +5,8 @@ Conventions
 -----------
 * Every sample is presented in a *window* of ``NW`` time steps: ``NF`` free steps, then
   ``NN`` nudged steps (twice, +beta then -beta, for centered nudging). The step within the
-  window is ``timestep(t, dt) % NW``; the window index is ``timestep(t, dt) // NW``.
+  window is ``timestep(t, dt) % NW``; the window index is ``timestep(t, WDT)`` with
+  ``WDT = NW dt``.
 * Rates and currents are dimensionless (a rate is a fraction of the maximal rate); time
   has units through ``tau`` and ``dt``.
 * A projection ``p`` from layer ``a`` to ``b`` has one weight ``w`` per synapse. It adds
@@ -30,7 +31,7 @@ __all__ = [
     "synapse_equations",
     "synapse_update",
     "input_group_equations",
-    "input_threshold",
+    "input_events",
     "input_window_code",
     "input_on_pre",
     "optimizer_code",
@@ -48,8 +49,9 @@ def step_in_window() -> str:
 
 
 def window_index() -> str:
-    """Number of windows completed at the start of the current step."""
-    return "(timestep(t, dt) // NW)"
+    """Number of windows completed at the start of the current step (``WDT`` is the window
+    duration; valid on the step clock and on the window clock alike)."""
+    return "timestep(t, WDT)"
 
 
 def layer_equations(
@@ -218,11 +220,12 @@ def input_group_equations() -> str:
     return "x : 1\nx_last : 1\n"
 
 
-def input_threshold() -> str:
-    """Input neurons emit one event at the start of each window if they carry the new or the
-    last stimulus: it delivers ``w x`` once (the input is constant within a window) and
-    applies the input synapses' EP update."""
-    return f"{step_in_window()} == 0 and (x > 0 or x_last > 0)"
+def input_events() -> dict:
+    """Custom events of the input neurons, which live on the window clock (one step per
+    window): ``learn_ev`` for neurons that carried the last stimulus (their synapses apply
+    the EP update) and ``deliver_ev`` for those that carry the new one (their synapses send
+    ``w x`` once: the input is constant within a window, so it is not re-summed every step)."""
+    return {"learn_ev": "x_last > 0", "deliver_ev": "x > 0"}
 
 
 def input_window_code() -> str:
@@ -283,11 +286,13 @@ def optimizer_code(
 
 def readout_equations(accumulate: bool) -> str:
     """The softmax readout: ``o = exp(a) / Z`` with ``a`` the summed input from the top layer
-    and ``Z`` the normaliser summed over the readout neurons."""
+    and ``Z`` the normaliser summed over the readout neurons; ``err = y - o`` is the error sent
+    back to the top layer (computed once per neuron and step, see :func:`readout_latch_code`)."""
     lines = [
         "a : 1",
         "Z : 1",
-        "o = exp(a) / Z : 1",
+        "o : 1",
+        "err : 1",
         "y = target(t, i) : 1",
         "o_free : 1",
         "y_free : 1",
@@ -303,16 +308,14 @@ def normaliser_equations() -> str:
     return "Z_post = exp(a_pre) : 1 (summed)\n"
 
 
-def readout_synapse_equations(constant_nudge: bool, accumulate: bool, adam: bool) -> str:
+def readout_synapse_equations(accumulate: bool, adam: bool) -> str:
     """Readout synapses: feedforward ``a = w r_pre`` and the nudging current
-    ``I_ro = w (y - o)`` back to the top layer (``o`` held at its free value if
-    ``constant_nudge``, as in the FRE-RNN authors' code)."""
-    o = "o_free_post" if constant_nudge else "o_post"
+    ``I_ro = w err`` back to the top layer."""
     lines = [
         "w : 1",
         "lr : 1 (shared)",
         "a_post = w * r_pre : 1 (summed)",
-        f"I_ro_pre = w * (y_post - {o}) : 1 (summed)",
+        "I_ro_pre = w * err_post : 1 (summed)",
     ]
     if accumulate:
         lines.append("g : 1")
@@ -321,15 +324,19 @@ def readout_synapse_equations(constant_nudge: bool, accumulate: bool, adam: bool
     return "\n".join(lines) + "\n"
 
 
-def readout_latch_code() -> str:
-    """Latch the free-phase output and target (run in the ``groups`` slot, after ``a`` and
-    ``Z`` are computed from the state at the end of the free phase)."""
+def readout_latch_code(constant_nudge: bool) -> str:
+    """Per step (in the ``groups`` slot, after ``a`` and ``Z`` are summed from the current
+    state): the softmax output, the latched free-phase output and target, and the error
+    ``y - o`` sent back (``o`` held at its free value if ``constant_nudge``, as in the FRE-RNN
+    authors' code)."""
     j = step_in_window()
     return (
+        "o = exp(a) / Z\n"
         f"fe = int({j} == NF)\n"
         "o_free += fe * (o - o_free)\n"
         "y_free += fe * (y - y_free)\n"
         "f += fe * (learn * mask(t) - f)\n"
+        + ("err = y - o_free\n" if constant_nudge else "err = y - o\n")
     )
 
 

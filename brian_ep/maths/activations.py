@@ -62,7 +62,7 @@ def _sigmoid_prime(u):
 
 
 def _softplus(u):
-    return np.logaddexp(0.0, u)
+    return np.logaddexp(0.0, u) - np.log(2.0)
 
 
 def _tanh_prime(u):

@@ -131,7 +131,7 @@ def _to_spec_error(exc: ValidationError, data, source) -> SpecError:
     seen, parts = set(), []
     first_key, first_allowed = None, None
     for err in errors:
-        key = _dotted(err["loc"])
+        key = _key(err)
         if key in seen:
             continue
         seen.add(key)
@@ -143,7 +143,7 @@ def _to_spec_error(exc: ValidationError, data, source) -> SpecError:
             parts.append(f"also key '{key}': {message}")
         if len(parts) == 3:
             break
-    more = len({_dotted(e["loc"]) for e in errors}) - len(parts)
+    more = len({_key(e) for e in errors}) - len(parts)
     message = "; ".join(parts)
     if more > 0:
         message += f" (and {more} more problem{'s' if more > 1 else ''})"
@@ -169,9 +169,21 @@ def _dotted(loc) -> str:
     return out
 
 
+def _key(err) -> str:
+    loc = err["loc"]
+    if err["type"] == "extra_forbidden" and loc:
+        # the last part is the user's key itself: never a union branch tag, even if it
+        # looks like one ("Model", "float")
+        head = _dotted(loc[:-1])
+        return f"{head}.{loc[-1]}" if head else str(loc[-1])
+    return _dotted(loc)
+
+
 def _describe(err, data):
     kind, msg = err["type"], err["msg"]
     loc = [p for p in err["loc"] if not _is_branch_tag(p)]
+    if kind == "extra_forbidden":
+        loc = [p for p in err["loc"][:-1] if not _is_branch_tag(p)] + [err["loc"][-1]]
     got = err.get("input")
     if kind == "extra_forbidden":
         allowed_keys = _allowed_keys(loc[:-1])
@@ -187,7 +199,7 @@ def _describe(err, data):
         return f"{got!r} is not one of the supported values", expected
     if kind == "value_error":
         msg = msg.removeprefix("Value error, ")
-    if isinstance(got, (dict, list)):
+    if isinstance(got, (dict, list)) or "(got " in msg:
         return msg, None
     return f"{msg} (got {got!r})", None
 

@@ -8,6 +8,7 @@ reference for the YAML format (``docs/spec.md`` shows them with examples).
 
 from __future__ import annotations
 
+import math
 from typing import Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -157,7 +158,7 @@ class ResidualSpec(_Frozen):
     start: int = Field(default=1, ge=1)
     p: float = Field(default=0.1, ge=0, le=1)
     neighbours: int = Field(default=2, ge=2)
-    seed: Optional[int] = None
+    seed: Optional[int] = Field(default=None, ge=0)
     gamma: Union[float, Literal["auto"]] = "auto"
     lr: Optional[float] = Field(default=None, ge=0)
     init: Optional[InitSpec] = None
@@ -233,7 +234,7 @@ class EPSpec(_Frozen):
                 raise ValueError(f"give either '{steps_key}' or '{time_key}', not both")
             if duration is not None:
                 n = float(duration / self.dt)
-                if abs(n - round(n)) > 1e-6 or round(n) < 1:
+                if not math.isfinite(n) or abs(n - round(n)) > 1e-6 or round(n) < 1:
                     raise ValueError(
                         f"'{time_key}' ({float(duration) * 1e3:g} ms) must be a positive multiple of dt "
                         f"({float(self.dt) * 1e3:g} ms)"
@@ -286,7 +287,7 @@ class RunSpec(_Frozen):
     threads for standalone, 0: one), and ``dtype`` (numpy engine arithmetic)."""
 
     epochs: int = Field(default=10, gt=0)
-    seed: int = 0
+    seed: int = Field(default=0, ge=0)
     engine: Literal["brian2", "numpy"] = "brian2"
     device: Literal["runtime", "cpp_standalone"] = "runtime"
     target: Literal["numpy", "cython"] = "cython"

@@ -1,0 +1,167 @@
+"""The Brian2 engine on every target equals the mathematics.
+
+Acceptance criterion (issue 2 item 3): Brian2's ``numpy``, ``cython`` and ``cpp_standalone``
+targets give the same weights after training on the same 200 samples, and they equal the
+batched numpy engine (the mathematics of ``brian_ep.maths``) to ~1e-9 relative.
+"""
+
+import numpy as np
+import pytest
+from conftest import arch_of
+
+from brian_ep.brian.engine import BrianEngine
+from brian_ep.data import load_digits, one_hot
+from brian_ep.engines.numpy_batched import NumpyEngine
+from brian_ep.maths import init_optim_state, init_params
+from brian_ep.spec import load_spec
+
+N_SAMPLES = 200
+RTOL = 1e-9
+
+
+def _spec(**extra):
+    base = {
+        "model": {
+            "input": {"size": 64},
+            "hidden": [{"size": 16}],
+            "output": {"size": 10},
+            "chain": {"lr": [0.05, 0.02]},
+        },
+        "ep": {"dt": "0.5 ms", "free_steps": 12, "nudged_steps": 4, "beta": 0.5},
+        "run": {"chunk_size": 100},
+    }
+    return load_spec(base, overrides=extra)
+
+
+def _train(engine, x, y, signs=None):
+    out1 = engine.train_chunk(x[:120], y[:120], None if signs is None else signs[:120]).outputs
+    out2 = engine.train_chunk(x[120:], y[120:], None if signs is None else signs[120:]).outputs
+    return np.concatenate([out1, out2])
+
+
+def _data():
+    ds = load_digits()
+    x = ds.x_train[:N_SAMPLES]
+    y = one_hot(ds.y_train[:N_SAMPLES], 10)
+    signs = np.random.default_rng(7).choice([-1.0, 1.0], N_SAMPLES)
+    return x, y, signs, ds.x_test[:50]
+
+
+def _reference(spec, x, y, signs, x_test):
+    arch = arch_of(spec)
+    params = init_params(arch, np.random.default_rng(0))
+    eng = NumpyEngine(spec, arch, params, init_optim_state(params))
+    outputs = _train(eng, x, y, signs)
+    return arch, params, eng.get_params(), outputs, eng.predict(x_test)
+
+
+def _brian(spec, arch, params, x, y, signs, x_test, directory=None):
+    eng = BrianEngine(spec, arch, params, init_optim_state(params), directory=directory)
+    try:
+        outputs = _train(eng, x, y, signs)
+        return eng.get_params(), outputs, eng.predict(x_test)
+    finally:
+        eng.close()
+
+
+def _assert_same(params_a, params_b, rtol=RTOL):
+    for k in params_a.W:
+        scale = np.max(np.abs(params_a.W[k]))
+        np.testing.assert_allclose(params_b.W[k], params_a.W[k], rtol=0, atol=rtol * scale, err_msg=k)
+    for k in params_a.b:
+        np.testing.assert_allclose(params_b.b[k], params_a.b[k], rtol=0, atol=rtol * max(1.0, np.max(np.abs(params_a.b[k]))), err_msg=k)
+
+
+CONFIGS = {
+    "sgd-mse-centered": {},
+    "adam-softmax-batch-random-sign": {
+        "model.readout": {"kind": "softmax"},
+        "optim.algorithm": "adam",
+        "optim.batch_size": 8,
+        "ep.nudging": "random_sign",
+        "model.chain.lr": [0.002, 0.001],
+    },
+    "vector-field-constant-nudge": {
+        "ep.mode": "vector_field",
+        "ep.nudging": "positive",
+        "ep.nudge_force": "constant",
+        "ep.dt": "1 ms",
+        "model.neuron": {"activation": "tanh", "tau": "1 ms", "bias": False},
+        "model.chain.gamma": 0.1,
+        "model.readout": {"kind": "softmax"},
+        "optim.algorithm": "adam",
+        "optim.batch_size": 5,
+        "model.chain.lr": [0.001, 0.001],
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def data():
+    return _data()
+
+
+@pytest.mark.standalone_compatible
+@pytest.mark.parametrize("config", sorted(CONFIGS))
+def test_runtime_numpy_target_equals_maths(config, data):
+    x, y, signs, x_test = data
+    spec = _spec(**{"run.target": "numpy", **CONFIGS[config]})
+    arch, params, ref, ref_out, ref_pred = _reference(spec, x, y, signs, x_test)
+    got, out, pred = _brian(spec, arch, params, x, y, signs, x_test)
+    assert ref.max_abs_diff(params) > 1e-3, "the network did not learn: the comparison would be vacuous"
+    _assert_same(ref, got)
+    np.testing.assert_allclose(out, ref_out, atol=1e-9)
+    np.testing.assert_allclose(pred, ref_pred, atol=1e-9)
+
+
+@pytest.mark.standalone_compatible
+def test_cython_target_equals_maths(data):
+    x, y, signs, x_test = data
+    spec = _spec(**{"run.target": "cython"})
+    arch, params, ref, ref_out, ref_pred = _reference(spec, x, y, signs, x_test)
+    got, out, pred = _brian(spec, arch, params, x, y, signs, x_test)
+    _assert_same(ref, got)
+    np.testing.assert_allclose(pred, ref_pred, atol=1e-9)
+
+
+@pytest.mark.standalone_only
+@pytest.mark.parametrize("config", ["sgd-mse-centered", "adam-softmax-batch-random-sign"])
+def test_cpp_standalone_equals_maths(config, data, tmp_path):
+    x, y, signs, x_test = data
+    spec = _spec(**{"run.device": "cpp_standalone", **CONFIGS[config]})
+    arch, params, ref, ref_out, ref_pred = _reference(spec, x, y, signs, x_test)
+    got, out, pred = _brian(spec, arch, params, x, y, signs, x_test, directory=str(tmp_path / "sa"))
+    _assert_same(ref, got)
+    np.testing.assert_allclose(out, ref_out, atol=1e-9)
+    np.testing.assert_allclose(pred, ref_pred, atol=1e-9)
+
+
+@pytest.mark.standalone_only
+def test_all_three_targets_give_the_same_weights(data, tmp_path):
+    """numpy, cython and cpp_standalone after the same 200 samples: equal weights."""
+    x, y, signs, x_test = data
+    results = {}
+    for target, device in (("numpy", "runtime"), ("cython", "runtime"), ("numpy", "cpp_standalone")):
+        spec = _spec(**{"run.target": target, "run.device": device})
+        arch = arch_of(spec)
+        params = init_params(arch, np.random.default_rng(0))
+        results[f"{device}/{target}"] = _brian(spec, arch, params, x, y, signs, x_test, directory=str(tmp_path / device))[0]
+    base = results.pop("runtime/numpy")
+    for name, got in results.items():
+        _assert_same(base, got)
+
+
+@pytest.mark.standalone_only
+def test_standalone_respects_a_device_chosen_by_the_user(standalone_device, data):
+    """A user who called set_device('cpp_standalone') gets standalone without saying so in the spec."""
+    from brian2 import get_device
+
+    x, y, signs, x_test = data
+    spec = _spec()
+    arch, params, ref, _, _ = _reference(spec, x, y, signs, x_test)
+    eng = BrianEngine(spec, arch, params, init_optim_state(params), directory=str(standalone_device))
+    assert eng.standalone
+    _train(eng, x, y)
+    _assert_same(ref, eng.get_params())
+    eng.close()
+    assert type(get_device()).__name__ == "CPPStandaloneDevice"  # the user's device is left alone

@@ -1,0 +1,64 @@
+"""Shared fixtures: small specs, the Brian2 target/device switch, and the data location."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from brian_ep.architecture import build_architecture
+from brian_ep.spec import load_spec
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def small_spec(**over):
+    """A small network spec; keyword arguments are dotted overrides (``ep__beta=0.1``)."""
+    base = {
+        "name": "small",
+        "model": {
+            "input": {"size": 6},
+            "hidden": [{"size": 5}, {"size": 4}],
+            "output": {"size": 3},
+            "neuron": {"activation": "sigmoid", "tau": "1 ms"},
+            "chain": {"gamma": 1.0, "lr": 0.05, "init": {"gain": 1.5}},
+        },
+        "ep": {"dt": "0.5 ms", "free_steps": 20, "nudged_steps": 8, "beta": 0.2},
+        "data": {"dataset": "digits"},
+    }
+    return load_spec(base, overrides={k.replace("__", "."): v for k, v in over.items()})
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)
+
+
+def arch_of(spec):
+    return build_architecture(spec)
+
+
+@pytest.fixture(scope="session")
+def data_dir():
+    """Where MNIST / Fashion-MNIST live, if anywhere: $BRIAN_EP_DATA or ../shared/data."""
+    env = os.environ.get("BRIAN_EP_DATA")
+    if env and Path(env).exists():
+        return Path(env)
+    if SHARED_DATA.exists():
+        return SHARED_DATA
+    return None
+
+
+@pytest.fixture
+def standalone_device(tmp_path):
+    """Select Brian2's cpp_standalone device for one test and reset it afterwards."""
+    from brian2 import device, set_device
+    from brian2.devices.device import reset_device
+
+    set_device("cpp_standalone", build_on_run=False, directory=str(tmp_path / "standalone"))
+    yield tmp_path / "standalone"
+    device.reinit()
+    reset_device("runtime")
