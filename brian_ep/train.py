@@ -148,6 +148,7 @@ def train(spec, out=None, resume=False, progress=True, dataset=None, command=Non
             while position["sample"] < n:
                 idx = order[position["sample"] : position["sample"] + chunk]
                 t0 = time.perf_counter()
+                engine.sample_ids = idx
                 try:
                     result = engine.train_chunk(x_tr[idx], y_tr[idx], signs[idx] if spec.ep.nudging == "random_sign" else None)
                 except DivergenceError as exc:

@@ -61,7 +61,6 @@ class BrianEngine(Engine):
         self.capacity = max(bs, (spec.run.chunk_size // bs) * bs)
         self.standalone = spec.run.device == "cpp_standalone" or _is_standalone(get_device())
         self.directory = directory
-        self.samples_seen = 0
         self._net = None
         self._owns_device = False
         self._built = False
@@ -129,14 +128,14 @@ class BrianEngine(Engine):
         return {"x": xs, "y": ys, "mask": mask, "signs": sg}
 
     # -- one run ----------------------------------------------------------------------------------
-    def _run(self, x, y, signs, learn: bool) -> np.ndarray:
+    def _run(self, x, y, signs, learn: bool, offset: int = 0) -> np.ndarray:
         n = x.shape[0]
         if self.standalone:
             outputs = self._run_standalone(x, y, signs, learn)
         else:
             outputs = self._run_runtime(x, y, signs, learn)
         outputs = outputs[:n]
-        self._check(outputs, learn)
+        self._check(outputs, offset)
         return outputs
 
     def _run_runtime(self, x, y, signs, learn):
@@ -186,11 +185,11 @@ class BrianEngine(Engine):
         self._read_back(net, x.shape[0], learn)
         return net.outputs()
 
-    def _check(self, outputs, learn):
+    def _check(self, outputs, offset):
         bad = ~np.all(np.isfinite(outputs), axis=1)
         if np.any(bad) or not self.params.is_finite():
             first = int(np.argmax(bad)) if np.any(bad) else None
-            where = f"at training sample {self.samples_seen + first}" if first is not None else "in this chunk"
+            where = f"at {self.describe_sample(offset + first)}" if first is not None else "in this chunk"
             layer = self.arch.top.name
             for p in self.arch.all_projections:
                 if not np.all(np.isfinite(self.params.W[p.name])):
@@ -207,8 +206,8 @@ class BrianEngine(Engine):
         outputs = []
         for start in range(0, x.shape[0], self.capacity):
             sl = slice(start, start + self.capacity)
-            outputs.append(self._run(x[sl], y[sl], None if signs is None else signs[sl], learn=True))
-            self.samples_seen += x[sl].shape[0]
+            outputs.append(self._run(x[sl], y[sl], None if signs is None else signs[sl], learn=True, offset=start))
+        self.samples_seen += x.shape[0]
         return ChunkResult(np.concatenate(outputs, axis=0))
 
     def predict(self, x):

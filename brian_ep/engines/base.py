@@ -42,6 +42,16 @@ class Engine(ABC):
         self.params = params
         self.optim_state = optim_state
         self.lr_factor = 1.0
+        self.samples_seen = 0
+        #: data-set indices of the samples of the current chunk (set by the trainer), so that
+        #: errors can name the sample that caused them
+        self.sample_ids = None
+
+    def describe_sample(self, offset: int) -> str:
+        """Name the sample at ``offset`` within the current chunk, for error messages."""
+        if self.sample_ids is not None and offset < len(self.sample_ids):
+            return f"training sample #{int(self.sample_ids[offset])} of the data set"
+        return f"training sample {self.samples_seen + offset} (counted from the start of this engine)"
 
     def set_lr_factor(self, factor: float) -> None:
         """Multiply every learning rate by ``factor`` from now on (learning-rate schedules)."""

@@ -36,7 +36,6 @@ class NumpyEngine(Engine):
         self.dtype = np.float32 if spec.run.dtype == "float32" else np.float64
         super().__init__(spec, arch, params.astype(self.dtype), optim_state)
         self.lrs = learning_rates(arch)
-        self.samples_seen = 0
 
     def set_params(self, params):
         self.params = params.astype(self.dtype)
@@ -57,15 +56,15 @@ class NumpyEngine(Engine):
             grads, ph = ep_phase_gradient(
                 self.arch, self.params, x[sl], y[sl], ep, None if signs is None else signs[sl]
             )
-            where = f" of the batch starting at training sample {self.samples_seen + start}"
+            where = f" in the mini-batch that starts with {self.describe_sample(start)}"
             for u in (ph.u_free, ph.u_a, ph.u_b):
                 check_state(u, ep.divergence_threshold, where)
             outputs[sl] = self._output(ph.u_free)
             apply_update(self.params, grads, lrs, self.spec.optim, self.optim_state)
             if not self.params.is_finite():
                 raise DivergenceError(
-                    f"the weights became non-finite after the batch starting at training sample "
-                    f"{self.samples_seen + start}; lower the learning rates (model.chain.lr) or beta"
+                    f"the weights became non-finite after the mini-batch that starts with "
+                    f"{self.describe_sample(start)}; lower the learning rates (model.chain.lr) or beta"
                 )
         self.samples_seen += x.shape[0]
         return ChunkResult(outputs)
