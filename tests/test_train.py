@@ -1,10 +1,10 @@
 """The training loop (numpy engine): metrics, learning, determinism, checkpoint/resume,
 mini-batches with Adam and a cosine schedule, data checks and the validation split."""
 
-import re
 from __future__ import annotations
 
 import json
+import re
 import math
 from pathlib import Path
 
