@@ -24,7 +24,7 @@ from brian_ep.spec import (
 pytestmark = pytest.mark.codegen_independent
 
 REPO = Path(__file__).resolve().parents[2]
-SPEC_FILES = sorted((REPO / "network_specs").glob("*.yaml"))
+SPEC_FILES = sorted((REPO / "network_specs").rglob("*.yaml"))
 
 
 def minimal(**model):

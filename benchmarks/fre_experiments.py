@@ -1,0 +1,244 @@
+"""FRE-RNN experiments of issue 9: the steps table, the depth table and the headline run.
+
+    export BRIAN_EP_DATA=../shared/data
+    python benchmarks/fre_experiments.py headline   # 2x512 authors' mode, 50 epochs  (~25 min)
+    python benchmarks/fre_experiments.py steps      # gamma sweep, 1 and 3 hidden      (~2.5 h)
+    python benchmarks/fre_experiments.py depth      # 5/10/20 x 64, +-skips, and BP    (~3 h)
+    python benchmarks/fre_figures.py                # figures from the results below
+
+All runs use the batched numpy engine (the same mathematics as the Brian2 engine, tested
+equal to it) on 2 CPU cores. Training runs live in ``runs/fre/<name>`` and are reused when
+complete or resumed from their checkpoint when interrupted, so the command can be re-run.
+Results (JSON and Markdown tables) go to ``docs/results/fre/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from brian_ep.architecture import build_architecture
+from brian_ep.data import load_dataset
+from brian_ep.maths.convergence import coupling_spectral_radius, settling_steps, spectral_radius
+from brian_ep.maths.dynamics import readout_output, relax
+from brian_ep.maths.activations import get_activation
+from brian_ep.maths.params import Params
+from brian_ep.rundir import RunDirectory
+from brian_ep.spec import load_spec
+from brian_ep.spec.errors import DivergenceError
+from brian_ep.train import train
+
+SPECS = Path("network_specs/fre")
+GAMMAS = [1.0, 0.5, 0.2, 0.1, 0.01]
+TOL = 1e-6
+MAX_STEPS = 400
+
+
+def trained(spec, runs: Path, dataset):
+    """Train (or reuse / resume) ``spec`` in ``runs/<spec.name>``; returns (params, metrics) or
+    (None, error message) if the run diverged."""
+    out = runs / spec.name
+    rd = RunDirectory(out)
+    if rd.is_complete:
+        return Params.load(out / "weights.npz"), rd.read_metrics()
+    resume = (out / "checkpoint.npz").exists()
+    print(f"[{time.strftime('%H:%M:%S')}] training {spec.name} ({'resume' if resume else 'new'})", flush=True)
+    try:
+        result = train(spec, out=out, resume=resume, progress=False, dataset=dataset)
+    except DivergenceError as exc:
+        (out / "DIVERGED").write_text(str(exc))
+        return None, str(exc)
+    return result.params, result.metrics
+
+
+def _output(arch, params, u):
+    r_top = get_activation(arch.top.activation).rho(u[arch.top.name])
+    return readout_output(arch, params, r_top)
+
+
+def convergence_measures(spec, params, x, labels):
+    """Steps to tolerance, spectral radii, and accuracy / time with the free phase cut there."""
+    arch = build_architecture(spec)
+    dtype = np.float32 if spec.run.dtype == "float32" else np.float64
+    p = params.astype(np.float64)  # convergence to 1e-6 is measured in double precision
+    steps, change, u = settling_steps(arch, p, x.astype(np.float64), tol=TOL, max_steps=MAX_STEPS)
+    radius = spectral_radius(arch, p, u, samples=range(20))
+    converged = steps <= MAX_STEPS
+    row = {
+        "median_steps": float(np.median(steps)),
+        "p90_steps": float(np.percentile(steps, 90)),
+        "converged": float(np.mean(converged)),
+        "radius_J": float(np.median(radius)),
+        "radius_M": coupling_spectral_radius(arch, p),
+        "median_change": np.median(change, axis=1).tolist(),
+    }
+    # accuracy and free-phase time when the free phase stops at the median steps to tolerance
+    T = int(min(math.ceil(row["median_steps"]), MAX_STEPS))
+    pc = params.astype(dtype)
+    xc = x.astype(dtype)
+    t0 = time.perf_counter()
+    outs = [_output(arch, pc, relax(arch, pc, xc[i : i + 1000], T)) for i in range(0, len(xc), 1000)]
+    row["free_ms_per_sample_at_median"] = 1e3 * (time.perf_counter() - t0) / len(xc)
+    row["accuracy_at_median_steps"] = float(np.mean(np.concatenate(outs).argmax(1) == labels))
+    row["T_eval"] = T
+    return row
+
+
+def _write(out: Path, name: str, rows, table: str):
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(rows, indent=1))
+    (out / f"{name}.md").write_text(table + "\n")
+    print(table, flush=True)
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def run_steps(runs: Path, out: Path, depths=(1, 3)):
+    ds = load_dataset("mnist")
+    rows = []
+    for L in depths:
+        for mode in ("exact", "vf"):
+            base = load_spec(SPECS / f"steps_L{L}_{mode}.yaml")
+            for gamma in GAMMAS:
+                spec = load_spec(base, overrides={"model.chain.gamma": gamma, "name": f"{base.name}_g{gamma:g}"})
+                params, metrics = trained(spec, runs, ds)
+                row = {"hidden_layers": L, "mode": "exact" if mode == "exact" else "vector_field", "gamma": gamma,
+                       "conventional_ep": mode == "exact" and gamma == 1.0, "free_steps_trained": spec.ep.free_steps,
+                       "epochs": spec.run.epochs, "name": spec.name}
+                if params is None:
+                    row.update({"status": "diverged", "message": metrics})
+                else:
+                    last = metrics["epochs"][-1]
+                    row.update({
+                        "status": "ok",
+                        "test_accuracy": last["test_accuracy"],
+                        "seconds_per_epoch": float(np.mean([r["train_seconds"] for r in metrics["epochs"]])),
+                    })
+                    row.update(convergence_measures(spec, params, ds.x_test, ds.y_test))
+                rows.append(row)
+                _write(out, "steps", rows, steps_table(rows))
+    return rows
+
+
+def steps_table(rows) -> str:
+    lines = [
+        "| hidden | mode | gamma | test acc (%) | median steps to 1e-6 | 90% steps | converged | rho(J) | rho(M) | acc at median steps (%) | s/epoch |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        name = r["mode"] + (" (conventional EP)" if r.get("conventional_ep") else "")
+        if r["status"] != "ok":
+            lines.append(f"| {r['hidden_layers']} | {name} | {r['gamma']:g} | diverged | | | | | | | |")
+            continue
+        steps = f"{r['median_steps']:.0f}" if r["median_steps"] <= MAX_STEPS else f"> {MAX_STEPS}"
+        p90 = f"{r['p90_steps']:.0f}" if r["p90_steps"] <= MAX_STEPS else f"> {MAX_STEPS}"
+        lines.append(
+            f"| {r['hidden_layers']} | {name} | {r['gamma']:g} | {100 * r['test_accuracy']:.2f} | {steps} | {p90} | "
+            f"{100 * r['converged']:.0f}% | {r['radius_J']:.3f} | {r['radius_M']:.2f} | {100 * r['accuracy_at_median_steps']:.2f} | "
+            f"{r['seconds_per_epoch']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def run_depth(runs: Path, out: Path, depths=(5, 10, 20)):
+    from brian_ep.baselines import train_backprop
+
+    ds = load_dataset("mnist")
+    rows = []
+    for L in depths:
+        for res in ("", "_res"):
+            spec = load_spec(SPECS / f"depth_L{L}x64_vf{res}.yaml")
+            params, metrics = trained(spec, runs, ds)
+            row = {"hidden_layers": L, "method": "EP (vector field)" + (", residual skips" if res else ""),
+                   "gamma": spec.model.chain.gamma, "epochs": spec.run.epochs, "name": spec.name}
+            if params is None:
+                row.update({"status": "diverged", "message": metrics})
+            else:
+                row.update({
+                    "status": "ok",
+                    "test_accuracy": metrics["epochs"][-1]["test_accuracy"],
+                    "curve": [r["test_accuracy"] for r in metrics["epochs"]],
+                    "seconds_per_epoch": float(np.mean([r["train_seconds"] for r in metrics["epochs"]])),
+                })
+            rows.append(row)
+            _write(out, "depth", rows, depth_table(rows))
+        bp_file = runs / f"bp_L{L}x64.json"
+        if bp_file.exists():
+            bp = json.loads(bp_file.read_text())
+        else:
+            print(f"[{time.strftime('%H:%M:%S')}] training BP L{L}x64", flush=True)
+            result = train_backprop(spec, dataset=ds)
+            bp = {"curve": result.test_accuracy, "seconds_per_epoch": float(np.mean(result.seconds_per_epoch))}
+            bp_file.parent.mkdir(parents=True, exist_ok=True)
+            bp_file.write_text(json.dumps(bp))
+        rows.append({"hidden_layers": L, "method": "BP (autograd, feed-forward)", "gamma": None, "epochs": spec.run.epochs,
+                     "status": "ok", "test_accuracy": bp["curve"][-1], "curve": bp["curve"],
+                     "seconds_per_epoch": bp["seconds_per_epoch"], "name": f"bp_L{L}x64"})
+        _write(out, "depth", rows, depth_table(rows))
+    return rows
+
+
+def depth_table(rows) -> str:
+    lines = ["| hidden layers | method | gamma | epochs | final test acc (%) | s/epoch |", "|---:|---|---:|---:|---:|---:|"]
+    for r in rows:
+        acc = f"{100 * r['test_accuracy']:.2f}" if r["status"] == "ok" else "diverged"
+        sec = f"{r['seconds_per_epoch']:.0f}" if r["status"] == "ok" else ""
+        gamma = "" if r["gamma"] is None else f"{r['gamma']:g}"
+        lines.append(f"| {r['hidden_layers']} | {r['method']} | {gamma} | {r['epochs']} | {acc} | {sec} |")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def run_headline(runs: Path, out: Path):
+    ds = load_dataset("mnist")
+    spec = load_spec(SPECS / "mnist_2x512_vf.yaml")
+    params, metrics = trained(spec, runs, ds)
+    rows = metrics["epochs"]
+    summary = {
+        "spec": str(SPECS / "mnist_2x512_vf.yaml"),
+        "engine": f"{spec.run.engine} ({spec.run.dtype}), 2 CPU cores",
+        "final_test_accuracy": rows[-1]["test_accuracy"],
+        "best_test_accuracy_for_reference_only": max(r["test_accuracy"] for r in rows),
+        "total_train_seconds": sum(r["train_seconds"] for r in rows),
+        "seconds_per_epoch": float(np.mean([r["train_seconds"] for r in rows])),
+        "curve": [r["test_accuracy"] for r in rows],
+    }
+    table = (
+        f"| run | final-epoch test acc (%) | epochs | training time | engine |\n|---|---:|---:|---:|---|\n"
+        f"| FRE-RNN 784-512-512-10, gamma 0.01, authors' mode | {100 * summary['final_test_accuracy']:.2f} | {len(rows)} | "
+        f"{summary['total_train_seconds'] / 60:.1f} min ({summary['seconds_per_epoch']:.1f} s/epoch) | {summary['engine']} |"
+    )
+    _write(out, "headline", summary, table)
+    return summary
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("what", choices=["headline", "steps", "depth", "all"])
+    parser.add_argument("--runs", default="runs/fre", help="where training runs are kept")
+    parser.add_argument("--out", default="docs/results/fre", help="where result tables go")
+    parser.add_argument("--depths", help="comma-separated subset of depths to run")
+    args = parser.parse_args(argv)
+    runs, out = Path(args.runs), Path(args.out)
+    depths = tuple(int(d) for d in args.depths.split(",")) if args.depths else None
+    if args.what in ("headline", "all"):
+        run_headline(runs, out)
+    if args.what in ("steps", "all"):
+        run_steps(runs, out, depths or (1, 3))
+    if args.what in ("depth", "all"):
+        run_depth(runs, out, depths or (5, 10, 20))
+
+
+if __name__ == "__main__":
+    main()
