@@ -76,8 +76,23 @@ class EPNetwork:
         """Run length: every window plus one step, at whose start the last update happens."""
         return self.n_windows * self.window_duration + self.dt
 
-    def weight_views(self) -> dict:
-        return {name: S.variables["w"] for name, S in self.synapses.items()}
+    def set_params(self, params) -> None:
+        """Load weights ``W[projection]`` (shape ``(n_pre, n_post)``) and biases ``b[layer]``."""
+        for name, S in self.synapses.items():
+            S.w = np.asarray(params.W[name]).ravel()
+        for name, b in params.b.items():
+            self.groups[name].b = b
+
+    def get_params(self):
+        """The current weights and biases as :class:`~brian_ep.maths.params.Params`."""
+        from ..maths.params import Params
+
+        W = {}
+        for p in self.arch.all_projections:
+            shape = (self.arch.layer(p.pre).size, self.arch.layer(p.post).size)
+            W[p.name] = np.asarray(self.synapses[p.name].w[:]).reshape(shape)
+        b = {layer.name: np.asarray(self.groups[layer.name].b[:]) for layer in self.arch.free_layers if layer.bias}
+        return Params(W, b)
 
     def outputs(self) -> np.ndarray:
         """The latched free-phase output of each window, shape ``(n_windows, n_output)``."""
@@ -92,7 +107,9 @@ def _namespace(**extra):
     return base
 
 
-def build_network(arch, ep, optim, n_windows: int, data: dict | None = None, name: str = "ep") -> EPNetwork:
+def build_network(
+    arch, ep, optim, n_windows: int, data: dict | None = None, name: str = "ep", modify_equations=None
+) -> EPNetwork:
     """Build the Brian2 objects for ``arch`` presenting ``n_windows`` samples.
 
     Parameters
@@ -112,6 +129,10 @@ def build_network(arch, ep, optim, n_windows: int, data: dict | None = None, nam
         ``run_args``).
     name : str
         Prefix of the Brian2 object names.
+    modify_equations : callable, optional
+        ``f(name, text) -> text`` applied to the equations of every layer (``name`` is the
+        layer name) and projection before the objects are created, e.g. to add a current:
+        ``lambda n, t: t.replace("I = ", "I = I_ext + ") + "I_ext : 1\n" if n == "h1" else t``.
 
     Returns
     -------
@@ -158,6 +179,7 @@ def build_network(arch, ep, optim, n_windows: int, data: dict | None = None, nam
 
     groups, synapses, texts, objects = {}, {}, {}, []
     lrs = learning_rates(arch)
+    edit = modify_equations or (lambda _name, text: text)
 
     # -- input layer: stimulus loaded once a window, delivered as an event ---------------------
     inp = arch.input
@@ -186,8 +208,11 @@ def build_network(arch, ep, optim, n_windows: int, data: dict | None = None, nam
         nudge = None
         if layer.name == top:
             nudge = "softmax" if softmax else "mse"
-        text = eq.layer_equations(
-            layer.activation, incoming, outgoing, receives_input, layer.bias, nudge, accumulate, adam, sign, centered
+        text = edit(
+            layer.name,
+            eq.layer_equations(
+                layer.activation, incoming, outgoing, receives_input, layer.bias, nudge, accumulate, adam, sign, centered
+            ),
         )
         numerator = repr(float(arch.energy_weights[layer.name])) if exact else "beta"
         denominator = "2 * beta" if centered else f"beta * {sign}"
@@ -264,7 +289,7 @@ def build_network(arch, ep, optim, n_windows: int, data: dict | None = None, nam
                 pathway.order = order
             update = None
         else:
-            text = eq.synapse_equations(p.name, p.gamma, accumulate, adam)
+            text = edit(p.name, eq.synapse_equations(p.name, p.gamma, accumulate, adam))
             S = Synapses(pre, post, text, clock=step_clock, namespace=ns, name=f"{name}_{p.name}")
             update = eq.synapse_update(arch.mode, direct)
         S.connect(i=np.repeat(np.arange(n_pre), n_post), j=np.tile(np.arange(n_post), n_pre))
