@@ -15,6 +15,7 @@ import numpy as np
 
 from .architecture import build_architecture
 from .maths.convergence import coupling_spectral_radius, settling_steps, spectral_radius
+from .report import save_figure
 
 __all__ = ["ConvergenceRow", "with_gamma", "convergence_rows", "recommend_free_steps", "plot_residuals", "plot_radius_vs_gamma", "analyze_command"]
 
@@ -103,12 +104,7 @@ def plot_residuals(rows, path, tol=1e-6, title="") -> Path:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_radius_vs_gamma(rows, path, title="") -> Path:
@@ -124,12 +120,7 @@ def plot_radius_vs_gamma(rows, path, title="") -> Path:
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def analyze_command(args) -> int:

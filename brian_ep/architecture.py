@@ -164,7 +164,7 @@ def build_architecture(spec: Spec) -> Architecture:
 
     # -- layers ---------------------------------------------------------------------------
     if isinstance(m.hidden, HiddenStack):
-        hidden_specs = [(f"h{i + 1}", m.hidden.size, m.hidden.neuron, f"model.hidden") for i in range(m.hidden.count)]
+        hidden_specs = [(f"h{i + 1}", m.hidden.size, m.hidden.neuron, "model.hidden") for i in range(m.hidden.count)]
     else:
         hidden_specs = [
             (_layer_name(f"h{i + 1}", h.name), h.size, h.neuron, f"model.hidden[{i}]") for i, h in enumerate(m.hidden)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["plot_learning_curves", "metrics_table"]
+__all__ = ["plot_learning_curves", "metrics_table", "save_figure"]
 
 
 def _pyplot():
@@ -14,6 +14,18 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def save_figure(fig, path, dpi=120) -> Path:
+    """Lay out, write (creating the folder) and close a matplotlib figure."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path
 
 
 def plot_learning_curves(metrics: dict, path) -> Path:
@@ -48,12 +60,7 @@ def plot_learning_curves(metrics: dict, path) -> Path:
         f"{100 * final['test_accuracy']:.2f}%",
         fontsize=10,
     )
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def metrics_table(metrics: dict) -> str:

@@ -19,7 +19,7 @@ import numpy as np
 
 from .architecture import build_architecture
 from .data import load_dataset, one_hot
-from .maths.optim import OptimState, init_optim_state
+from .maths.optim import init_optim_state
 from .maths.params import Params, init_params
 from .rundir import RunDirectory
 from .spec.errors import DataError, DivergenceError

@@ -15,7 +15,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 from brian2 import StateMonitor, ms, prefs  # noqa: E402
 
 import brian_ep  # noqa: E402

@@ -41,6 +41,20 @@ def arch_of(spec):
     return build_architecture(spec)
 
 
+def random_problem(spec, seed=0, n=3):
+    """Architecture, random weights and biases, inputs in [0, 1) and one-hot targets."""
+    from brian_ep import maths
+
+    arch = build_architecture(spec)
+    rng = np.random.default_rng(seed)
+    params = maths.init_params(arch, rng)
+    for k in params.b:
+        params.b[k] = rng.normal(0, 0.3, size=params.b[k].shape)
+    x = rng.random((n, arch.input.size))
+    y = np.eye(arch.output.size)[rng.integers(0, arch.output.size, n)]
+    return arch, params, x, y
+
+
 @pytest.fixture(scope="session")
 def data_dir():
     """Where MNIST / Fashion-MNIST live, if anywhere: $BRIAN_EP_DATA or ../shared/data."""

@@ -10,7 +10,7 @@ import pytest
 
 from brian_ep import data
 from brian_ep.data import (
-    DATA_ENV_VAR, DOWNLOAD_ENV_VAR, IDX_FILES, Dataset, find_data_dir, load_dataset,
+    DATA_ENV_VAR, DOWNLOAD_ENV_VAR, Dataset, find_data_dir, load_dataset,
     load_digits, load_fashion_mnist, load_mnist, one_hot, read_idx_pair,
 )
 from brian_ep.spec.errors import BrianEPError, DataError

@@ -136,7 +136,6 @@ RESUME_CONFIGS = {
         "optim.batch_size": 8,
         "ep.nudging": "random_sign",
         "model.chain.lr": 0.002,
-        "model.readout.lr": 0.002,
     },
 }
 
@@ -227,7 +226,7 @@ def test_minibatch_adam_cosine(tmp_path, monkeypatch):
     epochs, bs, n = 4, 7, 120
     spec = tiny_digits(
         run__epochs=epochs, optim__algorithm="adam", optim__batch_size=bs, optim__lr_schedule="cosine",
-        model__chain__lr=0.002, model__readout__lr=0.002,
+        model__chain__lr=0.002,
     )
     seen_factors = []
     original = numpy_batched.NumpyEngine.set_lr_factor

@@ -11,14 +11,12 @@ checkpoints). Padding windows carry ``mask = 0`` and learn nothing.
 from __future__ import annotations
 
 import math
-import os
 import tempfile
 
 import numpy as np
 
 from ..engines.base import ChunkResult, Engine
 from ..maths.optim import learning_rates
-from ..maths.params import Params
 from ..spec.errors import DivergenceError
 from .builder import build_network
 

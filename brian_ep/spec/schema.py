@@ -40,6 +40,12 @@ NEURON_MODELS = ("rate",)
 Activation = Literal["hard_sigmoid", "sigmoid", "tanh"]
 
 
+def _gamma_or_auto(v):
+    if isinstance(v, float) and not (0 < v <= 1):
+        raise ValueError(f"must be in (0, 1] or 'auto' (got {v})")
+    return v
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True, validate_default=True)
 
@@ -134,12 +140,7 @@ class ProjectionSpec(_Frozen):
     lr: Optional[float] = Field(default=None, ge=0)
     init: Optional[InitSpec] = None
 
-    @field_validator("gamma")
-    @classmethod
-    def _gamma(cls, v):
-        if isinstance(v, float) and not (0 < v <= 1):
-            raise ValueError(f"must be in (0, 1] or 'auto' (got {v})")
-        return v
+    _gamma = field_validator("gamma")(_gamma_or_auto)
 
 
 class ResidualSpec(_Frozen):
@@ -163,22 +164,16 @@ class ResidualSpec(_Frozen):
     lr: Optional[float] = Field(default=None, ge=0)
     init: Optional[InitSpec] = None
 
-    @field_validator("gamma")
-    @classmethod
-    def _gamma(cls, v):
-        if isinstance(v, float) and not (0 < v <= 1):
-            raise ValueError(f"must be in (0, 1] or 'auto' (got {v})")
-        return v
+    _gamma = field_validator("gamma")(_gamma_or_auto)
 
 
 class ReadoutSpec(_Frozen):
     """How the output is read: ``none`` (the output layer's rates, MSE loss) or ``softmax``
     (a softmax readout of the last layer outside the recurrent state, cross-entropy loss,
-    trained with its exact gradient at the free fixed point)."""
+    trained with its exact gradient at the free fixed point). The readout weights are the
+    last projection of ``model.chain`` (its ``lr`` and ``init``)."""
 
     kind: Literal["none", "softmax"] = "none"
-    lr: float = Field(default=0.01, ge=0)
-    init: InitSpec = InitSpec()
 
 
 class ModelSpec(_Frozen):
@@ -233,7 +228,10 @@ class EPSpec(_Frozen):
             if steps is not None and duration is not None:
                 raise ValueError(f"give either '{steps_key}' or '{time_key}', not both")
             if duration is not None:
-                n = float(duration / self.dt)
+                import numpy as np
+
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                    n = float(duration / self.dt)
                 if not math.isfinite(n) or abs(n - round(n)) > 1e-6 or round(n) < 1:
                     raise ValueError(
                         f"'{time_key}' ({float(duration) * 1e3:g} ms) must be a positive multiple of dt "

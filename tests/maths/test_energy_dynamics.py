@@ -7,7 +7,7 @@ the residual max |u - I(u)| is below 1e-9; the energy never increases along the 
 
 import numpy as np
 import pytest
-from conftest import arch_of, small_spec
+from conftest import random_problem, small_spec
 
 from brian_ep import maths
 from brian_ep.maths.activations import ACTIVATIONS
@@ -16,14 +16,7 @@ RESIDUAL_TOL = 1e-9
 
 
 def _setup(spec, seed=3, n=4):
-    arch = arch_of(spec)
-    rng = np.random.default_rng(seed)
-    params = maths.init_params(arch, rng)
-    for k in params.b:
-        params.b[k] = rng.normal(0, 0.3, size=params.b[k].shape)
-    x = rng.random((n, arch.input.size))
-    y = np.eye(arch.output.size)[rng.integers(0, arch.output.size, n)]
-    return arch, params, x, y
+    return random_problem(spec, seed, n)
 
 
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))

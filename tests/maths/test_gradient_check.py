@@ -8,7 +8,7 @@ gamma in {1, 0.5, 0.2, 0.05} and a network with residual skips).
 
 import numpy as np
 import pytest
-from conftest import arch_of, small_spec
+from conftest import random_problem, small_spec
 
 from brian_ep import maths
 from brian_ep.maths.phases import run_phases
@@ -18,14 +18,7 @@ RELAX_STEPS = 2000  # free phase run far past convergence (residual < 1e-12)
 
 
 def _setup(spec, seed=0):
-    arch = arch_of(spec)
-    rng = np.random.default_rng(seed)
-    params = maths.init_params(arch, rng)
-    for k in params.b:
-        params.b[k] = rng.normal(0, 0.3, size=params.b[k].shape)
-    x = rng.random((N_SAMPLES, arch.input.size))
-    y = np.eye(arch.output.size)[rng.integers(0, arch.output.size, N_SAMPLES)]
-    return arch, params, x, y
+    return random_problem(spec, seed, N_SAMPLES)
 
 
 def _cos(a, b):

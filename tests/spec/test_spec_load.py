@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from brian2 import ms, mV, second, us
+from brian2 import ms, mV, second
 
 from brian_ep import cli
 from brian_ep.spec import (
