@@ -101,12 +101,6 @@ class EPNetwork:
         return values[:, 1 : self.n_windows + 1].T
 
 
-def _namespace(**extra):
-    base = {}
-    base.update(extra)
-    return base
-
-
 def build_network(
     arch, ep, optim, n_windows: int, data: dict | None = None, name: str = "ep", modify_equations=None
 ) -> EPNetwork:
@@ -246,7 +240,7 @@ def build_network(
     # -- softmax readout -----------------------------------------------------------------------
     normaliser = None
     if softmax:
-        text = eq.readout_equations(accumulate)
+        text = eq.readout_equations()
         R = NeuronGroup(
             n_out, text, clock=step_clock, namespace=dict(shared_ns, target=target), order=ORDER_READOUT_GROUP, name=f"{name}_readout"
         )

@@ -284,7 +284,7 @@ def optimizer_code(
 # softmax readout
 
 
-def readout_equations(accumulate: bool) -> str:
+def readout_equations() -> str:
     """The softmax readout: ``o = exp(a) / Z`` with ``a`` the summed input from the top layer
     and ``Z`` the normaliser summed over the readout neurons; ``err = y - o`` is the error sent
     back to the top layer (computed once per neuron and step, see :func:`readout_latch_code`)."""
