@@ -128,20 +128,21 @@ def run_steps(runs: Path, out: Path, depths=(1, 3)):
 
 def steps_table(rows) -> str:
     lines = [
-        "| hidden | mode | gamma | test acc (%) | median steps to 1e-6 | 90% steps | converged | rho(J) | rho(M) | acc at median steps (%) | s/epoch |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| hidden | mode | gamma | test acc (%) | median steps to 1e-6 | 90% steps | converged | rho(J) | rho(M) "
+        "| acc, free phase cut at median steps (%) | free phase ms/sample at median steps | s/epoch (T fixed) |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         name = r["mode"] + (" (conventional EP)" if r.get("conventional_ep") else "")
         if r["status"] != "ok":
-            lines.append(f"| {r['hidden_layers']} | {name} | {r['gamma']:g} | diverged | | | | | | | |")
+            lines.append(f"| {r['hidden_layers']} | {name} | {r['gamma']:g} | diverged | | | | | | | | |")
             continue
         steps = f"{r['median_steps']:.0f}" if r["median_steps"] <= MAX_STEPS else f"> {MAX_STEPS}"
         p90 = f"{r['p90_steps']:.0f}" if r["p90_steps"] <= MAX_STEPS else f"> {MAX_STEPS}"
         lines.append(
             f"| {r['hidden_layers']} | {name} | {r['gamma']:g} | {100 * r['test_accuracy']:.2f} | {steps} | {p90} | "
             f"{100 * r['converged']:.0f}% | {r['radius_J']:.3f} | {r['radius_M']:.2f} | {100 * r['accuracy_at_median_steps']:.2f} | "
-            f"{r['seconds_per_epoch']:.0f} |"
+            f"{r['free_ms_per_sample_at_median']:.3f} | {r['seconds_per_epoch']:.0f} |"
         )
     return "\n".join(lines)
 
