@@ -74,6 +74,13 @@ def _assert_same(params_a, params_b, rtol=RTOL):
 
 CONFIGS = {
     "sgd-mse-centered": {},
+    "exact-regulated-with-skips": {
+        "model.hidden": {"count": 4, "size": 6},
+        "model.chain.gamma": 0.5,
+        "model.chain.lr": 0.05,
+        "model.residual": [{"topology": "dense_every", "k": 2, "start": 1}],
+        "model.neuron": {"activation": "sigmoid", "tau": "1 ms"},
+    },
     "adam-softmax-batch-random-sign": {
         "model.readout": {"kind": "softmax"},
         "optim.algorithm": "adam",
