@@ -3,7 +3,8 @@
     export BRIAN_EP_DATA=../shared/data
     python benchmarks/fre_experiments.py headline   # 2x512 authors' mode, 50 epochs  (~25 min)
     python benchmarks/fre_experiments.py steps      # gamma sweep, 1 and 3 hidden      (~2.5 h)
-    python benchmarks/fre_experiments.py depth      # 5/10/20 x 64, +-skips, and BP    (~3 h)
+    python benchmarks/fre_experiments.py depth      # 5/10/20 x 64, +-skips, and BP    (~1.5 h)
+    python benchmarks/fre_experiments.py variant SPEC...   # EP and BP under one spec (protocol variants)
     python benchmarks/fre_figures.py                # figures from the results below
 
 All runs use the batched numpy engine (the same mathematics as the Brian2 engine, tested
@@ -224,9 +225,43 @@ def run_headline(runs: Path, out: Path):
     return summary
 
 
+def run_variant(runs: Path, out: Path, spec_paths):
+    """EP and BP under the same spec, for protocol variants of the depth table."""
+    from brian_ep.baselines import train_backprop
+
+    ds = load_dataset("mnist")
+    file = out / "depth_variants.json"
+    rows = json.loads(file.read_text()) if file.exists() else []
+    for path in spec_paths:
+        spec = load_spec(path)
+        params, metrics = trained(spec, runs, ds)
+        rows = [r for r in rows if r["name"] != spec.name]
+        row = {"name": spec.name, "spec": str(path), "hidden_layers": len(build_architecture(spec).free_layers),
+               "epochs": spec.run.epochs, "lr": spec.model.chain.lr, "schedule": spec.optim.lr_schedule, "dtype": spec.run.dtype}
+        row["ep_test_accuracy"] = metrics["epochs"][-1]["test_accuracy"] if params is not None else None
+        row["ep_curve"] = [r["test_accuracy"] for r in metrics["epochs"]] if params is not None else []
+        bp_file = runs / f"bp_{spec.name}.json"
+        if not bp_file.exists():
+            print(f"[{time.strftime('%H:%M:%S')}] training BP for {spec.name}", flush=True)
+            result = train_backprop(spec, dataset=ds)
+            bp_file.write_text(json.dumps({"curve": result.test_accuracy}))
+        row["bp_curve"] = json.loads(bp_file.read_text())["curve"]
+        row["bp_test_accuracy"] = row["bp_curve"][-1]
+        rows.append(row)
+        table = ["| spec | epochs | lr, schedule | dtype | EP final test acc (%) | BP final test acc (%) | EP - BP (pt) |",
+                 "|---|---:|---|---|---:|---:|---:|"]
+        for r in rows:
+            ep = "diverged" if r["ep_test_accuracy"] is None else f"{100 * r['ep_test_accuracy']:.2f}"
+            diff = "" if r["ep_test_accuracy"] is None else f"{100 * (r['ep_test_accuracy'] - r['bp_test_accuracy']):+.2f}"
+            table.append(f"| {r['spec']} | {r['epochs']} | {r['lr']}, {r['schedule']} | {r['dtype']} | {ep} | {100 * r['bp_test_accuracy']:.2f} | {diff} |")
+        _write(out, "depth_variants", rows, "\n".join(table))
+    return rows
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", choices=["headline", "steps", "depth", "all"])
+    parser.add_argument("what", choices=["headline", "steps", "depth", "variant", "all"])
+    parser.add_argument("specs", nargs="*", help="for 'variant': spec files to run with EP and BP")
     parser.add_argument("--runs", default="runs/fre", help="where training runs are kept")
     parser.add_argument("--out", default="docs/results/fre", help="where result tables go")
     parser.add_argument("--depths", help="comma-separated subset of depths to run")
@@ -239,6 +274,8 @@ def main(argv=None):
         run_steps(runs, out, depths or (1, 3))
     if args.what in ("depth", "all"):
         run_depth(runs, out, depths or (5, 10, 20))
+    if args.what == "variant":
+        run_variant(runs, out, args.specs)
 
 
 if __name__ == "__main__":
