@@ -27,11 +27,14 @@ def residual_figure(rows, path, tol=1e-6):
     groups = sorted({(r["hidden_layers"], r["mode"]) for r in rows if r["status"] == "ok"})
     fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.6), squeeze=False)
     for ax, (L, mode) in zip(axes[0], groups):
+        longest = 1
         for r in rows:
             if (r["hidden_layers"], r["mode"]) != (L, mode) or r["status"] != "ok":
                 continue
             curve = [max(c, 1e-300) for c in r["median_change"]]
             ax.semilogy(range(1, len(curve) + 1), curve, label=f"gamma {r['gamma']:g}")
+            longest = max(longest, next((i + 1 for i, c in enumerate(curve) if c < 1e-12), len(curve)))
+        ax.set_xlim(0, 1.1 * longest)
         ax.axhline(tol, color="k", ls=":", lw=1)
         ax.set_ylim(1e-12, 1e2)
         ax.set_title(f"{L} hidden, {mode.replace('_', '-')}", fontsize=9)
