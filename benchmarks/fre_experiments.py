@@ -2,6 +2,7 @@
 
     export BRIAN_EP_DATA=../shared/data
     python benchmarks/fre_experiments.py headline   # 2x512 authors' mode, 50 epochs  (~25 min)
+    python benchmarks/fre_experiments.py headline --seeds 0,1,2 [SPEC...]   # mean +- std
     python benchmarks/fre_experiments.py steps      # gamma sweep, 1 and 3 hidden      (~2.5 h)
     python benchmarks/fre_experiments.py depth      # 5/10/20 x 64, +-skips, and BP    (~1.5 h)
     python benchmarks/fre_experiments.py variant SPEC...   # EP and BP under one spec (protocol variants)
@@ -202,27 +203,47 @@ def depth_table(rows) -> str:
 # ---------------------------------------------------------------------------------------
 
 
-def run_headline(runs: Path, out: Path):
+def run_headline(runs: Path, out: Path, seeds=(0,), spec_paths=()):
+    """The 2 x 512 headline run (or the given protocol variants of it): one row per spec and
+    seed (seed 0 keeps the spec's name, seed s the suffix ``_seed<s>``), mean +- std over the
+    seeds of each spec."""
     ds = load_dataset("mnist")
-    spec = load_spec(SPECS / "mnist_2x512_vf.yaml")
-    params, metrics = trained(spec, runs, ds)
-    rows = metrics["epochs"]
-    summary = {
-        "spec": str(SPECS / "mnist_2x512_vf.yaml"),
-        "engine": f"{spec.run.engine} ({spec.run.dtype}), 2 CPU cores",
-        "final_test_accuracy": rows[-1]["test_accuracy"],
-        "best_test_accuracy_for_reference_only": max(r["test_accuracy"] for r in rows),
-        "total_train_seconds": sum(r["train_seconds"] for r in rows),
-        "seconds_per_epoch": float(np.mean([r["train_seconds"] for r in rows])),
-        "curve": [r["test_accuracy"] for r in rows],
-    }
-    table = (
-        f"| run | final-epoch test acc (%) | epochs | training time | engine |\n|---|---:|---:|---:|---|\n"
-        f"| FRE-RNN 784-512-512-10, gamma 0.01, authors' mode | {100 * summary['final_test_accuracy']:.2f} | {len(rows)} | "
-        f"{summary['total_train_seconds'] / 60:.1f} min ({summary['seconds_per_epoch']:.1f} s/epoch) | {summary['engine']} |"
-    )
-    _write(out, "headline", summary, table)
-    return summary
+    names = [Path(p) for p in spec_paths] or [SPECS / "mnist_2x512_vf.yaml"]
+    rows = []
+    for file in names:
+        base = load_spec(file)
+        for seed in seeds:
+            name = base.name if seed == 0 else f"{base.name}_seed{seed}"
+            spec = load_spec(base, overrides={"run.seed": seed, "name": name})
+            params, metrics = trained(spec, runs, ds)
+            if params is None:
+                rows.append({"spec": str(file), "seed": seed, "status": "diverged", "message": metrics})
+                continue
+            ep = metrics["epochs"]
+            rows.append({
+                "spec": str(file), "seed": seed, "status": "ok", "name": name,
+                "engine": f"{spec.run.engine} ({spec.run.dtype}), 2 CPU cores",
+                "free_steps": spec.ep.free_steps, "schedule": spec.optim.lr_schedule, "epochs": len(ep),
+                "final_test_accuracy": ep[-1]["test_accuracy"],
+                "best_test_accuracy_for_reference_only": max(r["test_accuracy"] for r in ep),
+                "total_train_seconds": sum(r["train_seconds"] for r in ep),
+                "seconds_per_epoch": float(np.mean([r["train_seconds"] for r in ep])),
+                "curve": [r["test_accuracy"] for r in ep],
+            })
+    lines = ["| spec | seed | free steps, schedule | final-epoch test acc (%) | epochs | training time | engine |",
+             "|---|---:|---|---:|---:|---:|---|"]
+    for r in rows:
+        if r["status"] != "ok":
+            lines.append(f"| {r['spec']} | {r['seed']} | | diverged | | | |")
+            continue
+        lines.append(f"| {r['spec']} | {r['seed']} | {r['free_steps']}, {r['schedule']} | {100 * r['final_test_accuracy']:.2f} | "
+                     f"{r['epochs']} | {r['total_train_seconds'] / 60:.1f} min ({r['seconds_per_epoch']:.1f} s/epoch) | {r['engine']} |")
+    for file in names:
+        acc = [100 * r["final_test_accuracy"] for r in rows if r["spec"] == str(file) and r["status"] == "ok"]
+        if len(acc) > 1:
+            lines.append(f"| {file}: mean +- std over {len(acc)} seeds | | | **{np.mean(acc):.2f} +- {np.std(acc, ddof=1):.2f}** | | | |")
+    _write(out, "headline", rows, "\n".join(lines))
+    return rows
 
 
 def run_variant(runs: Path, out: Path, spec_paths):
@@ -261,15 +282,17 @@ def run_variant(runs: Path, out: Path, spec_paths):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("what", choices=["headline", "steps", "depth", "variant", "all"])
-    parser.add_argument("specs", nargs="*", help="for 'variant': spec files to run with EP and BP")
+    parser.add_argument("specs", nargs="*", help="for 'variant': spec files to run with EP and BP; for 'headline': "
+                        "spec files to run instead of network_specs/fre/mnist_2x512_vf.yaml")
     parser.add_argument("--runs", default="runs/fre", help="where training runs are kept")
     parser.add_argument("--out", default="docs/results/fre", help="where result tables go")
     parser.add_argument("--depths", help="comma-separated subset of depths to run")
-    args = parser.parse_args(argv)
+    parser.add_argument("--seeds", default="0", help="for 'headline': comma-separated seeds")
+    args = parser.parse_intermixed_args(argv)
     runs, out = Path(args.runs), Path(args.out)
     depths = tuple(int(d) for d in args.depths.split(",")) if args.depths else None
     if args.what in ("headline", "all"):
-        run_headline(runs, out)
+        run_headline(runs, out, tuple(int(x) for x in args.seeds.split(",")), args.specs)
     if args.what in ("steps", "all"):
         run_steps(runs, out, depths or (1, 3))
     if args.what in ("depth", "all"):
