@@ -194,7 +194,7 @@ def depth_table(rows) -> str:
     lines = ["| hidden layers | method | gamma | epochs | final test acc (%) | s/epoch |", "|---:|---|---:|---:|---:|---:|"]
     for r in rows:
         acc = f"{100 * r['test_accuracy']:.2f}" if r["status"] == "ok" else "diverged"
-        sec = f"{r['seconds_per_epoch']:.0f}" if r["status"] == "ok" else ""
+        sec = f"{r['seconds_per_epoch']:.1f}" if r["status"] == "ok" else ""
         gamma = "" if r["gamma"] is None else f"{r['gamma']:g}"
         lines.append(f"| {r['hidden_layers']} | {r['method']} | {gamma} | {r['epochs']} | {acc} | {sec} |")
     return "\n".join(lines)
