@@ -2,7 +2,7 @@
 
     export BRIAN_EP_DATA=../shared/data
     python benchmarks/fre_experiments.py headline   # 2x512 authors' mode, 50 epochs  (~25 min)
-    python benchmarks/fre_experiments.py headline --seeds 0,1,2 [SPEC...]   # mean +- std
+    python benchmarks/fre_experiments.py headline --seeds 0,1,2 [SPEC...] [--only-complete]   # mean +- std
     python benchmarks/fre_experiments.py steps      # gamma sweep, 1 and 3 hidden      (~2.5 h)
     python benchmarks/fre_experiments.py depth      # 5/10/20 x 64, +-skips, and BP    (~1.5 h)
     python benchmarks/fre_experiments.py variant SPEC...   # EP and BP under one spec (protocol variants)
@@ -203,10 +203,10 @@ def depth_table(rows) -> str:
 # ---------------------------------------------------------------------------------------
 
 
-def run_headline(runs: Path, out: Path, seeds=(0,), spec_paths=()):
+def run_headline(runs: Path, out: Path, seeds=(0,), spec_paths=(), only_complete=False):
     """The 2 x 512 headline run (or the given protocol variants of it): one row per spec and
     seed (seed 0 keeps the spec's name, seed s the suffix ``_seed<s>``), mean +- std over the
-    seeds of each spec."""
+    seeds of each spec. ``only_complete``: tabulate finished runs, train none."""
     ds = load_dataset("mnist")
     names = [Path(p) for p in spec_paths] or [SPECS / "mnist_2x512_vf.yaml"]
     rows = []
@@ -215,6 +215,8 @@ def run_headline(runs: Path, out: Path, seeds=(0,), spec_paths=()):
         for seed in seeds:
             name = base.name if seed == 0 else f"{base.name}_seed{seed}"
             spec = load_spec(base, overrides={"run.seed": seed, "name": name})
+            if only_complete and not RunDirectory(runs / name).is_complete:
+                continue
             params, metrics = trained(spec, runs, ds)
             if params is None:
                 rows.append({"spec": str(file), "seed": seed, "status": "diverged", "message": metrics})
@@ -288,11 +290,12 @@ def main(argv=None):
     parser.add_argument("--out", default="docs/results/fre", help="where result tables go")
     parser.add_argument("--depths", help="comma-separated subset of depths to run")
     parser.add_argument("--seeds", default="0", help="for 'headline': comma-separated seeds")
+    parser.add_argument("--only-complete", action="store_true", help="for 'headline': tabulate finished runs only")
     args = parser.parse_intermixed_args(argv)
     runs, out = Path(args.runs), Path(args.out)
     depths = tuple(int(d) for d in args.depths.split(",")) if args.depths else None
     if args.what in ("headline", "all"):
-        run_headline(runs, out, tuple(int(x) for x in args.seeds.split(",")), args.specs)
+        run_headline(runs, out, tuple(int(x) for x in args.seeds.split(",")), args.specs, args.only_complete)
     if args.what in ("steps", "all"):
         run_steps(runs, out, depths or (1, 3))
     if args.what in ("depth", "all"):
