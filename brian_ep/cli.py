@@ -43,7 +43,8 @@ def _cmd_train(args) -> int:
     out = Path(args.out) if args.out else default_run_dir(spec)
     if args.resume and not (out / "checkpoint.npz").exists():
         raise _ArgumentError(f"--resume: no checkpoint in '{out}'; pass the run directory with --out")
-    print(f"brian-ep: training '{spec.name}' ({spec.run.engine}, {spec.run.device}) -> {out}", flush=True)
+    where = f"brian2, {spec.run.device}" if spec.run.engine == "brian2" else f"{spec.run.engine} engine, {spec.run.dtype}"
+    print(f"brian-ep: training '{spec.name}' ({where}) -> {out}", flush=True)
     result = train(spec, out=out, resume=args.resume, progress=not args.quiet, command=" ".join(sys.argv))
     final = result.metrics["epochs"][-1]
     total = sum(r["train_seconds"] + r["eval_seconds"] for r in result.metrics["epochs"])
