@@ -232,18 +232,25 @@ def run_headline(runs: Path, out: Path, seeds=(0,), spec_paths=(), only_complete
                 "seconds_per_epoch": float(np.mean([r["train_seconds"] for r in ep])),
                 "curve": [r["test_accuracy"] for r in ep],
             })
-    lines = ["| spec | seed | free steps, schedule | final-epoch test acc (%) | epochs | training time | engine |",
-             "|---|---:|---|---:|---:|---:|---|"]
+            val = [r["validation_accuracy"] for r in ep]
+            if all(v is not None for v in val):  # model selection: the first epoch with the best validation accuracy
+                k = int(np.argmax(val))
+                rows[-1].update({"validation_curve": val, "selected_epoch": k + 1, "selected_test_accuracy": ep[k]["test_accuracy"]})
+    lines = ["| spec | seed | free steps, schedule | final-epoch test acc (%) | validation-selected epoch: test acc (%) | epochs | training time | engine |",
+             "|---|---:|---|---:|---:|---:|---:|---|"]
     for r in rows:
         if r["status"] != "ok":
-            lines.append(f"| {r['spec']} | {r['seed']} | | diverged | | | |")
+            lines.append(f"| {r['spec']} | {r['seed']} | | diverged | | | | |")
             continue
-        lines.append(f"| {r['spec']} | {r['seed']} | {r['free_steps']}, {r['schedule']} | {100 * r['final_test_accuracy']:.2f} | "
+        selected = f"{r['selected_epoch']}: {100 * r['selected_test_accuracy']:.2f}" if "selected_epoch" in r else ""
+        lines.append(f"| {r['spec']} | {r['seed']} | {r['free_steps']}, {r['schedule']} | {100 * r['final_test_accuracy']:.2f} | {selected} | "
                      f"{r['epochs']} | {r['total_train_seconds'] / 60:.1f} min ({r['seconds_per_epoch']:.1f} s/epoch) | {r['engine']} |")
     for file in names:
         acc = [100 * r["final_test_accuracy"] for r in rows if r["spec"] == str(file) and r["status"] == "ok"]
+        sel = [100 * r["selected_test_accuracy"] for r in rows if r["spec"] == str(file) and "selected_epoch" in r]
         if len(acc) > 1:
-            lines.append(f"| {file}: mean +- std over {len(acc)} seeds | | | **{np.mean(acc):.2f} +- {np.std(acc, ddof=1):.2f}** | | | |")
+            sel_text = f"**{np.mean(sel):.2f} +- {np.std(sel, ddof=1):.2f}**" if len(sel) == len(acc) else ""
+            lines.append(f"| {file}: mean +- std over {len(acc)} seeds | | | **{np.mean(acc):.2f} +- {np.std(acc, ddof=1):.2f}** | {sel_text} | | | |")
     _write(out, "headline", rows, "\n".join(lines))
     return rows
 
