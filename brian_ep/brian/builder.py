@@ -2,8 +2,9 @@
 per projection, ``TimedArray`` inputs, and the learning rule as synaptic code.
 
 The objects are ordinary Brian2 objects: add monitors, change equations or embed them in
-a larger ``Network``. No ``network_operation`` is used, so a whole training run compiles to
-one C++ program under ``cpp_standalone``.
+a larger ``Network``. Everything, the learning rule included, is generated code (no Python
+callback runs during a simulation), so a whole training run compiles to one C++ program
+under ``cpp_standalone``.
 """
 
 from __future__ import annotations
