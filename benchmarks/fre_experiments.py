@@ -152,9 +152,22 @@ def steps_table(rows) -> str:
 # ---------------------------------------------------------------------------------------
 
 
-def run_depth(runs: Path, out: Path, depths=(5, 10, 20)):
+def backprop_baseline(spec, file: Path, dataset) -> dict:
+    """BP on the feed-forward counterpart of ``spec``: ``{"curve", "seconds_per_epoch"}``,
+    cached in ``file`` (trained once, reused after)."""
     from brian_ep.baselines import train_backprop
 
+    if file.exists():
+        return json.loads(file.read_text())
+    print(f"[{time.strftime('%H:%M:%S')}] training BP for {spec.name}", flush=True)
+    result = train_backprop(spec, dataset=dataset)
+    bp = {"curve": result.test_accuracy, "seconds_per_epoch": float(np.mean(result.seconds_per_epoch))}
+    file.parent.mkdir(parents=True, exist_ok=True)
+    file.write_text(json.dumps(bp))
+    return bp
+
+
+def run_depth(runs: Path, out: Path, depths=(5, 10, 20)):
     ds = load_dataset("mnist")
     rows = []
     for L in depths:
@@ -174,15 +187,7 @@ def run_depth(runs: Path, out: Path, depths=(5, 10, 20)):
                 })
             rows.append(row)
             _write(out, "depth", rows, depth_table(rows))
-        bp_file = runs / f"bp_L{L}x64.json"
-        if bp_file.exists():
-            bp = json.loads(bp_file.read_text())
-        else:
-            print(f"[{time.strftime('%H:%M:%S')}] training BP L{L}x64", flush=True)
-            result = train_backprop(spec, dataset=ds)
-            bp = {"curve": result.test_accuracy, "seconds_per_epoch": float(np.mean(result.seconds_per_epoch))}
-            bp_file.parent.mkdir(parents=True, exist_ok=True)
-            bp_file.write_text(json.dumps(bp))
+        bp = backprop_baseline(spec, runs / f"bp_L{L}x64.json", ds)
         rows.append({"hidden_layers": L, "method": "BP (autograd, feed-forward)", "gamma": None, "epochs": spec.run.epochs,
                      "status": "ok", "test_accuracy": bp["curve"][-1], "curve": bp["curve"],
                      "seconds_per_epoch": bp["seconds_per_epoch"], "name": f"bp_L{L}x64"})
@@ -257,8 +262,6 @@ def run_headline(runs: Path, out: Path, seeds=(0,), spec_paths=(), only_complete
 
 def run_variant(runs: Path, out: Path, spec_paths):
     """EP and BP under the same spec, for protocol variants of the depth table."""
-    from brian_ep.baselines import train_backprop
-
     ds = load_dataset("mnist")
     file = out / "depth_variants.json"
     rows = json.loads(file.read_text()) if file.exists() else []
@@ -270,12 +273,7 @@ def run_variant(runs: Path, out: Path, spec_paths):
                "epochs": spec.run.epochs, "lr": spec.model.chain.lr, "schedule": spec.optim.lr_schedule, "dtype": spec.run.dtype}
         row["ep_test_accuracy"] = metrics["epochs"][-1]["test_accuracy"] if params is not None else None
         row["ep_curve"] = [r["test_accuracy"] for r in metrics["epochs"]] if params is not None else []
-        bp_file = runs / f"bp_{spec.name}.json"
-        if not bp_file.exists():
-            print(f"[{time.strftime('%H:%M:%S')}] training BP for {spec.name}", flush=True)
-            result = train_backprop(spec, dataset=ds)
-            bp_file.write_text(json.dumps({"curve": result.test_accuracy}))
-        row["bp_curve"] = json.loads(bp_file.read_text())["curve"]
+        row["bp_curve"] = backprop_baseline(spec, runs / f"bp_{spec.name}.json", ds)["curve"]
         row["bp_test_accuracy"] = row["bp_curve"][-1]
         rows.append(row)
         table = ["| spec | epochs | lr, schedule | dtype | EP final test acc (%) | BP final test acc (%) | EP - BP (pt) |",

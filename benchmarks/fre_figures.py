@@ -80,11 +80,9 @@ def depth_figure(rows, path):
 
 
 def headline_figure(rows, path):
-    if isinstance(rows, dict):  # results written before seeds and variants were rows
-        rows = [dict(rows, seed=0, status="ok", final_test_accuracy=rows["final_test_accuracy"])]
     fig, ax = plt.subplots(figsize=(5.6, 3.6))
     lowest = 100.0
-    for r in (r for r in rows if r.get("status", "ok") == "ok"):
+    for r in (r for r in rows if r["status"] == "ok"):
         curve = [100 * a for a in r["curve"]]
         lowest = min(lowest, min(curve))
         label = f"{Path(r['spec']).stem}, seed {r['seed']}: {curve[-1]:.2f}%"
