@@ -4,8 +4,8 @@ residual skips, and whether float32 can resolve it.
     BRIAN_EP_DATA=../shared/data python examples/04_deep_error_signal.py     # ~20 s
 
 For the 10 x 64 depth-table networks (authors' vector-field mode, gamma = 0.1, initial
-weights, 200 MNIST samples), and the same depth in exact mode, prints per hidden layer the mean change of the state that the
-nudged phase causes, |u^beta - u^0| (the quantity the update is built from), and the relative
+weights, 200 MNIST samples), and the same depth in exact mode, prints per hidden layer the
+mean change of the state that the nudged phase causes, |u^beta - u^0| (the quantity the update is built from), and the relative
 error of that change when the same computation runs in float32 instead of float64.
 Expected: without skips the change shrinks ~10x per layer (~1e-11 at h1) and float32 gets the
 lower layers' changes wrong by more than 100%; with skips every 3 layers h1 sees ~1e-5 and
