@@ -5,7 +5,7 @@
     python benchmarks/fre_experiments.py headline --seeds 0,1,2 [SPEC...] [--only-complete]   # mean +- std
     python benchmarks/fre_experiments.py steps      # gamma sweep, 1 and 3 hidden      (~2.5 h)
     python benchmarks/fre_experiments.py depth      # 5/10/20 x 64, +-skips, and BP    (~1.5 h)
-    python benchmarks/fre_experiments.py variant SPEC...   # EP and BP under one spec (protocol variants)
+    python benchmarks/fre_experiments.py variant [--seeds 0,1,2] SPEC...   # EP and BP under one spec (protocol variants)
     python benchmarks/fre_figures.py                # figures from the results below
 
 All runs use the batched numpy engine (the same mathematics as the Brian2 engine, tested
@@ -218,8 +218,8 @@ def run_headline(runs: Path, out: Path, seeds=(0,), spec_paths=(), only_complete
     for file in names:
         base = load_spec(file)
         for seed in seeds:
-            name = base.name if seed == 0 else f"{base.name}_seed{seed}"
-            spec = load_spec(base, overrides={"run.seed": seed, "name": name})
+            spec = seeded(base, seed)
+            name = spec.name
             if only_complete and not RunDirectory(runs / name).is_complete:
                 continue
             params, metrics = trained(spec, runs, ds)
@@ -260,30 +260,58 @@ def run_headline(runs: Path, out: Path, seeds=(0,), spec_paths=(), only_complete
     return rows
 
 
-def run_variant(runs: Path, out: Path, spec_paths):
-    """EP and BP under the same spec, for protocol variants of the depth table."""
+def seeded(base, seed: int):
+    """``base`` with ``run.seed = seed``; seed 0 keeps the spec's name (and run directory),
+    seed s gets the suffix ``_seed<s>``."""
+    name = base.name if seed == 0 else f"{base.name}_seed{seed}"
+    return load_spec(base, overrides={"run.seed": seed, "name": name})
+
+
+def run_variant(runs: Path, out: Path, spec_paths, seeds=(0,), only_complete=False):
+    """EP and BP under the same spec and seed, for protocol variants of the depth table; one
+    row per spec and seed, mean +- std over the seeds of each spec. ``only_complete``:
+    tabulate finished EP runs, train none."""
     ds = load_dataset("mnist")
     file = out / "depth_variants.json"
     rows = json.loads(file.read_text()) if file.exists() else []
     for path in spec_paths:
-        spec = load_spec(path)
-        params, metrics = trained(spec, runs, ds)
-        rows = [r for r in rows if r["name"] != spec.name]
-        row = {"name": spec.name, "spec": str(path), "hidden_layers": len(build_architecture(spec).free_layers),
-               "epochs": spec.run.epochs, "lr": spec.model.chain.lr, "schedule": spec.optim.lr_schedule, "dtype": spec.run.dtype}
-        row["ep_test_accuracy"] = metrics["epochs"][-1]["test_accuracy"] if params is not None else None
-        row["ep_curve"] = [r["test_accuracy"] for r in metrics["epochs"]] if params is not None else []
-        row["bp_curve"] = backprop_baseline(spec, runs / f"bp_{spec.name}.json", ds)["curve"]
-        row["bp_test_accuracy"] = row["bp_curve"][-1]
-        rows.append(row)
-        table = ["| spec | epochs | lr, schedule | dtype | EP final test acc (%) | BP final test acc (%) | EP - BP (pt) |",
-                 "|---|---:|---|---|---:|---:|---:|"]
-        for r in rows:
-            ep = "diverged" if r["ep_test_accuracy"] is None else f"{100 * r['ep_test_accuracy']:.2f}"
-            diff = "" if r["ep_test_accuracy"] is None else f"{100 * (r['ep_test_accuracy'] - r['bp_test_accuracy']):+.2f}"
-            table.append(f"| {r['spec']} | {r['epochs']} | {r['lr']}, {r['schedule']} | {r['dtype']} | {ep} | {100 * r['bp_test_accuracy']:.2f} | {diff} |")
-        _write(out, "depth_variants", rows, "\n".join(table))
+        base = load_spec(path)
+        for seed in seeds:
+            spec = seeded(base, seed)
+            if only_complete and not RunDirectory(runs / spec.name).is_complete:
+                continue
+            params, metrics = trained(spec, runs, ds)
+            rows = [r for r in rows if r["name"] != spec.name]
+            row = {"name": spec.name, "spec": str(path), "seed": seed, "hidden_layers": len(build_architecture(spec).free_layers),
+                   "epochs": spec.run.epochs, "lr": spec.model.chain.lr, "schedule": spec.optim.lr_schedule, "dtype": spec.run.dtype,
+                   "nudge_force": spec.ep.nudge_force}
+            row["ep_test_accuracy"] = metrics["epochs"][-1]["test_accuracy"] if params is not None else None
+            row["ep_curve"] = [r["test_accuracy"] for r in metrics["epochs"]] if params is not None else []
+            if params is not None:
+                row["ep_seconds_per_epoch"] = float(np.mean([r["train_seconds"] for r in metrics["epochs"]]))
+            row["bp_curve"] = backprop_baseline(spec, runs / f"bp_{spec.name}.json", ds)["curve"]
+            row["bp_test_accuracy"] = row["bp_curve"][-1]
+            rows.append(row)
+            _write(out, "depth_variants", rows, variant_table(rows))
     return rows
+
+
+def variant_table(rows) -> str:
+    table = ["| spec | seed | nudge | epochs | lr, schedule | dtype | EP final test acc (%) | BP final test acc (%) | EP - BP (pt) |",
+             "|---|---:|---|---:|---|---|---:|---:|---:|"]
+    for r in rows:
+        ep = "diverged" if r["ep_test_accuracy"] is None else f"{100 * r['ep_test_accuracy']:.2f}"
+        diff = "" if r["ep_test_accuracy"] is None else f"{100 * (r['ep_test_accuracy'] - r['bp_test_accuracy']):+.2f}"
+        table.append(f"| {r['spec']} | {r.get('seed', 0)} | {r.get('nudge_force', 'constant')} | {r['epochs']} | {r['lr']}, {r['schedule']} | "
+                     f"{r['dtype']} | {ep} | {100 * r['bp_test_accuracy']:.2f} | {diff} |")
+    for spec in dict.fromkeys(r["spec"] for r in rows):
+        done = [r for r in rows if r["spec"] == spec and r["ep_test_accuracy"] is not None]
+        if len(done) > 1:
+            ep = 100 * np.array([r["ep_test_accuracy"] for r in done])
+            bp = 100 * np.array([r["bp_test_accuracy"] for r in done])
+            table.append(f"| {spec}: mean +- std over {len(done)} seeds | | | | | | **{ep.mean():.2f} +- {ep.std(ddof=1):.2f}** | "
+                         f"{bp.mean():.2f} +- {bp.std(ddof=1):.2f} | {(ep - bp).mean():+.2f} |")
+    return "\n".join(table)
 
 
 def main(argv=None):
@@ -294,19 +322,20 @@ def main(argv=None):
     parser.add_argument("--runs", default="runs/fre", help="where training runs are kept")
     parser.add_argument("--out", default="docs/results/fre", help="where result tables go")
     parser.add_argument("--depths", help="comma-separated subset of depths to run")
-    parser.add_argument("--seeds", default="0", help="for 'headline': comma-separated seeds")
-    parser.add_argument("--only-complete", action="store_true", help="for 'headline': tabulate finished runs only")
+    parser.add_argument("--seeds", default="0", help="for 'headline' and 'variant': comma-separated seeds")
+    parser.add_argument("--only-complete", action="store_true", help="for 'headline' and 'variant': tabulate finished runs only")
     args = parser.parse_intermixed_args(argv)
     runs, out = Path(args.runs), Path(args.out)
     depths = tuple(int(d) for d in args.depths.split(",")) if args.depths else None
+    seeds = tuple(int(x) for x in args.seeds.split(","))
     if args.what in ("headline", "all"):
-        run_headline(runs, out, tuple(int(x) for x in args.seeds.split(",")), args.specs, args.only_complete)
+        run_headline(runs, out, seeds, args.specs, args.only_complete)
     if args.what in ("steps", "all"):
         run_steps(runs, out, depths or (1, 3))
     if args.what in ("depth", "all"):
         run_depth(runs, out, depths or (5, 10, 20))
     if args.what == "variant":
-        run_variant(runs, out, args.specs)
+        run_variant(runs, out, args.specs, seeds, args.only_complete)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ ORDER_INPUT_LEARN = 4  # start: input synapses apply (or accumulate) the last wi
 ORDER_OPTIM = 5  # start: optimiser step at the end of a mini-batch (accumulating modes)
 ORDER_INPUT_DELIVER = 6  # start: input synapses deliver the new window's input current
 ORDER_MONITOR = 10  # start: record the latched free-phase outputs
+ORDER_OUTPUT_ERROR = 0  # before_groups: the output layer's held or accumulated error (MSE)
 ORDER_READOUT_GROUP = -10  # groups: readout summed input a (order - 1) before everything
 ORDER_NORMALISER = -6  # groups: softmax normaliser Z
 ORDER_READOUT_LATCH = -5  # groups: latch the free-phase readout
@@ -206,7 +207,8 @@ def build_network(
         text = edit(
             layer.name,
             eq.layer_equations(
-                layer.activation, incoming, outgoing, receives_input, layer.bias, nudge, accumulate, adam, sign, centered
+                layer.activation, incoming, outgoing, receives_input, layer.bias, nudge, accumulate, adam, sign, centered,
+                ep.nudge_force,
             ),
         )
         numerator = repr(float(arch.energy_weights[layer.name])) if exact else "beta"
@@ -224,6 +226,13 @@ def build_network(
             order=ORDER_LATCH,
             name=f"{name}_{layer.name}_schedule",
         )
+        if nudge == "mse" and ep.nudge_force != "recomputed":
+            G.run_regularly(
+                eq.output_error_code(ep.nudge_force),
+                when="before_groups",
+                order=ORDER_OUTPUT_ERROR,
+                name=f"{name}_{layer.name}_nudge_error",
+            )
         if layer.bias and accumulate:
             G.run_regularly(
                 eq.optimizer_code(
@@ -246,7 +255,7 @@ def build_network(
             n_out, text, clock=step_clock, namespace=dict(shared_ns, target=target), order=ORDER_READOUT_GROUP, name=f"{name}_readout"
         )
         R.learn = 1.0
-        R.run_regularly(eq.readout_latch_code(ep.nudge_force == "constant"), when="groups", order=ORDER_READOUT_LATCH, name=f"{name}_readout_latch")
+        R.run_regularly(eq.readout_latch_code(ep.nudge_force), when="groups", order=ORDER_READOUT_LATCH, name=f"{name}_readout_latch")
         normaliser = Synapses(R, R, eq.normaliser_equations(), clock=step_clock, name=f"{name}_normaliser")
         normaliser.connect()
         normaliser.summed_updaters["Z_post"].order = ORDER_NORMALISER

@@ -38,6 +38,8 @@ __all__ = [
     "readout_equations",
     "readout_synapse_equations",
     "readout_latch_code",
+    "nudge_error_update",
+    "output_error_code",
     "readout_update",
     "normaliser_equations",
 ]
@@ -65,6 +67,7 @@ def layer_equations(
     adam: bool,
     sign: str = "1",
     centered: bool = True,
+    nudge_force: str = "recomputed",
 ) -> str:
     """Equations of a rate layer.
 
@@ -88,6 +91,9 @@ def layer_equations(
         Sign of the first nudge: ``"1"``, or ``"signs(t)"`` for a random sign per window.
     centered : bool
         Whether a second nudged phase with ``-beta`` follows.
+    nudge_force : {"recomputed", "constant", "accumulated"}
+        For ``nudge="mse"``: the error ``y - r`` is read each step, or held in ``e_nudge``
+        (set each step by :func:`output_error_code`).
 
     Returns
     -------
@@ -117,8 +123,10 @@ def layer_equations(
             lines.append("gb : 1")
         if adam:
             lines += ["mb : 1", "vb : 1"]
-    if nudge == "mse":
+    if nudge == "mse" and nudge_force == "recomputed":
         lines += ["I_nudge = beta_t * (y - r) : 1", "y = target(t, i) : 1"]
+    elif nudge == "mse":
+        lines += ["I_nudge = beta_t * e_nudge : 1", "e_nudge : 1", "y = target(t, i) : 1"]
     elif nudge == "softmax":
         lines += ["I_nudge = beta_t * I_ro : 1", "I_ro : 1"]
     if nudge is not None:
@@ -324,11 +332,34 @@ def readout_synapse_equations(accumulate: bool, adam: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def readout_latch_code(constant_nudge: bool) -> str:
+def nudge_error_update(error: str, held: str, nudge_force: str) -> str:
+    """The statement that sets the error ``held`` sent back as the nudge, from the current
+    error expression ``error`` (once per step, before the state update).
+
+    ``recomputed``: the current error; ``constant``: the error at the first nudged step (the
+    free state), held; ``accumulated``: the sum of the current errors since the start of the
+    nudged phase (restarted with each nudged phase, as the state is)."""
+    j = step_in_window()
+    if nudge_force == "recomputed":
+        return f"{held} = {error}\n"
+    if nudge_force == "constant":
+        return f"{held} += int({j} == NF) * ({error} - {held})\n"
+    if nudge_force == "accumulated":
+        return f"{held} = {held} * (1 - int({j} == NF) - int({j} == NF + NN)) + {error}\n"
+    raise ValueError(f"unknown nudge_force {nudge_force!r}")
+
+
+def output_error_code(nudge_force: str) -> str:
+    """Per step, for an output layer nudged towards ``y`` (no readout) with a held or
+    accumulated error: set ``e_nudge`` (see :func:`nudge_error_update`)."""
+    return nudge_error_update("(y - r)", "e_nudge", nudge_force)
+
+
+def readout_latch_code(nudge_force: str = "recomputed") -> str:
     """Per step (in the ``groups`` slot, after ``a`` and ``Z`` are summed from the current
     state): the softmax output, the latched free-phase output and target, and the error
-    ``y - o`` sent back (``o`` held at its free value if ``constant_nudge``, as in the FRE-RNN
-    authors' code)."""
+    ``err`` sent back: ``y - o`` recomputed, held at its free value or accumulated over the
+    nudged phase (see :func:`nudge_error_update`)."""
     j = step_in_window()
     return (
         "o = exp(a) / Z\n"
@@ -336,7 +367,7 @@ def readout_latch_code(constant_nudge: bool) -> str:
         "o_free += fe * (o - o_free)\n"
         "y_free += fe * (y - y_free)\n"
         "f += fe * (learn * mask(t) - f)\n"
-        + ("err = y - o_free\n" if constant_nudge else "err = y - o\n")
+        + nudge_error_update("(y - o)", "err", nudge_force)
     )
 
 

@@ -136,6 +136,7 @@ def relax(
     y: np.ndarray | None = None,
     beta=0.0,
     constant_nudge_from: dict | None = None,
+    accumulate_nudge: bool = False,
     x_drive: dict | None = None,
     trajectory: bool = False,
 ):
@@ -152,6 +153,11 @@ def relax(
     constant_nudge_from : dict, optional
         If given, the nudge is computed once from this state (the free fixed point) and
         held constant, as in the FRE-RNN authors' code; otherwise it is recomputed each step.
+    accumulate_nudge : bool
+        Integrate the nudge: the current at nudged step ``k`` is the sum of the currents
+        recomputed at steps ``0..k``, so it grows while the output error persists (the
+        FRE-RNN authors' deep-network code, ``models_LN_G.py``). Ignored with
+        ``constant_nudge_from``.
     trajectory : bool
         Also return the list of states after each step.
 
@@ -172,10 +178,14 @@ def relax(
     if nudged and constant_nudge_from is not None:
         fixed = nudge_current(arch, params, act_top.rho(constant_nudge_from[top.name]), y, beta)
     traj = []
+    integrated = None
     for _ in range(n_steps):
         nudge = None
         if nudged:
             nudge = fixed if fixed is not None else nudge_current(arch, params, act_top.rho(u[top.name]), y, beta)
+            if fixed is None and accumulate_nudge:
+                integrated = nudge if integrated is None else integrated + nudge
+                nudge = integrated
         u = step(arch, params, u, x_drive, nudge)
         if trajectory:
             traj.append(u)

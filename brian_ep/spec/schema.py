@@ -205,8 +205,11 @@ class EPSpec(_Frozen):
     Phase lengths are given as steps (``free_steps``) or durations (``t_free``, a multiple of
     ``dt``). ``nudging``: ``centered`` (+beta then -beta, both from the free fixed point),
     ``positive`` (+beta only), ``random_sign`` (+-beta, sign drawn per sample).
-    ``nudge_force``: ``recomputed`` each step (exact) or ``constant`` at its free-phase value
-    (the FRE-RNN authors' code).
+    ``nudge_force``: ``recomputed`` each step (exact), ``constant`` at its free-phase value
+    (the FRE-RNN authors' shallow-network code, ``models_LN.py``) or ``accumulated``: the
+    current recomputed each step is added to the previous one, so the nudge grows while the
+    output error persists (their deep-network code, ``models_LN_G.py``; vector-field mode only,
+    as the effective nudging strength is no longer ``beta``).
     """
 
     mode: Literal["exact", "vector_field"] = "exact"
@@ -218,8 +221,18 @@ class EPSpec(_Frozen):
     beta: float = Field(default=0.5, gt=0)
     nudging: Literal["centered", "positive", "random_sign"] = "centered"
     loss: Literal["mse", "cross_entropy"] = "mse"
-    nudge_force: Literal["recomputed", "constant"] = "recomputed"
+    nudge_force: Literal["recomputed", "constant", "accumulated"] = "recomputed"
     divergence_threshold: float = Field(default=1e6, gt=0)
+
+    @model_validator(mode="after")
+    def _accumulated_needs_vector_field(self):
+        if self.nudge_force == "accumulated" and self.mode != "vector_field":
+            raise ValueError(
+                "nudge_force 'accumulated' integrates the nudge over the nudged phase, so the effective "
+                "nudging strength is not 'beta' and the exact-mode update (divided by beta) would not be "
+                "the gradient; use it with 'mode: vector_field', or set nudge_force to 'recomputed'"
+            )
+        return self
 
     @model_validator(mode="after")
     def _steps(self):

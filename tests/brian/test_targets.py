@@ -72,6 +72,18 @@ def _assert_same(params_a, params_b, rtol=RTOL):
         np.testing.assert_allclose(params_b.b[k], params_a.b[k], rtol=0, atol=rtol * max(1.0, np.max(np.abs(params_a.b[k]))), err_msg=k)
 
 
+# The FRE-RNN authors' formulation (docs/fre.md), on a small network.
+FRE_AUTHORS = {
+    "ep.mode": "vector_field",
+    "ep.dt": "1 ms",
+    "model.neuron": {"activation": "tanh", "tau": "1 ms", "bias": False},
+    "model.chain.gamma": 0.1,
+    "model.readout": {"kind": "softmax"},
+    "optim.algorithm": "adam",
+    "optim.batch_size": 5,
+    "model.chain.lr": [0.001, 0.001],
+}
+
 CONFIGS = {
     "sgd-mse-centered": {},
     "exact-regulated-with-skips": {
@@ -88,17 +100,14 @@ CONFIGS = {
         "ep.nudging": "random_sign",
         "model.chain.lr": [0.002, 0.001],
     },
-    "vector-field-constant-nudge": {
+    "vector-field-constant-nudge": {**FRE_AUTHORS, "ep.nudging": "positive", "ep.nudge_force": "constant"},
+    "vector-field-accumulated-nudge-centered": {**FRE_AUTHORS, "ep.nudge_force": "accumulated"},
+    "mse-constant-nudge": {"ep.nudge_force": "constant"},
+    "mse-accumulated-nudge-vector-field": {
         "ep.mode": "vector_field",
         "ep.nudging": "positive",
-        "ep.nudge_force": "constant",
-        "ep.dt": "1 ms",
-        "model.neuron": {"activation": "tanh", "tau": "1 ms", "bias": False},
-        "model.chain.gamma": 0.1,
-        "model.readout": {"kind": "softmax"},
-        "optim.algorithm": "adam",
-        "optim.batch_size": 5,
-        "model.chain.lr": [0.001, 0.001],
+        "ep.nudge_force": "accumulated",
+        "model.chain.lr": [0.02, 0.01],
     },
 }
 
@@ -132,7 +141,7 @@ def test_cython_target_equals_maths(data):
 
 
 @pytest.mark.standalone_only
-@pytest.mark.parametrize("config", ["sgd-mse-centered", "adam-softmax-batch-random-sign"])
+@pytest.mark.parametrize("config", ["sgd-mse-centered", "adam-softmax-batch-random-sign", "vector-field-accumulated-nudge-centered"])
 def test_cpp_standalone_equals_maths(config, data, tmp_path):
     x, y, signs, x_test = data
     spec = _spec(**{"run.device": "cpp_standalone", **CONFIGS[config]})
