@@ -55,6 +55,10 @@ def runs_by_series(text: str) -> dict:
     return series
 
 
+def _std(a) -> float:
+    return float(np.std(a, ddof=1)) if len(a) > 1 else float("nan")
+
+
 def summary(series: dict, epochs: int | None = None) -> list[dict]:
     rows = []
     for name, curves in series.items():
@@ -63,9 +67,8 @@ def summary(series: dict, epochs: int | None = None) -> list[dict]:
         if not done:
             continue
         final, best = np.array([c[-1] for c in done]), np.array([max(c) for c in done])
-        sd = (lambda a: float(np.std(a, ddof=1)) if len(a) > 1 else float("nan"))
         rows.append({"series": name, "repeats": len(done), "epochs": n_epochs, "final": final.tolist(),
-                     "final_mean": float(final.mean()), "final_std": sd(final), "best_mean": float(best.mean()), "best_std": sd(best)})
+                     "final_mean": float(final.mean()), "final_std": _std(final), "best_mean": float(best.mean()), "best_std": _std(best)})
     return rows
 
 

@@ -17,6 +17,7 @@ import argparse
 import json
 from pathlib import Path
 
+import numpy as np
 import matplotlib
 
 matplotlib.use("Agg")
@@ -65,15 +66,26 @@ def radius_figure(rows, path):
     plt.close(fig)
 
 
-def depth_figure(rows, path):
-    fig, ax = plt.subplots(figsize=(5.0, 3.6))
-    for k, method in enumerate(sorted({r["method"] for r in rows})):
+def depth_figure(rows, path, variants=()):
+    """Final-epoch accuracy against depth (the depth table), with the protocol variants of
+    ``depth_variants.json`` as separate markers (mean +- std over their seeds)."""
+    fig, ax = plt.subplots(figsize=(5.6, 3.8))
+    methods = sorted({r["method"] for r in rows})
+    for k, method in enumerate(methods):
         sel = sorted((r for r in rows if r["method"] == method and r["status"] == "ok"), key=lambda r: r["hidden_layers"])
         ax.plot([r["hidden_layers"] for r in sel], [100 * r["test_accuracy"] for r in sel], "o-", color=f"C{k}", label=method)
+    markers = "sD^v<>"
+    for k, spec in enumerate(dict.fromkeys(r["spec"] for r in variants)):
+        sel = [r for r in variants if r["spec"] == spec and r["ep_test_accuracy"] is not None]
+        if not sel:
+            continue
+        acc = 100 * np.array([r["ep_test_accuracy"] for r in sel])
+        ax.errorbar(sel[0]["hidden_layers"], acc.mean(), yerr=acc.std(ddof=1) if len(acc) > 1 else None, fmt=markers[k % len(markers)],
+                    color=f"C{len(methods) + k}", ms=5, capsize=3, label=f"EP, {Path(spec).stem} ({len(acc)} seed{'s' if len(acc) > 1 else ''}, {sel[0]['epochs']} ep)")
     ax.set_xlabel("hidden layers (64 neurons each)")
     ax.set_ylabel("final-epoch test accuracy (%)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=5.5)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -113,7 +125,8 @@ def main(argv=None):
         radius_figure(rows, out / "fre_radius_vs_gamma.png")
         made += ["fre_residual_vs_step.png", "fre_radius_vs_gamma.png"]
     if (res / "depth.json").exists():
-        depth_figure(json.loads((res / "depth.json").read_text()), out / "fre_accuracy_vs_depth.png")
+        variants = json.loads((res / "depth_variants.json").read_text()) if (res / "depth_variants.json").exists() else []
+        depth_figure(json.loads((res / "depth.json").read_text()), out / "fre_accuracy_vs_depth.png", variants)
         made.append("fre_accuracy_vs_depth.png")
     if (res / "headline.json").exists():
         headline_figure(json.loads((res / "headline.json").read_text()), out / "fre_headline.png")
