@@ -59,10 +59,11 @@ def _std(a) -> float:
     return float(np.std(a, ddof=1)) if len(a) > 1 else float("nan")
 
 
-def summary(series: dict, epochs: int | None = None) -> list[dict]:
+def summary(series: dict) -> list[dict]:
+    """Final- and best-epoch accuracy of each series, over the repeats that ran to the end."""
     rows = []
     for name, curves in series.items():
-        n_epochs = epochs or max(len(c) for c in curves)
+        n_epochs = max(len(c) for c in curves)
         done = [c for c in curves if len(c) == n_epochs]
         if not done:
             continue

@@ -302,8 +302,7 @@ def variant_table(rows) -> str:
     for r in rows:
         ep = "diverged" if r["ep_test_accuracy"] is None else f"{100 * r['ep_test_accuracy']:.2f}"
         diff = "" if r["ep_test_accuracy"] is None else f"{100 * (r['ep_test_accuracy'] - r['bp_test_accuracy']):+.2f}"
-        nudge = r.get("nudge_force") or load_spec(r["spec"]).ep.nudge_force  # rows from before the column existed
-        table.append(f"| {r['spec']} | {r.get('seed', 0)} | {nudge} | {r['epochs']} | {r['lr']}, {r['schedule']} | "
+        table.append(f"| {r['spec']} | {r['seed']} | {r['nudge_force']} | {r['epochs']} | {r['lr']}, {r['schedule']} | "
                      f"{r['dtype']} | {ep} | {100 * r['bp_test_accuracy']:.2f} | {diff} |")
     for spec in dict.fromkeys(r["spec"] for r in rows):
         done = [r for r in rows if r["spec"] == spec and r["ep_test_accuracy"] is not None]

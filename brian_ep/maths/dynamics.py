@@ -135,8 +135,7 @@ def relax(
     u0: dict | None = None,
     y: np.ndarray | None = None,
     beta=0.0,
-    constant_nudge_from: dict | None = None,
-    accumulate_nudge: bool = False,
+    nudge_force: str = "recomputed",
     x_drive: dict | None = None,
     trajectory: bool = False,
 ):
@@ -150,14 +149,12 @@ def relax(
         Targets (one-hot); needed when ``beta`` is nonzero.
     beta : float or ndarray
         Nudging strength (0: free phase).
-    constant_nudge_from : dict, optional
-        If given, the nudge is computed once from this state (the free fixed point) and
-        held constant, as in the FRE-RNN authors' code; otherwise it is recomputed each step.
-    accumulate_nudge : bool
-        Integrate the nudge: the current at nudged step ``k`` is the sum of the currents
-        recomputed at steps ``0..k``, so it grows while the output error persists (the
-        FRE-RNN authors' deep-network code, ``models_LN_G.py``). Ignored with
-        ``constant_nudge_from``.
+    nudge_force : {"recomputed", "constant", "accumulated"}
+        The nudging current at each step (``ep.nudge_force``): recomputed from the current
+        state; computed at the first step (from ``u0``, the free fixed point) and held, as in
+        the FRE-RNN authors' shallow-network code; or the running sum of the recomputed
+        currents, which grows while the output error persists (their deep-network code,
+        ``models_LN_G.py``).
     trajectory : bool
         Also return the list of states after each step.
 
@@ -174,18 +171,14 @@ def relax(
     nudged = y is not None and np.any(np.asarray(beta) != 0)
     top = arch.top
     act_top = get_activation(top.activation)
-    fixed = None
-    if nudged and constant_nudge_from is not None:
-        fixed = nudge_current(arch, params, act_top.rho(constant_nudge_from[top.name]), y, beta)
+    if nudge_force not in ("recomputed", "constant", "accumulated"):
+        raise ValueError(f"unknown nudge_force {nudge_force!r}: use 'recomputed', 'constant' or 'accumulated'")
     traj = []
-    integrated = None
+    nudge = None
     for _ in range(n_steps):
-        nudge = None
-        if nudged:
-            nudge = fixed if fixed is not None else nudge_current(arch, params, act_top.rho(u[top.name]), y, beta)
-            if fixed is None and accumulate_nudge:
-                integrated = nudge if integrated is None else integrated + nudge
-                nudge = integrated
+        if nudged and (nudge is None or nudge_force != "constant"):
+            now = nudge_current(arch, params, act_top.rho(u[top.name]), y, beta)
+            nudge = nudge + now if (nudge is not None and nudge_force == "accumulated") else now
         u = step(arch, params, u, x_drive, nudge)
         if trajectory:
             traj.append(u)

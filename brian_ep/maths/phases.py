@@ -49,18 +49,20 @@ def run_phases(arch, params, x, y, ep, signs=None) -> Phases:
     n = x.shape[0]
     x_drive = input_drive(arch, params, x)
     u_free = relax(arch, params, x, ep.free_steps, x_drive=x_drive)
-    constant = u_free if ep.nudge_force == "constant" else None
-    integrate = ep.nudge_force == "accumulated"
     if ep.nudging == "random_sign":
         if signs is None:
             raise ValueError("nudging 'random_sign' needs the per-sample signs")
         beta_a = ep.beta * np.asarray(signs, dtype=float)
     else:
         beta_a = np.full(n, ep.beta)
-    u_a = relax(arch, params, x, ep.nudged_steps, u0=u_free, y=y, beta=beta_a, constant_nudge_from=constant, accumulate_nudge=integrate, x_drive=x_drive)
+
+    def nudged_phase(beta):
+        return relax(arch, params, x, ep.nudged_steps, u0=u_free, y=y, beta=beta, nudge_force=ep.nudge_force, x_drive=x_drive)
+
+    u_a = nudged_phase(beta_a)
     if ep.nudging == "centered":
         beta_b = -beta_a
-        u_b = relax(arch, params, x, ep.nudged_steps, u0=u_free, y=y, beta=beta_b, constant_nudge_from=constant, accumulate_nudge=integrate, x_drive=x_drive)
+        u_b = nudged_phase(beta_b)
     else:
         beta_b = np.zeros(n)
         u_b = u_free

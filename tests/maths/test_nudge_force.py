@@ -37,8 +37,7 @@ def _manual(arch, params, x, y, u0, beta, n_steps, form):
 @pytest.mark.parametrize("form", ["recomputed", "constant", "accumulated"])
 def test_nudged_phase_matches_its_definition(form):
     arch, params, x, y, u_free = _setup()
-    kwargs = {"constant": {"constant_nudge_from": u_free}, "accumulated": {"accumulate_nudge": True}}.get(form, {})
-    got = relax(arch, params, x, 6, u0=u_free, y=y, beta=0.3, **kwargs)
+    got = relax(arch, params, x, 6, u0=u_free, y=y, beta=0.3, nudge_force=form)
     want = _manual(arch, params, x, y, u_free, 0.3, 6, form)
     for k in want:
         np.testing.assert_allclose(got[k], want[k], rtol=0, atol=1e-13)
@@ -55,8 +54,8 @@ def test_forms_differ_and_the_accumulated_nudge_moves_the_output_furthest():
         return -np.mean(np.sum(y * np.log(out), axis=1))
 
     rec = relax(arch, params, x, 8, u0=u_free, y=y, beta=0.3)
-    acc = relax(arch, params, x, 8, u0=u_free, y=y, beta=0.3, accumulate_nudge=True)
-    con = relax(arch, params, x, 8, u0=u_free, y=y, beta=0.3, constant_nudge_from=u_free)
+    acc = relax(arch, params, x, 8, u0=u_free, y=y, beta=0.3, nudge_force="accumulated")
+    con = relax(arch, params, x, 8, u0=u_free, y=y, beta=0.3, nudge_force="constant")
     top = arch.top.name
     assert np.max(np.abs(acc[top] - rec[top])) > 1e-3
     assert np.max(np.abs(con[top] - rec[top])) > 1e-6
@@ -67,7 +66,7 @@ def test_phases_use_the_spec_nudge_force():
     spec = small_spec(ep__mode="vector_field", ep__nudging="positive", ep__nudge_force="accumulated", model__readout={"kind": "softmax"})
     arch, params, x, y = random_problem(spec, seed=3, n=4)
     ph = run_phases(arch, params, x, y, spec.ep)
-    want = relax(arch, params, x, spec.ep.nudged_steps, u0=ph.u_free, y=y, beta=spec.ep.beta, accumulate_nudge=True)
+    want = relax(arch, params, x, spec.ep.nudged_steps, u0=ph.u_free, y=y, beta=spec.ep.beta, nudge_force="accumulated")
     for k in want:
         np.testing.assert_allclose(ph.u_a[k], want[k], rtol=0, atol=1e-13)
 
