@@ -284,7 +284,7 @@ def run_variant(runs: Path, out: Path, spec_paths, seeds=(0,), only_complete=Fal
             rows = [r for r in rows if r["name"] != spec.name]
             row = {"name": spec.name, "spec": str(path), "seed": seed, "hidden_layers": len(build_architecture(spec).free_layers),
                    "epochs": spec.run.epochs, "lr": spec.model.chain.lr, "schedule": spec.optim.lr_schedule, "dtype": spec.run.dtype,
-                   "nudge_force": spec.ep.nudge_force}
+                   "nudge_force": spec.ep.nudge_force, "readout_error": spec.ep.readout_error}
             row["ep_test_accuracy"] = metrics["epochs"][-1]["test_accuracy"] if params is not None else None
             row["ep_curve"] = [r["test_accuracy"] for r in metrics["epochs"]] if params is not None else []
             if params is not None:
@@ -297,19 +297,19 @@ def run_variant(runs: Path, out: Path, spec_paths, seeds=(0,), only_complete=Fal
 
 
 def variant_table(rows) -> str:
-    table = ["| spec | seed | nudge | epochs | lr, schedule | dtype | EP final test acc (%) | BP final test acc (%) | EP - BP (pt) |",
-             "|---|---:|---|---:|---|---|---:|---:|---:|"]
+    table = ["| spec | seed | nudge | readout error at | epochs | lr, schedule | dtype | EP final test acc (%) | BP final test acc (%) | EP - BP (pt) |",
+             "|---|---:|---|---|---:|---|---|---:|---:|---:|"]
     for r in rows:
         ep = "diverged" if r["ep_test_accuracy"] is None else f"{100 * r['ep_test_accuracy']:.2f}"
         diff = "" if r["ep_test_accuracy"] is None else f"{100 * (r['ep_test_accuracy'] - r['bp_test_accuracy']):+.2f}"
-        table.append(f"| {r['spec']} | {r['seed']} | {r['nudge_force']} | {r['epochs']} | {r['lr']}, {r['schedule']} | "
+        table.append(f"| {r['spec']} | {r['seed']} | {r['nudge_force']} | {r['readout_error']} | {r['epochs']} | {r['lr']}, {r['schedule']} | "
                      f"{r['dtype']} | {ep} | {100 * r['bp_test_accuracy']:.2f} | {diff} |")
     for spec in dict.fromkeys(r["spec"] for r in rows):
         done = [r for r in rows if r["spec"] == spec and r["ep_test_accuracy"] is not None]
         if len(done) > 1:
             ep = 100 * np.array([r["ep_test_accuracy"] for r in done])
             bp = 100 * np.array([r["bp_test_accuracy"] for r in done])
-            table.append(f"| {spec}: mean +- std over {len(done)} seeds | | | | | | **{ep.mean():.2f} +- {ep.std(ddof=1):.2f}** | "
+            table.append(f"| {spec}: mean +- std over {len(done)} seeds | | | | | | | **{ep.mean():.2f} +- {ep.std(ddof=1):.2f}** | "
                          f"{bp.mean():.2f} +- {bp.std(ddof=1):.2f} | {(ep - bp).mean():+.2f} |")
     return "\n".join(table)
 

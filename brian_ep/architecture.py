@@ -170,6 +170,13 @@ def build_architecture(spec: Spec) -> Architecture:
             (_layer_name(f"h{i + 1}", h.name), h.size, h.neuron, f"model.hidden[{i}]") for i, h in enumerate(m.hidden)
         ]
     readout_softmax = m.readout.kind == "softmax"
+    if ep.readout_error != "free" and not readout_softmax:
+        raise SpecError(
+            f"readout_error '{ep.readout_error}' sets how the softmax readout learns, but this model has no "
+            "softmax readout (its output layer is part of the recurrent state)",
+            key="ep.readout_error",
+            allowed="readout_error: free, or model.readout: {kind: softmax}",
+        )
     if readout_softmax and not hidden_specs:
         raise SpecError(
             "a softmax readout needs at least one hidden layer (it reads the last hidden layer)",

@@ -22,14 +22,22 @@ def _per_sample(beta, n):
     return np.broadcast_to(beta, (n,)) if beta.ndim == 0 else beta
 
 
-def readout_gradient(arch, params, u_free: dict, y: np.ndarray) -> np.ndarray:
-    """Exact cross-entropy gradient of the softmax readout weights at the free state,
-    ``mean_k r_top (softmax(r_top W) - y)^T``."""
-    r_top = get_activation(arch.top.activation).rho(u_free[arch.top.name])
-    return r_top.T @ (readout_output(arch, params, r_top) - y) / y.shape[0]
+def readout_gradient(arch, params, u_free: dict, y: np.ndarray, u_error: dict | None = None) -> np.ndarray:
+    """Update of the softmax readout weights, ``mean_k r_top^0 (softmax(r_top^e W) - y)^T``,
+    with the free top-layer rates ``r_top^0`` and the output error read at the state ``u_error``.
+
+    With ``u_error`` the free state (the default) this is the exact cross-entropy gradient.
+    With the nudged state it is the FRE-RNN authors' deep-network rule (``models_LN_G.py``).
+    """
+    rho = get_activation(arch.top.activation).rho
+    r_top = rho(u_free[arch.top.name])
+    r_err = r_top if u_error is None else rho(u_error[arch.top.name])
+    return r_top.T @ (readout_output(arch, params, r_err) - y) / y.shape[0]
 
 
-def ep_gradient(arch, params, x, y, u_a: dict, u_b: dict, beta_a, beta_b, u_free: dict | None = None) -> Params:
+def ep_gradient(
+    arch, params, x, y, u_a: dict, u_b: dict, beta_a, beta_b, u_free: dict | None = None, readout_error: str = "free"
+) -> Params:
     """The EP estimate of the loss gradient from the states after nudging with ``beta_a``
     and ``beta_b`` (``beta_b = 0`` with ``u_b`` the free state for one-sided nudging;
     ``+beta, -beta`` for centered nudging).
@@ -48,6 +56,9 @@ def ep_gradient(arch, params, x, y, u_a: dict, u_b: dict, beta_a, beta_b, u_free
     beta_a, beta_b : float or ndarray, shape (n_samples,)
     u_free : dict, optional
         The free fixed point; needed in vector-field mode and for a softmax readout.
+    readout_error : {"free", "nudged"}
+        Where the softmax readout reads its output error: at ``u_free`` (the exact gradient)
+        or at ``u_a`` (see :func:`readout_gradient`).
     """
     n = x.shape[0]
     ba, bb = _per_sample(beta_a, n), _per_sample(beta_b, n)
@@ -81,7 +92,10 @@ def ep_gradient(arch, params, x, y, u_a: dict, u_b: dict, beta_a, beta_b, u_free
     if arch.readout is not None:
         if u_free is None:
             raise ValueError("a softmax readout needs the free state u_free")
-        grads_W[arch.readout.name] = readout_gradient(arch, params, u_free, y)
+        if readout_error not in ("free", "nudged"):
+            raise ValueError(f"readout_error must be 'free' or 'nudged', not {readout_error!r}")
+        u_error = u_a if readout_error == "nudged" else None
+        grads_W[arch.readout.name] = readout_gradient(arch, params, u_free, y, u_error)
     return Params(grads_W, grads_b)
 
 
@@ -153,5 +167,8 @@ def recurrent_backprop_gradient(arch, params, x, y, u_free: dict) -> Params:
         for name in grads_b:
             grads_b[name] += lam[idx[name]] / n
     if arch.readout is not None:
-        grads_W[arch.readout.name] = readout_gradient(arch, params, u_free, y)
+        if readout_error not in ("free", "nudged"):
+            raise ValueError(f"readout_error must be 'free' or 'nudged', not {readout_error!r}")
+        u_error = u_a if readout_error == "nudged" else None
+        grads_W[arch.readout.name] = readout_gradient(arch, params, u_free, y, u_error)
     return Params(grads_W, grads_b)

@@ -70,8 +70,10 @@ def run_phases(arch, params, x, y, ep, signs=None) -> Phases:
 
 
 def ep_phase_gradient(arch, params, x, y, ep, signs=None):
-    """:func:`run_phases` then :func:`~brian_ep.maths.gradients.ep_gradient`; returns
-    ``(grads, phases)``."""
+    """:func:`run_phases` then :func:`~brian_ep.maths.gradients.ep_gradient` (with
+    ``ep.readout_error``); returns ``(grads, phases)``."""
     ph = run_phases(arch, params, x, y, ep, signs)
-    grads = ep_gradient(arch, params, x, y, ph.u_a, ph.u_b, ph.beta_a, ph.beta_b, u_free=ph.u_free)
+    grads = ep_gradient(
+        arch, params, x, y, ph.u_a, ph.u_b, ph.beta_a, ph.beta_b, u_free=ph.u_free, readout_error=ep.readout_error
+    )
     return grads, ph

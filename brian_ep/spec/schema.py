@@ -210,6 +210,10 @@ class EPSpec(_Frozen):
     current recomputed each step is added to the previous one, so the nudge grows while the
     output error persists (their deep-network code, ``models_LN_G.py``; vector-field mode only,
     as the effective nudging strength is no longer ``beta``).
+    ``readout_error`` (softmax readout only): the output error that trains the readout weights,
+    ``r_top^0 (softmax(r_top W) - y)^T``, is read at the ``free`` state (the exact cross-entropy
+    gradient) or at the ``nudged`` state (the authors' deep-network code; vector-field mode with
+    positive nudging only: it is not a gradient, and the nudged state must be the +beta one).
     """
 
     mode: Literal["exact", "vector_field"] = "exact"
@@ -222,6 +226,7 @@ class EPSpec(_Frozen):
     nudging: Literal["centered", "positive", "random_sign"] = "centered"
     loss: Literal["mse", "cross_entropy"] = "mse"
     nudge_force: Literal["recomputed", "constant", "accumulated"] = "recomputed"
+    readout_error: Literal["free", "nudged"] = "free"
     divergence_threshold: float = Field(default=1e6, gt=0)
 
     @model_validator(mode="after")
@@ -231,6 +236,17 @@ class EPSpec(_Frozen):
                 "nudge_force 'accumulated' integrates the nudge over the nudged phase, so the effective "
                 "nudging strength is not 'beta' and the exact-mode update (divided by beta) would not be "
                 "the gradient; use it with 'mode: vector_field', or set nudge_force to 'recomputed'"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _nudged_readout_error(self):
+        if self.readout_error == "nudged" and (self.mode != "vector_field" or self.nudging != "positive"):
+            raise ValueError(
+                "readout_error 'nudged' trains the readout from the output error at the +beta nudged "
+                "state, which is not the loss gradient; it needs 'mode: vector_field' and "
+                "'nudging: positive' (this spec has mode "
+                f"'{self.mode}', nudging '{self.nudging}'), or set readout_error to 'free'"
             )
         return self
 
