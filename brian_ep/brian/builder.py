@@ -20,7 +20,7 @@ __all__ = ["EPNetwork", "build_network"]
 
 # Scheduling: the order of operations within one time step (see docs/brian.md).
 ORDER_LATCH = 0  # start: layers latch phase results, restart/reset states
-ORDER_UPDATE = 1  # start: recurrent and readout synapses apply the EP update (once a window)
+ORDER_UPDATE = 1  # start: recurrent synapses apply the EP update (once a window)
 ORDER_INPUT = 2  # start: the input layer loads the next stimulus (once a window)
 ORDER_INPUT_EVENT = 3  # start: input neurons emit the window event
 ORDER_INPUT_LEARN = 4  # start: input synapses apply (or accumulate) the last window's update
@@ -30,7 +30,9 @@ ORDER_MONITOR = 10  # start: record the latched free-phase outputs
 ORDER_OUTPUT_ERROR = 0  # before_groups: the output layer's held or accumulated error (MSE)
 ORDER_READOUT_GROUP = -10  # groups: readout summed input a (order - 1) before everything
 ORDER_NORMALISER = -6  # groups: softmax normaliser Z
-ORDER_READOUT_LATCH = -5  # groups: latch the free-phase readout
+ORDER_READOUT_LATCH = -5  # groups: latch the free-phase (and nudged) readout output
+ORDER_READOUT_UPDATE = -4  # groups: readout synapses apply the update (once a window)
+ORDER_READOUT_OPTIM = -3  # groups: readout optimiser step at the end of a mini-batch
 
 
 @dataclass
@@ -250,15 +252,18 @@ def build_network(
     # -- softmax readout -----------------------------------------------------------------------
     normaliser = None
     if softmax:
-        text = eq.readout_equations()
+        text = eq.readout_equations(ep.readout_error)
         R = NeuronGroup(
             n_out, text, clock=step_clock, namespace=dict(shared_ns, target=target), order=ORDER_READOUT_GROUP, name=f"{name}_readout"
         )
         R.learn = 1.0
-        R.run_regularly(eq.readout_latch_code(ep.nudge_force), when="groups", order=ORDER_READOUT_LATCH, name=f"{name}_readout_latch")
-        normaliser = Synapses(R, R, eq.normaliser_equations(), clock=step_clock, name=f"{name}_normaliser")
+        R.run_regularly(
+            eq.readout_latch_code(ep.nudge_force, ep.readout_error), when="groups", order=ORDER_READOUT_LATCH, name=f"{name}_readout_latch"
+        )
+        normaliser = Synapses(R, R, eq.normaliser_equations(ep.readout_error), clock=step_clock, name=f"{name}_normaliser")
         normaliser.connect()
-        normaliser.summed_updaters["Z_post"].order = ORDER_NORMALISER
+        for var in normaliser.summed_updaters:
+            normaliser.summed_updaters[var].order = ORDER_NORMALISER
         groups["readout"] = R
         texts["readout"] = text
         objects += [R, normaliser]
@@ -269,9 +274,9 @@ def build_network(
         n_pre, n_post = arch.layer(p.pre).size, arch.layer(p.post).size
         ns = dict(shared_ns)
         if p.kind == "readout":
-            text = eq.readout_synapse_equations(accumulate, adam)
+            text = eq.readout_synapse_equations(accumulate, adam, ep.readout_error)
             S = Synapses(pre, post, text, clock=step_clock, namespace=ns, name=f"{name}_{p.name}")
-            update = eq.readout_update(direct)
+            update = eq.readout_update(direct, ep.readout_error)
         elif p.pre == inp.name:
             text = "w : 1\nlr : 1 (shared)\n"
             if accumulate:
@@ -298,11 +303,20 @@ def build_network(
             update = eq.synapse_update(arch.mode, direct)
         S.connect(i=np.repeat(np.arange(n_pre), n_post), j=np.tile(np.arange(n_post), n_pre))
         S.lr = p.lr
+        # The readout learns in the groups slot, after its latch has computed this step's outputs
+        # (the output at the last window's nudged state needs the rates latched at 'start').
+        ro = p.kind == "readout"
+        when = "groups" if ro else "start"
         if update is not None:
-            S.run_regularly(update, clock=window_clock, when="start", order=ORDER_UPDATE, name=f"{name}_{p.name}_ep")
+            order = ORDER_READOUT_UPDATE if ro else ORDER_UPDATE
+            S.run_regularly(update, clock=window_clock, when=when, order=order, name=f"{name}_{p.name}_ep")
         if accumulate:
             S.run_regularly(
-                eq.optimizer_code(optim.algorithm, optim.batch_size), clock=window_clock, when="start", order=ORDER_OPTIM, name=f"{name}_{p.name}_optim"
+                eq.optimizer_code(optim.algorithm, optim.batch_size),
+                clock=window_clock,
+                when=when,
+                order=ORDER_READOUT_OPTIM if ro else ORDER_OPTIM,
+                name=f"{name}_{p.name}_optim",
             )
         synapses[p.name] = S
         texts[p.name] = text

@@ -292,10 +292,12 @@ def optimizer_code(
 # softmax readout
 
 
-def readout_equations() -> str:
+def readout_equations(readout_error: str = "free") -> str:
     """The softmax readout: ``o = exp(a) / Z`` with ``a`` the summed input from the top layer
     and ``Z`` the normaliser summed over the readout neurons; ``err = y - o`` is the error sent
-    back to the top layer (computed once per neuron and step, see :func:`readout_latch_code`)."""
+    back to the top layer (computed once per neuron and step, see :func:`readout_latch_code`).
+    With ``readout_error="nudged"`` also ``o_nudged = exp(an) / Zn``, the output at the top
+    layer's latched nudged rates ``ra``."""
     lines = [
         "a : 1",
         "Z : 1",
@@ -309,22 +311,30 @@ def readout_equations() -> str:
         "n_real : 1 (shared)",
         "t_adam0 : 1 (shared)",
     ]
+    if readout_error == "nudged":
+        lines += ["an : 1", "Zn : 1", "o_nudged : 1"]
     return "\n".join(lines) + "\n"
 
 
-def normaliser_equations() -> str:
-    return "Z_post = exp(a_pre) : 1 (summed)\n"
+def normaliser_equations(readout_error: str = "free") -> str:
+    text = "Z_post = exp(a_pre) : 1 (summed)\n"
+    if readout_error == "nudged":
+        text += "Zn_post = exp(an_pre) : 1 (summed)\n"
+    return text
 
 
-def readout_synapse_equations(accumulate: bool, adam: bool) -> str:
+def readout_synapse_equations(accumulate: bool, adam: bool, readout_error: str = "free") -> str:
     """Readout synapses: feedforward ``a = w r_pre`` and the nudging current
-    ``I_ro = w err`` back to the top layer."""
+    ``I_ro = w err`` back to the top layer (and, with ``readout_error="nudged"``,
+    ``an = w ra_pre`` from the latched nudged rates)."""
     lines = [
         "w : 1",
         "lr : 1 (shared)",
         "a_post = w * r_pre : 1 (summed)",
         "I_ro_pre = w * err_post : 1 (summed)",
     ]
+    if readout_error == "nudged":
+        lines.append("an_post = w * ra_pre : 1 (summed)")
     if accumulate:
         lines.append("g : 1")
     if adam:
@@ -355,13 +365,15 @@ def output_error_code(nudge_force: str) -> str:
     return nudge_error_update("(y - r)", "e_nudge", nudge_force)
 
 
-def readout_latch_code(nudge_force: str = "recomputed") -> str:
+def readout_latch_code(nudge_force: str = "recomputed", readout_error: str = "free") -> str:
     """Per step (in the ``groups`` slot, after ``a`` and ``Z`` are summed from the current
     state): the softmax output, the latched free-phase output and target, and the error
     ``err`` sent back: ``y - o`` recomputed, held at its free value or accumulated over the
-    nudged phase (see :func:`nudge_error_update`)."""
+    nudged phase (see :func:`nudge_error_update`). With ``readout_error="nudged"`` (positive
+    nudging), at the first step of a window, when the top layer has just latched its rates
+    at the end of the last window's nudged phase in ``ra``: the output there, ``o_nudged``."""
     j = step_in_window()
-    return (
+    code = (
         "o = exp(a) / Z\n"
         f"fe = int({j} == NF)\n"
         "o_free += fe * (o - o_free)\n"
@@ -369,9 +381,15 @@ def readout_latch_code(nudge_force: str = "recomputed") -> str:
         "f += fe * (learn * mask(t) - f)\n"
         + nudge_error_update("(y - o)", "err", nudge_force)
     )
+    if readout_error == "nudged":
+        code += f"o_nudged += int({j} == 0) * (exp(an) / Zn - o_nudged)\n"
+    return code
 
 
-def readout_update(direct: bool) -> str:
-    """Exact cross-entropy gradient at the free state: ``-r_free_pre (o_free - y_free)``."""
-    term = "f_post * r_free_pre * (y_free_post - o_free_post)"
+def readout_update(direct: bool, readout_error: str = "free") -> str:
+    """The readout's update from the last window: ``-r_free_pre (o_post - y_free_post)`` with the
+    output at the free state (``o_free``: the exact cross-entropy gradient) or at the nudged
+    state (``o_nudged``)."""
+    o = {"free": "o_free_post", "nudged": "o_nudged_post"}[readout_error]
+    term = f"f_post * r_free_pre * (y_free_post - {o})"
     return (f"w += lr * {term}" if direct else f"g += {term}") + "\n"

@@ -167,8 +167,5 @@ def recurrent_backprop_gradient(arch, params, x, y, u_free: dict) -> Params:
         for name in grads_b:
             grads_b[name] += lam[idx[name]] / n
     if arch.readout is not None:
-        if readout_error not in ("free", "nudged"):
-            raise ValueError(f"readout_error must be 'free' or 'nudged', not {readout_error!r}")
-        u_error = u_a if readout_error == "nudged" else None
-        grads_W[arch.readout.name] = readout_gradient(arch, params, u_free, y, u_error)
+        grads_W[arch.readout.name] = readout_gradient(arch, params, u_free, y)
     return Params(grads_W, grads_b)

@@ -50,7 +50,8 @@ def test_synapse_is_symmetric_with_regulated_feedback():
 @pytest.mark.codegen_independent
 def test_learning_rule_reads_only_pre_and_post():
     """Locality: every name in the update is a synaptic variable or a _pre/_post variable."""
-    for code in (eq.synapse_update("exact", True), eq.synapse_update("vector_field", False), eq.readout_update(True)):
+    updates = (eq.synapse_update("exact", True), eq.synapse_update("vector_field", False), eq.readout_update(True), eq.readout_update(False, "nudged"))
+    for code in updates:
         names = set(re.findall(r"[A-Za-z_]\w*", code))
         allowed = {"w", "g", "lr"}
         assert {n for n in names if not n.endswith(("_pre", "_post"))} <= allowed, code

@@ -102,6 +102,13 @@ CONFIGS = {
     },
     "vector-field-constant-nudge": {**FRE_AUTHORS, "ep.nudging": "positive", "ep.nudge_force": "constant"},
     "vector-field-accumulated-nudge-centered": {**FRE_AUTHORS, "ep.nudge_force": "accumulated"},
+    "vector-field-accumulated-nudge-nudged-readout-error": {
+        **FRE_AUTHORS, "ep.nudging": "positive", "ep.nudge_force": "accumulated", "ep.readout_error": "nudged",
+    },
+    "sgd-softmax-nudged-readout-error": {
+        "ep.mode": "vector_field", "ep.nudging": "positive", "ep.readout_error": "nudged",
+        "model.readout": {"kind": "softmax"}, "model.chain.lr": [0.05, 0.05],
+    },
     "mse-constant-nudge": {"ep.nudge_force": "constant"},
     "mse-accumulated-nudge-vector-field": {
         "ep.mode": "vector_field",
@@ -141,7 +148,10 @@ def test_cython_target_equals_maths(data):
 
 
 @pytest.mark.standalone_only
-@pytest.mark.parametrize("config", ["sgd-mse-centered", "adam-softmax-batch-random-sign", "vector-field-accumulated-nudge-centered"])
+@pytest.mark.parametrize(
+    "config",
+    ["sgd-mse-centered", "adam-softmax-batch-random-sign", "vector-field-accumulated-nudge-centered", "vector-field-accumulated-nudge-nudged-readout-error"],
+)
 def test_cpp_standalone_equals_maths(config, data, tmp_path):
     x, y, signs, x_test = data
     spec = _spec(**{"run.device": "cpp_standalone", **CONFIGS[config]})
