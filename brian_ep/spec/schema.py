@@ -170,8 +170,8 @@ class ResidualSpec(_Frozen):
 class ReadoutSpec(_Frozen):
     """How the output is read: ``none`` (the output layer's rates, MSE loss) or ``softmax``
     (a softmax readout of the last layer outside the recurrent state, cross-entropy loss,
-    trained with its exact gradient at the free fixed point). The readout weights are the
-    last projection of ``model.chain`` (its ``lr`` and ``init``)."""
+    trained with its exact gradient at the free fixed point, or as ``ep.readout_error`` says).
+    The readout weights are the last projection of ``model.chain`` (its ``lr`` and ``init``)."""
 
     kind: Literal["none", "softmax"] = "none"
 
