@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any
 
@@ -30,7 +31,7 @@ def parse_time(value: Any):
     Raises
     ------
     ValueError
-        If the text is not a positive number followed by one of ``s``, ``ms``, ``us``.
+        If the text is not a positive, finite number followed by one of ``s``, ``ms``, ``us``.
     """
     from brian2 import Quantity, second
     from brian2.units.fundamentalunits import get_dimensions
@@ -49,7 +50,10 @@ def parse_time(value: Any):
     number = float(match.group(1))
     if not number > 0:
         raise ValueError(f"must be > 0 (got {value!r})")
-    return number * _UNITS[match.group(2)] * second
+    seconds = number * _UNITS[match.group(2)]
+    if not math.isfinite(seconds) or seconds == 0:
+        raise ValueError(f"must be a finite duration that a float can hold, e.g. '0.5 ms' (got {value!r})")
+    return seconds * second
 
 
 def format_time(q) -> str:
