@@ -284,7 +284,8 @@ def run_variant(runs: Path, out: Path, spec_paths, seeds=(0,), only_complete=Fal
             rows = [r for r in rows if r["name"] != spec.name]
             row = {"name": spec.name, "spec": str(path), "seed": seed, "hidden_layers": len(build_architecture(spec).free_layers),
                    "epochs": spec.run.epochs, "lr": spec.model.chain.lr, "schedule": spec.optim.lr_schedule, "dtype": spec.run.dtype,
-                   "nudge_force": spec.ep.nudge_force, "readout_error": spec.ep.readout_error}
+                   "nudge_force": spec.ep.nudge_force, "readout_error": spec.ep.readout_error,
+                   "shuffle": spec.optim.shuffle}
             row["ep_test_accuracy"] = metrics["epochs"][-1]["test_accuracy"] if params is not None else None
             row["ep_curve"] = [r["test_accuracy"] for r in metrics["epochs"]] if params is not None else []
             if params is not None:
@@ -305,9 +306,10 @@ def variant_table(rows) -> str:
              "|---|---:|---|---|---:|---|---|---:|---:|---:|---:|"]
     for r in rows:
         ep = "diverged" if r["ep_test_accuracy"] is None else f"{100 * r['ep_test_accuracy']:.2f}"
+        batches = ", fixed batches" if r["shuffle"] == "batches" else ""
         late = "" if r["ep_test_accuracy"] is None else f"{100 * np.mean(r['ep_curve'][-LATE_EPOCHS:]):.2f}"
         diff = "" if r["ep_test_accuracy"] is None else f"{100 * (r['ep_test_accuracy'] - r['bp_test_accuracy']):+.2f}"
-        table.append(f"| {r['spec']} | {r['seed']} | {r['nudge_force']} | {r['readout_error']} | {r['epochs']} | {r['lr']}, {r['schedule']} | "
+        table.append(f"| {r['spec']} | {r['seed']} | {r['nudge_force']} | {r['readout_error']} | {r['epochs']} | {r['lr']}, {r['schedule']}{batches} | "
                      f"{r['dtype']} | {ep} | {late} | {100 * r['bp_test_accuracy']:.2f} | {diff} |")
     for spec in dict.fromkeys(r["spec"] for r in rows):
         done = [r for r in rows if r["spec"] == spec and r["ep_test_accuracy"] is not None]

@@ -90,6 +90,23 @@ def lr_factor(spec, epoch: int) -> float:
     return 1.0
 
 
+def epoch_order(n: int, batch_size: int, seed: int, epoch: int, shuffle: str = "samples") -> np.ndarray:
+    """The order in which the ``n`` training samples are presented in ``epoch``.
+
+    ``samples``: a permutation drawn for this epoch. ``batches``: one permutation for the whole
+    run cut into mini-batches of ``batch_size`` (the last one may be smaller), whose order is
+    drawn for this epoch; a batch holds the same samples in every epoch.
+    """
+    if shuffle == "samples":
+        return np.random.default_rng([seed, 1, epoch]).permutation(n)
+    if shuffle == "batches":
+        fixed = np.random.default_rng([seed, 3]).permutation(n)
+        batches = [fixed[i : i + batch_size] for i in range(0, n, batch_size)]
+        which = np.random.default_rng([seed, 1, epoch]).permutation(len(batches))
+        return np.concatenate([batches[k] for k in which])
+    raise ValueError(f"shuffle must be 'samples' or 'batches', not {shuffle!r}")
+
+
 def _progress(total, desc, enabled):
     if not enabled:
         return None
@@ -139,7 +156,7 @@ def train(spec, out=None, resume=False, progress=True, dataset=None, command=Non
     n = x_tr.shape[0]
     try:
         for epoch in range(position["epoch"], spec.run.epochs):
-            order = np.random.default_rng([spec.run.seed, 1, epoch]).permutation(n)
+            order = epoch_order(n, bs, spec.run.seed, epoch, spec.optim.shuffle)
             signs = np.random.default_rng([spec.run.seed, 2, epoch]).choice([-1.0, 1.0], size=n)
             engine.set_lr_factor(lr_factor(spec, epoch))
             bar = _progress(n, f"epoch {epoch + 1}/{spec.run.epochs}", progress)

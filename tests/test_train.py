@@ -18,7 +18,7 @@ from brian_ep.maths.optim import init_optim_state
 from brian_ep.rundir import RunDirectory
 from brian_ep.spec import load_spec
 from brian_ep.spec.errors import DataError
-from brian_ep.train import accuracy, evaluate, lr_factor, prepare_data, train
+from brian_ep.train import accuracy, epoch_order, evaluate, lr_factor, prepare_data, train
 
 from conftest import small_spec
 
@@ -258,6 +258,34 @@ def test_batch_size_changes_the_result():
     a = train(tiny_digits(run__epochs=1), progress=False)
     b = train(tiny_digits(run__epochs=1, optim__batch_size=10), progress=False)
     assert a.params.max_abs_diff(b.params) > 0
+
+
+@pytest.mark.parametrize("n, bs", [(100, 10), (60, 4), (7, 1)])
+def test_epoch_order_batches_keep_their_samples_and_change_their_order(n, bs):
+    def batch_sets(order):
+        return sorted(tuple(sorted(order[i : i + bs])) for i in range(0, n, bs))
+
+    orders = [epoch_order(n, bs, seed=4, epoch=e, shuffle="batches") for e in range(3)]
+    for order in orders:
+        assert sorted(order) == list(range(n))  # every sample once
+        assert batch_sets(order) == batch_sets(orders[0])  # the same batches every epoch
+    assert not np.array_equal(orders[0], orders[1])  # presented in another order
+    samples = [epoch_order(n, bs, seed=4, epoch=e) for e in range(2)]
+    if bs > 1:
+        assert batch_sets(samples[0]) != batch_sets(samples[1])  # 'samples' re-forms the batches
+
+
+def test_epoch_order_batches_with_a_short_last_batch_is_a_permutation():
+    for e in range(3):
+        assert sorted(epoch_order(103, 10, seed=4, epoch=e, shuffle="batches")) == list(range(103))
+
+
+def test_shuffle_batches_trains_differently_and_is_refused_when_unknown():
+    a = train(tiny_digits(run__epochs=2, optim__batch_size=10), progress=False)
+    b = train(tiny_digits(run__epochs=2, optim__batch_size=10, optim__shuffle="batches"), progress=False)
+    assert a.params.max_abs_diff(b.params) > 0
+    with pytest.raises(Exception, match="optim.shuffle"):
+        tiny_digits(optim__shuffle="epochs")
 
 
 # -- data checks ----------------------------------------------------------------------------

@@ -283,10 +283,15 @@ class OptimSpec(_Frozen):
     """Optimiser: ``sgd`` or ``adam`` on the EP gradient estimate, averaged over
     ``batch_size`` samples (Brian2 accumulates it in the synapses). Learning rates are set
     per projection in ``model``; ``lr_scale`` multiplies all of them; ``lr_schedule``
-    ``cosine`` scales them by ``(1 + cos(pi * epoch / epochs)) / 2`` in each epoch."""
+    ``cosine`` scales them by ``(1 + cos(pi * epoch / epochs)) / 2`` in each epoch.
+    ``shuffle``: ``samples`` (a new permutation of the samples every epoch) or ``batches``
+    (the mini-batches are formed once from the seed and only their order changes from epoch
+    to epoch, as a list of pre-loaded batches shuffled each epoch, e.g. the FRE-RNN authors'
+    training loop)."""
 
     algorithm: Literal["sgd", "adam"] = "sgd"
     batch_size: int = Field(default=1, gt=0)
+    shuffle: Literal["samples", "batches"] = "samples"
     lr_scale: float = Field(default=1.0, gt=0)
     lr_schedule: Literal["constant", "cosine"] = "constant"
     adam_betas: tuple[float, float] = (0.9, 0.999)
