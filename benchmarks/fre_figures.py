@@ -75,13 +75,18 @@ def depth_figure(rows, path, variants=()):
         sel = sorted((r for r in rows if r["method"] == method and r["status"] == "ok"), key=lambda r: r["hidden_layers"])
         ax.plot([r["hidden_layers"] for r in sel], [100 * r["test_accuracy"] for r in sel], "o-", color=f"C{k}", label=method)
     markers = "sD^v<>"
-    for k, spec in enumerate(dict.fromkeys(r["spec"] for r in variants)):
+    specs = [s for s in dict.fromkeys(r["spec"] for r in variants)
+             if any(r["spec"] == s and r["ep_test_accuracy"] is not None for r in variants)]
+    colours = plt.get_cmap("tab20b")(np.linspace(0, 1, max(len(specs), 2)))  # apart from the tab10 lines
+    at_depth = {}
+    for k, spec in enumerate(specs):
         sel = [r for r in variants if r["spec"] == spec and r["ep_test_accuracy"] is not None]
-        if not sel:
-            continue
+        depth = sel[0]["hidden_layers"]
+        x = depth + 0.25 * at_depth.get(depth, 0)  # side by side where several variants share a depth
+        at_depth[depth] = at_depth.get(depth, 0) + 1
         acc = 100 * np.array([r["ep_test_accuracy"] for r in sel])
-        ax.errorbar(sel[0]["hidden_layers"], acc.mean(), yerr=acc.std(ddof=1) if len(acc) > 1 else None, fmt=markers[k % len(markers)],
-                    color=f"C{len(methods) + k}", ms=5, capsize=3, label=f"EP, {Path(spec).stem} ({len(acc)} seed{'s' if len(acc) > 1 else ''}, {sel[0]['epochs']} ep)")
+        ax.errorbar(x, acc.mean(), yerr=acc.std(ddof=1) if len(acc) > 1 else None, fmt=markers[k % len(markers)],
+                    color=colours[k], ms=5, capsize=3, label=f"EP, {Path(spec).stem} ({len(acc)} seed{'s' if len(acc) > 1 else ''}, {sel[0]['epochs']} ep)")
     ax.set_xlabel("hidden layers (64 neurons each)")
     ax.set_ylabel("final-epoch test accuracy (%)")
     ax.grid(alpha=0.3)
