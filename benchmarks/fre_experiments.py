@@ -34,6 +34,7 @@ from brian_ep.rundir import RunDirectory
 from brian_ep.spec import load_spec
 from brian_ep.spec.errors import DivergenceError
 from brian_ep.train import train
+from fre_authors_reference import LATE_EPOCHS  # the same late-epoch window as the authors' table
 
 SPECS = Path("network_specs/fre")
 GAMMAS = [1.0, 0.5, 0.2, 0.1, 0.01]
@@ -295,9 +296,6 @@ def run_variant(runs: Path, out: Path, spec_paths, seeds=(0,), only_complete=Fal
             rows.append(row)
             _write(out, "depth_variants", rows, variant_table(rows))
     return rows
-
-
-LATE_EPOCHS = 10  # as benchmarks/fre_authors_reference.py: the mean over the last epochs is less noisy than one
 
 
 def variant_table(rows) -> str:
