@@ -23,7 +23,7 @@ from brian_ep.architecture import build_architecture
 from brian_ep.data import load_mnist, one_hot
 from brian_ep.maths import init_optim_state, init_params
 from brian_ep.spec import load_spec
-from brian_ep.train import make_engine
+from brian_ep.engines import make_engine
 
 SPEC = "network_specs/mnist_784_500_10.yaml"
 

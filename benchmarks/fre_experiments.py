@@ -32,7 +32,7 @@ from brian_ep.maths.activations import get_activation
 from brian_ep.maths.params import Params
 from brian_ep.rundir import RunDirectory
 from brian_ep.spec import load_spec
-from brian_ep.spec.errors import DivergenceError
+from brian_ep.errors import DivergenceError
 from brian_ep.train import train
 from fre_authors_reference import LATE_EPOCHS  # the same late-epoch window as the authors' table
 

@@ -17,8 +17,11 @@ Quick start::
 from .api import build, example_run, make_spec
 from .architecture import Architecture, Layer, Projection, build_architecture
 from .data import Dataset, load_dataset, load_digits, load_fashion_mnist, load_mnist, one_hot
-from .maths.params import Params, init_params
-from .spec import BrianEPError, DataError, DivergenceError, Spec, SpecError, load_spec
+from .engines import Engine, register_engine
+from .errors import ArgumentError, BrianEPError, DataError, DivergenceError, SpecError
+from .maths.params import Params, init_params, initial_params
+from .neurons import NeuronModel, register_neuron_model
+from .spec import Spec, load_spec
 from .train import TrainResult, evaluate, train
 
 __version__ = "0.1.0"
@@ -37,6 +40,11 @@ __all__ = [
     "Projection",
     "Params",
     "init_params",
+    "initial_params",
+    "NeuronModel",
+    "register_neuron_model",
+    "Engine",
+    "register_engine",
     "Dataset",
     "load_dataset",
     "load_digits",
@@ -49,4 +57,5 @@ __all__ = [
     "DataError",
     "DivergenceError",
     "BrianEPError",
+    "ArgumentError",
 ]

@@ -15,7 +15,7 @@ import numpy as np
 from brian2 import check_units, second
 
 from .architecture import build_architecture
-from .maths.params import Params, init_params
+from .maths.params import Params, initial_params
 from .spec.load import load_spec
 
 __all__ = ["make_spec", "build", "example_run"]
@@ -143,7 +143,7 @@ def build(spec, n_samples: int, x=None, y=None, params: Params | None = None, se
             f"x must have shape {(n_samples, n_in)} and y {(n_samples, n_out)} (got {x.shape} and {y.shape})"
         )
     if params is None:
-        params = init_params(arch, np.random.default_rng([spec.run.seed if seed is None else seed, 0]))
+        params = initial_params(arch, spec.run.seed if seed is None else seed)
     data = {"x": x, "y": y, "mask": np.ones(n_samples), "signs": np.ones(n_samples)}
     net = build_network(arch, spec.ep, spec.optim, n_samples, data, name=name, modify_equations=modify_equations)
     net.set_params(params)
@@ -172,7 +172,7 @@ def example_run(n_samples: int = 20, verbose: bool = True) -> float:
     ds = load_digits()
     x, y = ds.x_train[:n_samples], one_hot(ds.y_train[:n_samples], 10)
     arch = build_architecture(spec)
-    params = init_params(arch, np.random.default_rng([spec.run.seed, 0]))
+    params = initial_params(arch, spec.run.seed)
     reference = NumpyEngine(spec, arch, params, init_optim_state(params))
     reference.train_chunk(x, y)
     previous = prefs.codegen.target

@@ -11,6 +11,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+from .errors import ArgumentError, BrianEPError
+
 __all__ = ["main", "build_parser"]
 
 
@@ -20,7 +22,7 @@ def _overrides(args) -> dict:
     out = {}
     for item in getattr(args, "set", None) or []:
         if "=" not in item:
-            raise _ArgumentError(f"--set expects KEY=VALUE (e.g. --set run.epochs=2), got '{item}'")
+            raise ArgumentError(f"--set expects KEY=VALUE (e.g. --set run.epochs=2), got '{item}'")
         key, value = item.split("=", 1)
         out[key.strip()] = yaml.safe_load(value)
     for key, attr in (("run.device", "device"), ("run.engine", "engine"), ("run.target", "target"), ("run.epochs", "epochs"), ("run.seed", "seed")):
@@ -28,10 +30,6 @@ def _overrides(args) -> dict:
         if value is not None:
             out[key] = value
     return out
-
-
-class _ArgumentError(Exception):
-    pass
 
 
 def _cmd_train(args) -> int:
@@ -42,7 +40,7 @@ def _cmd_train(args) -> int:
     spec = load_spec(args.spec, _overrides(args))
     out = Path(args.out) if args.out else default_run_dir(spec)
     if args.resume and not (out / "checkpoint.npz").exists():
-        raise _ArgumentError(f"--resume: no checkpoint in '{out}'; pass the run directory with --out")
+        raise ArgumentError(f"--resume: no checkpoint in '{out}'; pass the run directory with --out")
     where = f"brian2, {spec.run.device}" if spec.run.engine == "brian2" else f"{spec.run.engine} engine, {spec.run.dtype}"
     print(f"brian-ep: training '{spec.name}' ({where}) -> {out}", flush=True)
     result = train(spec, out=out, resume=args.resume, progress=not args.quiet, command=" ".join(sys.argv))
@@ -66,9 +64,9 @@ def _cmd_evaluate(args) -> int:
         weights = weights or spec_path / "weights.npz"
         spec_path = spec_path / "spec.yaml"
     if weights is None:
-        raise _ArgumentError("evaluate needs --weights FILE.npz (or a run directory instead of SPEC)")
+        raise ArgumentError("evaluate needs --weights FILE.npz (or a run directory instead of SPEC)")
     if not weights.is_file():
-        raise _ArgumentError(f"weights file '{weights}' not found")
+        raise ArgumentError(f"weights file '{weights}' not found")
     spec = load_spec(spec_path, _overrides(args))
     acc = evaluate(spec, Params.load(weights), split=args.split)
     print(f"{args.split} accuracy: {100 * acc:.2f}%")
@@ -76,19 +74,75 @@ def _cmd_evaluate(args) -> int:
 
 
 def _cmd_analyze(args) -> int:
-    from .analysis import analyze_command
+    """``brian-ep analyze``: print spectral radius and steps to tolerance per gamma, recommend a
+    free-phase length for the spec's gamma, and plot the residuals."""
+    from .analysis import convergence_rows, plot_radius_vs_gamma, plot_residuals, recommend_free_steps
+    from .architecture import build_architecture
+    from .spec import load_spec
+    from .splits import prepare_data
 
-    return analyze_command(args)
+    spec = load_spec(args.spec, _overrides(args))
+    arch = build_architecture(spec)
+    params, source = _analysis_weights(args, spec, arch)
+    gammas = _gammas(args.gammas)
+    _, _, (x_test, _) = prepare_data(spec)
+    x = x_test[: args.samples]
+    spec_gamma = arch.projections[-1].gamma if arch.projections else 1.0
+    if spec_gamma not in gammas:
+        gammas = sorted(set(gammas + [spec_gamma]), reverse=True)
+    rows = convergence_rows(spec, params, x, gammas, tol=args.tol, max_steps=args.max_steps)
+    print(f"{spec.name}: {spec.ep.mode} mode, {source}, {x.shape[0]} test samples, tolerance {args.tol:g}")
+    print(f"{'gamma':>8s} {'median steps':>13s} {'90% steps':>10s} {'converged':>10s} {'rho(J)':>8s} {'rho(M)':>8s}")
+    for r in rows:
+        print(f"{r.gamma:8g} {r.median_steps:13.0f} {r.p90_steps:10.0f} {100 * r.converged:9.1f}% {r.radius:8.4f} {r.coupling_radius:8.3f}")
+    rec = recommend_free_steps(next(r for r in rows if r.gamma == spec_gamma))
+    if rec is None:
+        print(f"recommendation: with gamma = {spec_gamma:g} fewer than 90% of samples converge within {args.max_steps} steps; lower gamma or the learning rates")
+    else:
+        print(f"recommendation: ep.free_steps: {rec} (spec has {spec.ep.free_steps}) for gamma = {spec_gamma:g}")
+    out = Path(args.out) if args.out else Path(".")
+    title = f"{spec.name} ({spec.ep.mode})"
+    fig = plot_residuals(rows, out / f"{spec.name}_residuals.png", tol=args.tol, title=title)
+    radius = plot_radius_vs_gamma(rows, out / f"{spec.name}_radius.png", title=title)
+    print(f"figures: {fig} and {radius}")
+    return 0
+
+
+def _analysis_weights(args, spec, arch):
+    """The weights ``analyze`` reads (``--weights``, or the spec's initial weights) and their source."""
+    from .maths.params import Params, initial_params
+
+    if not args.weights:
+        return initial_params(arch, spec.run.seed), f"initial weights (seed {spec.run.seed})"
+    if not Path(args.weights).is_file():
+        raise ArgumentError(f"weights file '{args.weights}' not found")
+    params = Params.load(args.weights)
+    missing = sorted({p.name for p in arch.all_projections} - set(params.W))
+    if missing:
+        raise ArgumentError(f"weights file '{args.weights}' has no weights for projection(s) {', '.join(missing)} of this spec")
+    return params, args.weights
+
+
+def _gammas(text):
+    try:
+        gammas = [float(g) for g in text.split(",") if g.strip()]
+    except ValueError:
+        raise ArgumentError(f"--gammas expects numbers separated by commas, got '{text}'") from None
+    if any(not (0 < g <= 1) for g in gammas):
+        raise ArgumentError(f"--gammas must lie in (0, 1], got '{text}'")
+    return gammas
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .engines import engine_names
+
     parser = argparse.ArgumentParser(prog="brian-ep", description="Equilibrium Propagation in Brian2.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def common(p):
         p.add_argument("spec", help="network spec (YAML), e.g. network_specs/digits.yaml")
         p.add_argument("--device", choices=["runtime", "cpp_standalone"], help="Brian2 device (overrides run.device)")
-        p.add_argument("--engine", choices=["brian2", "numpy"], help="engine (overrides run.engine)")
+        p.add_argument("--engine", choices=engine_names(), help="engine (overrides run.engine)")
         p.add_argument("--target", choices=["numpy", "cython"], help="runtime code generation target")
         p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a spec key, e.g. run.epochs=2")
 
@@ -127,13 +181,11 @@ def _paragraph(message: str) -> str:
 
 
 def main(argv=None) -> int:
-    from .spec.errors import BrianEPError
-
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (BrianEPError, _ArgumentError) as exc:
+    except BrianEPError as exc:
         print(_paragraph(f"brian-ep: error: {exc}"), file=sys.stderr)
         return 2
     except KeyboardInterrupt:

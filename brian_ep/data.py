@@ -1,7 +1,7 @@
 """Data sets: the bundled 8x8 digits, MNIST and Fashion-MNIST.
 
 Loaders return a :class:`Dataset`: float64 inputs in [0, 1], one row per sample, and int64
-labels. Any problem with the data raises :class:`~brian_ep.spec.errors.DataError` with a
+labels. Any problem with the data raises :class:`~brian_ep.errors.DataError` with a
 one-paragraph message: what is wrong, where, and how to fix it.
 
 ``digits`` ships with the package. MNIST and Fashion-MNIST are read from their four IDX
@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .spec.errors import DataError
+from .errors import DataError
 
 __all__ = ["Dataset", "one_hot", "load_digits", "load_mnist", "load_fashion_mnist",
            "load_dataset", "find_data_dir", "read_idx_pair", "cache_dir",

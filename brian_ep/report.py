@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["plot_learning_curves", "metrics_table", "save_figure"]
+__all__ = ["plot_learning_curves", "metrics_table", "save_figure", "pyplot"]
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib's pyplot on a non-interactive backend (figures are written to files)."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -38,7 +39,7 @@ def plot_learning_curves(metrics: dict, path) -> Path:
     path : str or Path
         Output PNG file.
     """
-    plt = _pyplot()
+    plt = pyplot()
     rows = metrics["epochs"]
     epochs = [r["epoch"] for r in rows]
     fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(9, 3.4))

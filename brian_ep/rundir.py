@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .spec.errors import BrianEPError
+from .errors import BrianEPError
 from .spec.load import dump_spec, spec_to_dict
 
 __all__ = ["RunDirectory", "default_run_dir", "atomic_write_bytes", "environment_info"]

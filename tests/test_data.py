@@ -13,7 +13,7 @@ from brian_ep.data import (
     DATA_ENV_VAR, DOWNLOAD_ENV_VAR, Dataset, find_data_dir, load_dataset,
     load_digits, load_fashion_mnist, load_mnist, one_hot, read_idx_pair,
 )
-from brian_ep.spec.errors import BrianEPError, DataError
+from brian_ep.errors import BrianEPError, DataError
 
 pytestmark = pytest.mark.codegen_independent
 

@@ -17,7 +17,7 @@ from brian_ep.maths.optim import OptimState
 from brian_ep.maths.params import Params
 from brian_ep.rundir import RunDirectory, atomic_write_bytes, default_run_dir, environment_info
 from brian_ep.spec import load_spec
-from brian_ep.spec.errors import BrianEPError
+from brian_ep.errors import BrianEPError
 from brian_ep.spec.load import spec_to_dict
 
 from conftest import small_spec

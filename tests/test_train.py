@@ -17,8 +17,10 @@ from brian_ep.data import load_digits
 from brian_ep.maths.optim import init_optim_state
 from brian_ep.rundir import RunDirectory
 from brian_ep.spec import load_spec
-from brian_ep.spec.errors import DataError
-from brian_ep.train import accuracy, epoch_order, evaluate, lr_factor, prepare_data, train
+from brian_ep.errors import DataError
+from brian_ep.epochs import epoch_order, lr_factor
+from brian_ep.splits import prepare_data
+from brian_ep.train import accuracy, evaluate, train
 
 from conftest import small_spec
 
@@ -352,7 +354,7 @@ def test_progress_lines_printed(capsys):
 
 # -- divergence -----------------------------------------------------------------------------
 def test_divergence_names_layer_sample_epoch(tmp_path):
-    from brian_ep.spec.errors import DivergenceError
+    from brian_ep.errors import DivergenceError
 
     spec = tiny_digits(model__chain__lr=1e6, ep__divergence_threshold=10)
     with pytest.raises(DivergenceError) as info:
@@ -368,7 +370,7 @@ def test_divergence_names_layer_sample_epoch(tmp_path):
 
 
 def test_divergence_after_a_checkpoint_points_to_it(tmp_path, monkeypatch):
-    from brian_ep.spec.errors import DivergenceError
+    from brian_ep.errors import DivergenceError
 
     original = numpy_batched.NumpyEngine.train_chunk
     calls = {"n": 0}

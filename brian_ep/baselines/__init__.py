@@ -1,5 +1,6 @@
-"""Baselines trained with backpropagation (torch is imported lazily, only when used)."""
+"""Baselines that run behind the engine interface, so that :func:`brian_ep.train` trains them
+and writes ordinary run directories (torch is imported only when one is built)."""
 
-from .backprop import BackpropResult, train_backprop
+from .backprop import BackpropEngine, BackpropResult, train_backprop
 
-__all__ = ["BackpropResult", "train_backprop"]
+__all__ = ["BackpropEngine", "BackpropResult", "train_backprop"]

@@ -1,26 +1,125 @@
-"""Backprop (autograd) on the feed-forward network with the same layers as a spec: the
-reference that EP is compared with in the depth table.
+"""Backprop on the feed-forward network with the same layers as a spec (``run.engine: bp``):
+the reference that EP is compared with in the depth table.
 
-The network is ``input -> hidden layers (the spec's activation) -> output``; with a softmax
-readout the loss is cross-entropy on ``softmax(r_top W_out)``, otherwise MSE on the output
-layer's rates, as in the EP network. Same optimiser (SGD or Adam), learning rates, batch
-size, schedule, epochs and data order as the spec; initial weights from the same
-``init_params`` (so the first forward pass equals EP's free phase with gamma -> 0).
+The network is ``input -> hidden layers (each layer's activation) -> output``; with a softmax
+readout the loss is the cross-entropy of ``softmax(r_top W_out)``, otherwise the squared
+error of the output layer's rates, as in the EP network (one definition:
+:func:`brian_ep.maths.energy.output_loss`). Only chain projections are used (skips are
+ignored). It runs through :func:`brian_ep.train` like any engine: same initial weights
+(:func:`~brian_ep.maths.params.initial_params`, so the first forward pass equals EP's free
+phase with gamma -> 0), same data order, mini-batches, learning rates, schedule and
+optimiser (:func:`brian_ep.maths.optim.apply_update` on torch tensors). torch is imported
+when the engine is built.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["BackpropResult", "train_backprop"]
+from ..engines.base import ChunkResult, Engine
+from ..maths.activations import get_activation
+from ..maths.dynamics import softmax
+from ..maths.energy import output_loss
+from ..maths.optim import OptimState, apply_update, learning_rates
+from ..maths.params import Params
+
+__all__ = ["BackpropEngine", "BackpropResult", "train_backprop"]
+
+
+class BackpropEngine(Engine):
+    """Feed-forward backprop with torch autograd, behind the engine interface.
+
+    Parameters
+    ----------
+    spec, arch, params, optim_state, workdir
+        As for every :class:`~brian_ep.engines.base.Engine` (``workdir`` is unused).
+    """
+
+    def __init__(self, spec, arch, params, optim_state, workdir=None):
+        import torch
+
+        super().__init__(spec, arch, params, optim_state, workdir)
+        self.torch = torch
+        self.dtype = torch.float32 if spec.run.dtype == "float32" else torch.float64
+        self.chain = [p for p in arch.all_projections if p.kind in ("chain", "readout")]
+        self.lrs = learning_rates(arch)
+        self._load(params, optim_state)
+
+    # -- weights and optimiser state as torch tensors ----------------------------------------
+    def _tensor(self, a):
+        return self.torch.tensor(np.asarray(a), dtype=self.dtype)
+
+    def _to_torch(self, p: Params) -> Params:
+        return Params({k: self._tensor(v) for k, v in p.W.items()}, {k: self._tensor(v) for k, v in p.b.items()})
+
+    @staticmethod
+    def _to_numpy(p: Params) -> Params:
+        return Params({k: v.detach().numpy().astype(np.float64) for k, v in p.W.items()},
+                      {k: v.detach().numpy().astype(np.float64) for k, v in p.b.items()})
+
+    def _load(self, params, optim_state):
+        self.weights = self._to_torch(params)
+        self.state = OptimState(self._to_torch(optim_state.m), self._to_torch(optim_state.v), optim_state.t)
+
+    def get_params(self) -> Params:
+        return self._to_numpy(self.weights)
+
+    def set_params(self, params: Params) -> None:
+        self.weights = self._to_torch(params)
+
+    def get_optim_state(self) -> OptimState:
+        return OptimState(self._to_numpy(self.state.m), self._to_numpy(self.state.v), self.state.t)
+
+    def set_optim_state(self, state: OptimState) -> None:
+        self.state = OptimState(self._to_torch(state.m), self._to_torch(state.v), state.t)
+
+    # -- the network ----------------------------------------------------------------------------
+    def _forward(self, weights: Params, x):
+        """The output: softmax probabilities under a softmax readout, else the output rates."""
+        r = x
+        for p in self.chain:
+            h = r @ weights.W[p.name]
+            if p.kind == "readout":
+                return softmax(h)
+            layer = self.arch.layer(p.post)
+            if layer.bias:
+                h = h + weights.b[layer.name]
+            r = get_activation(layer.activation).rho(h)
+        return r
+
+    def _step(self, x, y):
+        """One mini-batch: forward, backprop, optimiser step; returns the outputs before it."""
+        torch = self.torch
+        live = Params({k: v.clone().requires_grad_(True) for k, v in self.weights.W.items()},
+                      {k: v.clone().requires_grad_(True) for k, v in self.weights.b.items()})
+        out = self._forward(live, x)
+        output_loss(self.arch, out, y).mean().backward()
+        grads = Params({k: v.grad for k, v in live.W.items()}, {k: v.grad for k, v in live.b.items()})
+        f = self.lr_factor
+        lrs = Params({k: v * f for k, v in self.lrs.W.items()}, {k: v * f for k, v in self.lrs.b.items()})
+        with torch.no_grad():
+            apply_update(self.weights, grads, lrs, self.spec.optim, self.state)
+        return out.detach()
+
+    def train_chunk(self, x, y, signs=None):
+        xt, yt = self._tensor(x), self._tensor(y)
+        bs = self.spec.optim.batch_size
+        outputs = [self._step(xt[s : s + bs], yt[s : s + bs]) for s in range(0, xt.shape[0], bs)]
+        self.samples_seen += x.shape[0]
+        return ChunkResult(self.torch.cat(outputs).numpy().astype(np.float64))
+
+    def predict(self, x):
+        with self.torch.no_grad():
+            return self._forward(self.weights, self._tensor(x)).numpy().astype(np.float64)
 
 
 @dataclass
 class BackpropResult:
-    test_accuracy: list = field(default_factory=list)  # per epoch
+    """Per-epoch results of :func:`train_backprop`."""
+
+    test_accuracy: list = field(default_factory=list)
     train_loss: list = field(default_factory=list)
     seconds_per_epoch: list = field(default_factory=list)
 
@@ -30,82 +129,17 @@ class BackpropResult:
 
 
 def train_backprop(spec, dataset=None, progress=False, threads=None) -> BackpropResult:
-    """Train the feed-forward counterpart of ``spec`` with backprop (torch autograd).
-
-    Only chain projections are used (a feed-forward MLP); skips are ignored.
-    """
-    import torch
-
-    from ..architecture import build_architecture
-    from ..data import one_hot
-    from ..maths.params import init_params
-    from ..train import lr_factor, prepare_data
+    """Train the feed-forward counterpart of ``spec`` with backprop (``run.engine: bp``
+    through :func:`brian_ep.train`); ``threads`` sets torch's CPU threads."""
+    from ..train import train
 
     if threads:
+        import torch
+
         torch.set_num_threads(threads)
-    arch = build_architecture(spec)
-    (x_tr, l_tr), _, (x_te, l_te) = prepare_data(spec, dataset)
-    params = init_params(arch, np.random.default_rng([spec.run.seed, 0]))
-    chain = [p for p in arch.all_projections if p.kind in ("chain", "readout")]
-    dtype = torch.float32 if spec.run.dtype == "float32" else torch.float64
-    weights = [torch.tensor(params.W[p.name], dtype=dtype, requires_grad=True) for p in chain]
-    biases = {
-        layer.name: torch.tensor(params.b[layer.name], dtype=dtype, requires_grad=True)
-        for layer in arch.free_layers
-        if layer.bias
-    }
-    acts = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "hard_sigmoid": lambda u: torch.clamp(u, 0, 1)}
-    layers = [arch.layer(p.post) for p in chain]
-    groups = [{"params": [w], "lr": p.lr} for w, p in zip(weights, chain)]
-    for layer in arch.free_layers:
-        if layer.bias:
-            into = next(p for p in chain if p.post == layer.name)
-            groups.append({"params": [biases[layer.name]], "lr": into.lr})
-    if spec.optim.algorithm == "adam":
-        opt = torch.optim.Adam(groups, betas=spec.optim.adam_betas, eps=spec.optim.adam_eps)
-    else:
-        opt = torch.optim.SGD(groups)
-    base_lrs = [g["lr"] for g in opt.param_groups]
-
-    def forward(x):
-        r = x
-        for w, layer, p in zip(weights, layers, chain):
-            h = r @ w
-            if p.kind == "readout":
-                return h  # logits
-            if layer.bias:
-                h = h + biases[layer.name]
-            r = acts[layer.activation](h)
-        return r
-
-    def loss_fn(out, y):
-        if arch.readout is not None:
-            return -(y * torch.log_softmax(out, dim=1)).sum(dim=1).mean()
-        return 0.5 * ((out - y) ** 2).sum(dim=1).mean()
-
-    xt_te = torch.tensor(x_te, dtype=dtype)
-    result = BackpropResult()
-    n, bs = x_tr.shape[0], spec.optim.batch_size
-    for epoch in range(spec.run.epochs):
-        for g, lr in zip(opt.param_groups, base_lrs):
-            g["lr"] = lr * lr_factor(spec, epoch)
-        order = np.random.default_rng([spec.run.seed, 1, epoch]).permutation(n)
-        t0 = time.perf_counter()
-        total = 0.0
-        for start in range(0, n, bs):
-            idx = order[start : start + bs]
-            x = torch.tensor(x_tr[idx], dtype=dtype)
-            y = torch.tensor(one_hot(l_tr[idx], arch.output.size), dtype=dtype)
-            opt.zero_grad()
-            loss = loss_fn(forward(x), y)
-            loss.backward()
-            opt.step()
-            total += float(loss.detach()) * len(idx)
-        result.seconds_per_epoch.append(time.perf_counter() - t0)
-        with torch.no_grad():
-            pred = forward(xt_te).argmax(dim=1).numpy()
-        result.test_accuracy.append(float(np.mean(pred == l_te)))
-        result.train_loss.append(total / n)
-        if progress:
-            print(f"  BP epoch {epoch + 1}/{spec.run.epochs}: test {100 * result.test_accuracy[-1]:.2f}%", flush=True)
-    return result
+    bp = spec.model_copy(update={"run": spec.run.model_copy(update={"engine": "bp"})})
+    metrics = train(bp, progress=progress, dataset=dataset).metrics
+    rows = metrics["epochs"]
+    return BackpropResult(
+        [r["test_accuracy"] for r in rows], [r["train_loss"] for r in rows], [r["train_seconds"] for r in rows]
+    )

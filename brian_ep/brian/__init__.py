@@ -1,6 +1,6 @@
-"""The Brian2 side: equations (text), the object builder, and the engine that trains with them."""
+"""The Brian2 side: equations and schedule code (text), and the builder of the objects.
+The engine that trains with them is :mod:`brian_ep.engines.brian`."""
 
 from .builder import EPNetwork, build_network
-from .engine import BrianEngine
 
-__all__ = ["EPNetwork", "build_network", "BrianEngine"]
+__all__ = ["EPNetwork", "build_network"]

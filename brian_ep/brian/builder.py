@@ -15,6 +15,8 @@ import numpy as np
 
 from ..maths.optim import learning_rates
 from . import equations as eq
+from . import schedule as sc
+from .rule import Rule, Wiring
 
 __all__ = ["EPNetwork", "build_network"]
 
@@ -91,10 +93,7 @@ class EPNetwork:
         """The current weights and biases as :class:`~brian_ep.maths.params.Params`."""
         from ..maths.params import Params
 
-        W = {}
-        for p in self.arch.all_projections:
-            shape = (self.arch.layer(p.pre).size, self.arch.layer(p.post).size)
-            W[p.name] = np.asarray(self.synapses[p.name].w[:]).reshape(shape)
+        W = {p.name: np.asarray(self.synapses[p.name].w[:]).reshape(self.arch.weight_shape(p)) for p in self.arch.all_projections}
         b = {layer.name: np.asarray(self.groups[layer.name].b[:]) for layer in self.arch.free_layers if layer.bias}
         return Params(W, b)
 
@@ -103,6 +102,24 @@ class EPNetwork:
         var = "o_free" if "readout" in self.groups else "r_free"
         values = np.asarray(getattr(self.monitor, var))  # (n_out, n_records)
         return values[:, 1 : self.n_windows + 1].T
+
+
+@dataclass
+class _Context:
+    """What every builder step needs: the network, its rule, clocks, names and namespace."""
+
+    arch: object
+    ep: object
+    rule: Rule
+    name: str
+    n_windows: int
+    step_clock: object
+    window_clock: object
+    shared: dict
+    timed: dict
+    lrs: object
+    edit: object
+    texts: dict = field(default_factory=dict)
 
 
 def build_network(
@@ -130,7 +147,7 @@ def build_network(
     modify_equations : callable, optional
         ``f(name, text) -> text`` applied to the equations of every layer (``name`` is the
         layer name) and projection before the objects are created, e.g. to add a current:
-        ``lambda n, t: t.replace("I = ", "I = I_ext + ") + "I_ext : 1\n" if n == "h1" else t``.
+        ``lambda n, t: t.replace("I = ", "I = I_ext + ") + "I_ext : 1\\n" if n == "h1" else t``.
 
     Returns
     -------
@@ -144,186 +161,212 @@ def build_network(
     and a ``StateMonitor`` of the free-phase outputs. Each window lasts
     ``ep.window_steps * ep.dt``.
     """
-    from brian2 import Clock, NeuronGroup, Network, StateMonitor, Synapses, TimedArray, second
+    from brian2 import Network
 
-    dt = ep.dt
-    NW, NF, NN = ep.window_steps, ep.free_steps, ep.nudged_steps
-    wdt = NW * dt
-    step_clock = Clock(dt=dt, name=f"{name}_clock")
-    window_clock = Clock(dt=wdt, name=f"{name}_window_clock")
-    centered = ep.nudging == "centered"
-    sign = "signs(t)" if ep.nudging == "random_sign" else "1"
-    direct = optim.algorithm == "sgd" and optim.batch_size == 1
-    accumulate = not direct
-    adam = optim.algorithm == "adam"
-    exact = arch.mode == "exact"
-    softmax = arch.readout is not None
+    ctx = _context(arch, ep, optim, n_windows, data or {}, name, modify_equations)
+    groups = {arch.input.name: _input_group(ctx)}
+    for layer in arch.free_layers:
+        groups[layer.name] = _free_layer(ctx, layer)
+    normaliser = None
+    if arch.readout is not None:
+        groups["readout"], normaliser = _readout_group(ctx)
+    synapses = {p.name: _projection(ctx, p, groups) for p in arch.all_projections}
+    monitor = _output_monitor(ctx, groups)
+    objects = list(groups.values()) + ([normaliser] if normaliser is not None else []) + list(synapses.values()) + [monitor]
+    net = Network(objects, name=f"{name}_network")
+    return EPNetwork(
+        arch, groups, synapses, normaliser, ctx.timed, monitor, ctx.texts, net, n_windows, ep.window_steps, ep.dt, objects
+    )
 
-    data = data or {}
+
+def _context(arch, ep, optim, n_windows, data, name, modify_equations) -> _Context:
+    from brian2 import Clock, TimedArray
+
+    wdt = ep.window_steps * ep.dt
     n_in, n_out = arch.input.size, arch.output.size
 
     def values(key, shape):
         v = data.get(key)
         return np.zeros(shape) if v is None else np.asarray(v, dtype=float).reshape(shape)
 
-    stim = TimedArray(values("x", (n_windows, n_in)), dt=wdt, name=f"{name}_stim")
-    target = TimedArray(values("y", (n_windows, n_out)), dt=wdt, name=f"{name}_target")
-    mask = TimedArray(values("mask", (n_windows,)), dt=wdt, name=f"{name}_mask")
-    timed = {"stim": stim, "target": target, "mask": mask}
-    shared_ns = {"NW": NW, "NF": NF, "NN": NN, "WDT": wdt, "mask": mask, "target": target, "B1": optim.adam_betas[0], "B2": optim.adam_betas[1], "ADAM_EPS": optim.adam_eps}
+    timed = {
+        "stim": TimedArray(values("x", (n_windows, n_in)), dt=wdt, name=f"{name}_stim"),
+        "target": TimedArray(values("y", (n_windows, n_out)), dt=wdt, name=f"{name}_target"),
+        "mask": TimedArray(values("mask", (n_windows,)), dt=wdt, name=f"{name}_mask"),
+    }
+    shared = {
+        "NW": ep.window_steps, "NF": ep.free_steps, "NN": ep.nudged_steps, "WDT": wdt, "mask": timed["mask"],
+        "target": timed["target"], "B1": optim.adam_betas[0], "B2": optim.adam_betas[1], "ADAM_EPS": optim.adam_eps,
+    }
     if ep.nudging == "random_sign":
         timed["signs"] = TimedArray(values("signs", (n_windows,)), dt=wdt, name=f"{name}_signs")
-        shared_ns["signs"] = timed["signs"]
-
-    groups, synapses, texts, objects = {}, {}, {}, []
-    lrs = learning_rates(arch)
-    edit = modify_equations or (lambda _name, text: text)
-
-    # -- input layer: stimulus loaded once a window, delivered as an event ---------------------
-    inp = arch.input
-    G_in = NeuronGroup(
-        inp.size,
-        eq.input_group_equations(),
-        events=eq.input_events(),
-        clock=window_clock,
-        namespace=dict(shared_ns, stim=stim),
-        name=f"{name}_{inp.name}",
+        shared["signs"] = timed["signs"]
+    return _Context(
+        arch, ep, Rule.from_spec(ep, optim), name, n_windows,
+        Clock(dt=ep.dt, name=f"{name}_clock"), Clock(dt=wdt, name=f"{name}_window_clock"),
+        shared, timed, learning_rates(arch), modify_equations or (lambda _name, text: text),
     )
-    G_in.run_regularly(eq.input_window_code(), clock=window_clock, when="start", order=ORDER_INPUT, name=f"{name}_{inp.name}_load")
+
+
+def _input_group(ctx):
+    """The clamped input: it lives on the window clock, loads the stimulus once a window and
+    emits the ``learn`` and ``deliver`` events of its synapses."""
+    from brian2 import NeuronGroup
+
+    inp = ctx.arch.input
+    text = eq.input_group_equations()
+    G = NeuronGroup(
+        inp.size, text, events=eq.input_events(), clock=ctx.window_clock,
+        namespace=dict(ctx.shared, stim=ctx.timed["stim"]), name=f"{ctx.name}_{inp.name}",
+    )
+    G.run_regularly(
+        eq.input_window_code(), clock=ctx.window_clock, when="start", order=ORDER_INPUT, name=f"{ctx.name}_{inp.name}_load"
+    )
     for event in eq.input_events():
-        G_in.thresholder[event].when = "start"
-        G_in.thresholder[event].order = ORDER_INPUT_EVENT
-    groups[inp.name] = G_in
-    texts[inp.name] = eq.input_group_equations()
-    objects.append(G_in)
+        G.thresholder[event].when = "start"
+        G.thresholder[event].order = ORDER_INPUT_EVENT
+    ctx.texts[inp.name] = text
+    return G
 
-    # -- free layers -------------------------------------------------------------------------
-    top = arch.top.name
-    for layer in arch.free_layers:
-        incoming = [p.name for p in arch.incoming(layer.name) if p.pre != inp.name]
-        outgoing = [p.name for p in arch.outgoing(layer.name)]
-        receives_input = any(p.pre == inp.name for p in arch.incoming(layer.name))
-        nudge = None
-        if layer.name == top:
-            nudge = "softmax" if softmax else "mse"
-        text = edit(
-            layer.name,
-            eq.layer_equations(
-                layer.activation, incoming, outgoing, receives_input, layer.bias, nudge, accumulate, adam, sign, centered,
-                ep.nudge_force,
-            ),
-        )
-        numerator = repr(float(arch.energy_weights[layer.name])) if exact else "beta"
-        denominator = "2 * beta" if centered else f"beta * {sign}"
-        factor = f"{numerator} / ({denominator} + 1 - learn)"
-        ns = dict(shared_ns, tau=layer.tau * second, target=target)
-        G = NeuronGroup(layer.size, text, method="euler", clock=step_clock, namespace=ns, name=f"{name}_{layer.name}")
-        G.beta = ep.beta
-        G.learn = 1.0
-        if layer.bias:
-            G.lr_b = lrs.b[layer.name]
+
+def _wiring(arch, layer) -> Wiring:
+    inp = arch.input.name
+    nudge = None
+    if layer.name == arch.top.name:
+        nudge = "softmax" if arch.readout is not None else "mse"
+    return Wiring(
+        tuple(p.name for p in arch.incoming(layer.name) if p.pre != inp),
+        tuple(p.name for p in arch.outgoing(layer.name)),
+        any(p.pre == inp for p in arch.incoming(layer.name)),
+        nudge,
+    )
+
+
+def _free_layer(ctx, layer):
+    """A free layer: its model's dynamics, the EP currents and the phase schedule."""
+    from brian2 import NeuronGroup, second
+
+    wiring, rule = _wiring(ctx.arch, layer), ctx.rule
+    text = ctx.edit(layer.name, eq.layer_equations(layer, wiring, rule))
+    ns = dict(ctx.shared, tau=layer.tau * second, target=ctx.timed["target"])
+    G = NeuronGroup(
+        layer.size, text, clock=ctx.step_clock, namespace=ns, name=f"{ctx.name}_{layer.name}",
+        **layer.neuron.brian_group_options(layer),
+    )
+    G.beta = ctx.ep.beta
+    G.learn = 1.0
+    if layer.bias:
+        G.lr_b = ctx.lrs.b[layer.name]
+    factor = sc.update_factor(rule, ctx.arch.energy_weights[layer.name])
+    G.run_regularly(
+        sc.latch_code(layer, wiring, rule, factor), when="start", order=ORDER_LATCH, name=f"{ctx.name}_{layer.name}_schedule"
+    )
+    if wiring.nudge == "mse" and rule.nudge_force != "recomputed":
         G.run_regularly(
-            eq.latch_code(ep.nudging, factor, layer.bias, receives_input, direct),
-            when="start",
-            order=ORDER_LATCH,
-            name=f"{name}_{layer.name}_schedule",
+            sc.output_error_code(rule.nudge_force, layer.neuron.brian_rate),
+            when="before_groups", order=ORDER_OUTPUT_ERROR, name=f"{ctx.name}_{layer.name}_nudge_error",
         )
-        if nudge == "mse" and ep.nudge_force != "recomputed":
-            G.run_regularly(
-                eq.output_error_code(ep.nudge_force),
-                when="before_groups",
-                order=ORDER_OUTPUT_ERROR,
-                name=f"{name}_{layer.name}_nudge_error",
-            )
-        if layer.bias and accumulate:
-            G.run_regularly(
-                eq.optimizer_code(
-                    optim.algorithm, optim.batch_size, "b", "gb", "mb", "vb", "lr_b", "n_real", "t_adam0"
-                ),
-                clock=window_clock,
-                when="start",
-                order=ORDER_OPTIM,
-                name=f"{name}_{layer.name}_optim",
-            )
-        groups[layer.name] = G
-        texts[layer.name] = text
-        objects.append(G)
-
-    # -- softmax readout -----------------------------------------------------------------------
-    normaliser = None
-    if softmax:
-        text = eq.readout_equations(ep.readout_error)
-        R = NeuronGroup(
-            n_out, text, clock=step_clock, namespace=dict(shared_ns, target=target), order=ORDER_READOUT_GROUP, name=f"{name}_readout"
+    if layer.bias and rule.accumulate:
+        G.run_regularly(
+            sc.optimizer_code(rule.algorithm, rule.batch_size, "b", "gb", "mb", "vb", "lr_b", "n_real", "t_adam0"),
+            clock=ctx.window_clock, when="start", order=ORDER_OPTIM, name=f"{ctx.name}_{layer.name}_optim",
         )
-        R.learn = 1.0
-        R.run_regularly(
-            eq.readout_latch_code(ep.nudge_force, ep.readout_error), when="groups", order=ORDER_READOUT_LATCH, name=f"{name}_readout_latch"
+    ctx.texts[layer.name] = text
+    return G
+
+
+def _readout_group(ctx):
+    """The softmax readout neurons and the all-to-all synapses that sum its normaliser."""
+    from brian2 import NeuronGroup, Synapses
+
+    rule = ctx.rule
+    text = eq.readout_equations(rule.readout_error)
+    R = NeuronGroup(
+        ctx.arch.output.size, text, clock=ctx.step_clock, namespace=dict(ctx.shared, target=ctx.timed["target"]),
+        order=ORDER_READOUT_GROUP, name=f"{ctx.name}_readout",
+    )
+    R.learn = 1.0
+    R.run_regularly(
+        sc.readout_latch_code(rule.nudge_force, rule.readout_error),
+        when="groups", order=ORDER_READOUT_LATCH, name=f"{ctx.name}_readout_latch",
+    )
+    normaliser = Synapses(R, R, eq.normaliser_equations(rule.readout_error), clock=ctx.step_clock, name=f"{ctx.name}_normaliser")
+    normaliser.connect()
+    for var in normaliser.summed_updaters:
+        normaliser.summed_updaters[var].order = ORDER_NORMALISER
+    ctx.texts["readout"] = text
+    return R, normaliser
+
+
+def _projection(ctx, p, groups):
+    """The ``Synapses`` of one projection (all-to-all), with its EP update and optimiser."""
+    readout = p.kind == "readout"
+    pre, post = groups[p.pre], groups["readout" if readout else p.post]
+    if readout:
+        S, update = _readout_synapses(ctx, p, pre, post)
+    elif p.pre == ctx.arch.input.name:
+        S, update = _input_synapses(ctx, p, pre, post), None
+    else:
+        S, update = _recurrent_synapses(ctx, p, pre, post)
+    n_pre, n_post = ctx.arch.weight_shape(p)
+    S.connect(i=np.repeat(np.arange(n_pre), n_post), j=np.tile(np.arange(n_post), n_pre))
+    S.lr = p.lr
+    # The readout learns in the groups slot, after its latch has computed this step's outputs
+    # (the output at the last window's nudged state needs the rates latched at 'start').
+    when = "groups" if readout else "start"
+    if update is not None:
+        order = ORDER_READOUT_UPDATE if readout else ORDER_UPDATE
+        S.run_regularly(update, clock=ctx.window_clock, when=when, order=order, name=f"{ctx.name}_{p.name}_ep")
+    if ctx.rule.accumulate:
+        S.run_regularly(
+            sc.optimizer_code(ctx.rule.algorithm, ctx.rule.batch_size), clock=ctx.window_clock, when=when,
+            order=ORDER_READOUT_OPTIM if readout else ORDER_OPTIM, name=f"{ctx.name}_{p.name}_optim",
         )
-        normaliser = Synapses(R, R, eq.normaliser_equations(ep.readout_error), clock=step_clock, name=f"{name}_normaliser")
-        normaliser.connect()
-        for var in normaliser.summed_updaters:
-            normaliser.summed_updaters[var].order = ORDER_NORMALISER
-        groups["readout"] = R
-        texts["readout"] = text
-        objects += [R, normaliser]
+    return S
 
-    # -- projections ------------------------------------------------------------------------------
-    for p in arch.all_projections:
-        pre, post = groups[p.pre], groups["readout" if p.kind == "readout" else p.post]
-        n_pre, n_post = arch.layer(p.pre).size, arch.layer(p.post).size
-        ns = dict(shared_ns)
-        if p.kind == "readout":
-            text = eq.readout_synapse_equations(accumulate, adam, ep.readout_error)
-            S = Synapses(pre, post, text, clock=step_clock, namespace=ns, name=f"{name}_{p.name}")
-            update = eq.readout_update(direct, ep.readout_error)
-        elif p.pre == inp.name:
-            text = "w : 1\nlr : 1 (shared)\n"
-            if accumulate:
-                text += "g : 1\n"
-            if adam:
-                text += "m : 1\nv : 1\n"
-            S = Synapses(
-                pre,
-                post,
-                text,
-                on_pre=eq.input_on_pre(direct),
-                on_event={"learn": "learn_ev", "deliver": "deliver_ev"},
-                clock=window_clock,
-                namespace=ns,
-                name=f"{name}_{p.name}",
-            )
-            for pathway, order in ((S.learn, ORDER_INPUT_LEARN), (S.deliver, ORDER_INPUT_DELIVER)):
-                pathway.when = "start"
-                pathway.order = order
-            update = None
-        else:
-            text = edit(p.name, eq.synapse_equations(p.name, p.gamma, accumulate, adam))
-            S = Synapses(pre, post, text, clock=step_clock, namespace=ns, name=f"{name}_{p.name}")
-            update = eq.synapse_update(arch.mode, direct)
-        S.connect(i=np.repeat(np.arange(n_pre), n_post), j=np.tile(np.arange(n_post), n_pre))
-        S.lr = p.lr
-        # The readout learns in the groups slot, after its latch has computed this step's outputs
-        # (the output at the last window's nudged state needs the rates latched at 'start').
-        ro = p.kind == "readout"
-        when = "groups" if ro else "start"
-        if update is not None:
-            order = ORDER_READOUT_UPDATE if ro else ORDER_UPDATE
-            S.run_regularly(update, clock=window_clock, when=when, order=order, name=f"{name}_{p.name}_ep")
-        if accumulate:
-            S.run_regularly(
-                eq.optimizer_code(optim.algorithm, optim.batch_size),
-                clock=window_clock,
-                when=when,
-                order=ORDER_READOUT_OPTIM if ro else ORDER_OPTIM,
-                name=f"{name}_{p.name}_optim",
-            )
-        synapses[p.name] = S
-        texts[p.name] = text
-        objects.append(S)
 
-    watched, var = (groups["readout"], "o_free") if softmax else (groups[top], "r_free")
-    monitor = StateMonitor(watched, var, record=True, clock=window_clock, when="start", order=ORDER_MONITOR, name=f"{name}_outputs")
-    objects.append(monitor)
-    net = Network(objects, name=f"{name}_network")
-    return EPNetwork(arch, groups, synapses, normaliser, timed, monitor, texts, net, n_windows, NW, dt, objects)
+def _readout_synapses(ctx, p, pre, post):
+    from brian2 import Synapses
+
+    top = ctx.arch.layer(p.pre)
+    text = eq.readout_synapse_equations(ctx.rule, top.neuron.brian_rate)
+    S = Synapses(pre, post, text, clock=ctx.step_clock, namespace=dict(ctx.shared), name=f"{ctx.name}_{p.name}")
+    ctx.texts[p.name] = text
+    return S, sc.readout_update(ctx.rule.direct, ctx.rule.readout_error)
+
+
+def _input_synapses(ctx, p, pre, post):
+    """Input synapses live on the window clock: ``learn`` applies the last window's update,
+    ``deliver`` sends the new stimulus once (see :func:`~brian_ep.brian.equations.input_on_pre`)."""
+    from brian2 import Synapses
+
+    text = eq.input_synapse_equations(ctx.rule)
+    S = Synapses(
+        pre, post, text, on_pre=eq.input_on_pre(ctx.rule.direct), on_event={"learn": "learn_ev", "deliver": "deliver_ev"},
+        clock=ctx.window_clock, namespace=dict(ctx.shared), name=f"{ctx.name}_{p.name}",
+    )
+    for pathway, order in ((S.learn, ORDER_INPUT_LEARN), (S.deliver, ORDER_INPUT_DELIVER)):
+        pathway.when = "start"
+        pathway.order = order
+    ctx.texts[p.name] = text
+    return S
+
+
+def _recurrent_synapses(ctx, p, pre, post):
+    from brian2 import Synapses
+
+    signals = (ctx.arch.layer(p.pre).neuron.brian_signal, ctx.arch.layer(p.post).neuron.brian_signal)
+    text = ctx.edit(p.name, eq.synapse_equations(p.name, p.gamma, ctx.rule, *signals))
+    S = Synapses(pre, post, text, clock=ctx.step_clock, namespace=dict(ctx.shared), name=f"{ctx.name}_{p.name}")
+    ctx.texts[p.name] = text
+    return S, sc.synapse_update(ctx.rule.mode, ctx.rule.direct)
+
+
+def _output_monitor(ctx, groups):
+    """Records the latched free-phase output of every window."""
+    from brian2 import StateMonitor
+
+    watched, var = (groups["readout"], "o_free") if ctx.arch.readout is not None else (groups[ctx.arch.top.name], "r_free")
+    return StateMonitor(
+        watched, var, record=True, clock=ctx.window_clock, when="start", order=ORDER_MONITOR, name=f"{ctx.name}_outputs"
+    )

@@ -1,6 +1,36 @@
-"""Engines: the interface training uses, and the batched numpy engine."""
+"""Engines: the interface that training uses, and the registry of the engines that implement it.
 
-from .base import ChunkResult, Engine
-from .numpy_batched import NumpyEngine
+Built in: ``brian2`` (EP as Brian2 equations, :mod:`brian_ep.engines.brian`), ``numpy`` (the
+same mathematics batched, :mod:`brian_ep.engines.numpy_batched`) and the backprop baseline
+``bp`` (:mod:`brian_ep.baselines.backprop`). Each is imported when first used.
+"""
 
-__all__ = ["ChunkResult", "Engine", "NumpyEngine"]
+from .base import ChunkResult, Engine, make_engine
+from .registry import EngineEntry, engine_class, engine_names, get_engine_entry, register_engine, unregister_engine
+
+__all__ = [
+    "ChunkResult",
+    "Engine",
+    "EngineEntry",
+    "make_engine",
+    "register_engine",
+    "unregister_engine",
+    "engine_names",
+    "get_engine_entry",
+    "engine_class",
+]
+
+register_engine(
+    "brian2",
+    "brian_ep.engines.brian:BrianEngine",
+    "EP as Brian2 equations, one sample at a time (run.device: runtime or cpp_standalone)",
+    requires=("brian2",),
+)
+register_engine("numpy", "brian_ep.engines.numpy_batched:NumpyEngine", "the same EP mathematics, batched in numpy")
+register_engine(
+    "bp",
+    "brian_ep.baselines.backprop:BackpropEngine",
+    "baseline: the feed-forward network of the same sizes trained with backprop (torch)",
+    requires=("torch",),
+    extra="baselines",
+)

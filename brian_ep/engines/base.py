@@ -1,4 +1,5 @@
-"""The small interface through which training talks to an engine (Brian2 or batched numpy)."""
+"""The small interface through which training talks to an engine (Brian2, batched numpy, a
+baseline...), and :func:`make_engine`, which builds the one a spec names."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 from ..maths.optim import OptimState
 from ..maths.params import Params
 
-__all__ = ["ChunkResult", "Engine"]
+__all__ = ["ChunkResult", "Engine", "make_engine"]
 
 
 @dataclass
@@ -32,15 +33,27 @@ class Engine(ABC):
     Chunks are consecutive slices of an epoch; mini-batches are consecutive slices of
     ``optim.batch_size`` samples within a chunk (the last one may be shorter), and the
     optimiser steps once per mini-batch.
+
+    Parameters
+    ----------
+    spec : Spec
+    arch : Architecture
+        The spec's network (built once by the caller).
+    params : Params
+        Initial weights (the engine keeps its own copy).
+    optim_state : OptimState
+        Optimiser state to continue from.
+    workdir : path, optional
+        A folder the engine may use for files (a compiled program); ``None``: its own
+        temporary folder, removed by :meth:`close`.
     """
 
-    name = "engine"
-
-    def __init__(self, spec, arch, params: Params, optim_state: OptimState):
+    def __init__(self, spec, arch, params: Params, optim_state: OptimState, workdir=None):
         self.spec = spec
         self.arch = arch
         self.params = params
         self.optim_state = optim_state
+        self.workdir = workdir
         self.lr_factor = 1.0
         self.samples_seen = 0
         #: data-set indices of the samples of the current chunk (set by the trainer), so that
@@ -79,3 +92,13 @@ class Engine(ABC):
 
     def close(self) -> None:
         """Release resources (build directories, processes)."""
+
+
+def make_engine(spec, arch, params: Params, optim_state: OptimState | None = None, workdir=None) -> Engine:
+    """The engine that ``spec.run.engine`` names (see :mod:`brian_ep.engines.registry`),
+    loaded with ``params`` and ``optim_state`` (fresh if omitted)."""
+    from ..maths.optim import init_optim_state
+    from .registry import engine_class
+
+    state = init_optim_state(params) if optim_state is None else optim_state
+    return engine_class(spec.run.engine)(spec, arch, params, state, workdir=workdir)

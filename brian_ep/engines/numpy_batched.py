@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..maths.dynamics import check_state, readout_output, relax
-from ..maths.activations import get_activation
+from ..errors import DivergenceError
+from ..maths.dynamics import check_state, output, relax
 from ..maths.optim import apply_update, learning_rates
 from ..maths.params import Params
 from ..maths.phases import ep_phase_gradient
-from ..spec.errors import DivergenceError
 from .base import ChunkResult, Engine
 
 __all__ = ["NumpyEngine"]
@@ -28,21 +27,17 @@ class NumpyEngine(Engine):
     params : Params
         Initial weights (copied).
     optim_state : OptimState
+    workdir : path, optional
+        Unused (the numpy engine writes no files).
     """
 
-    name = "numpy"
-
-    def __init__(self, spec, arch, params, optim_state):
+    def __init__(self, spec, arch, params, optim_state, workdir=None):
         self.dtype = np.float32 if spec.run.dtype == "float32" else np.float64
-        super().__init__(spec, arch, params.astype(self.dtype), optim_state)
+        super().__init__(spec, arch, params.astype(self.dtype), optim_state, workdir)
         self.lrs = learning_rates(arch)
 
     def set_params(self, params):
         self.params = params.astype(self.dtype)
-
-    def _output(self, u):
-        r_top = get_activation(self.arch.top.activation).rho(u[self.arch.top.name])
-        return readout_output(self.arch, self.params, r_top)
 
     def train_chunk(self, x, y, signs=None):
         x = np.asarray(x, dtype=self.dtype)
@@ -58,8 +53,8 @@ class NumpyEngine(Engine):
             )
             where = f" in the mini-batch that starts with {self.describe_sample(start)}"
             for u in (ph.u_free, ph.u_a, ph.u_b):
-                check_state(u, ep.divergence_threshold, where)
-            outputs[sl] = self._output(ph.u_free)
+                check_state(self.arch, u, ep.divergence_threshold, where)
+            outputs[sl] = output(self.arch, self.params, ph.u_free)
             apply_update(self.params, grads, lrs, self.spec.optim, self.optim_state)
             if not self.params.is_finite():
                 raise DivergenceError(
@@ -75,5 +70,5 @@ class NumpyEngine(Engine):
         bs = self.spec.run.eval_batch_size
         for start in range(0, x.shape[0], bs):
             u = relax(self.arch, self.params, x[start : start + bs], self.spec.ep.free_steps)
-            out.append(self._output(u))
+            out.append(output(self.arch, self.params, u))
         return np.concatenate(out, axis=0)

@@ -1,29 +1,35 @@
-"""The mathematics of EP as pure numpy functions: the ground truth that the Brian2 equations
-and the batched engine are tested against.
+"""The mathematics of EP as pure functions: the ground truth that the Brian2 equations and
+the batched engines are tested against.
 
 Arrays are batched: states ``u[layer]`` have shape ``(n_samples, n_layer)``; weights
 ``W[projection]`` have shape ``(n_pre, n_post)``. Everything is dimensionless; time enters
-only through ``eps = dt / tau`` of each layer.
+only through ``eps = dt / tau`` of each layer. The functions take the array namespace of
+their inputs (:mod:`brian_ep.maths.arrays`: numpy, or torch through the array API), and each
+layer's neuron model (:mod:`brian_ep.neurons`) through its ``Layer``; the linear-algebra
+references (recurrent backprop, spectral radius) are numpy only.
 """
 
 from .activations import ACTIVATIONS, Activation, get_activation
-from .convergence import coupling_spectral_radius, predicted_steps, settling_steps, spectral_radius, step_jacobian
+from .convergence import coupling_spectral_radius, settling_steps, spectral_radius, step_jacobian
 from .dynamics import (
+    NUDGE_FORCES,
     check_state,
     currents,
+    initial_state,
     input_drive,
     nudge_current,
+    output,
     rates,
     readout_output,
     relax,
+    signals,
     softmax,
     step,
-    zero_state,
 )
-from .energy import cost, energy, fixed_point_residual, total_energy
+from .energy import cost, energy, fixed_point_residual, output_loss, total_energy
 from .gradients import coupling_matrix, ep_gradient, readout_gradient, recurrent_backprop_gradient, state_index
 from .optim import OptimState, apply_update, init_optim_state, learning_rates
-from .params import Params, init_params
+from .params import Params, init_params, initial_params
 
 __all__ = [
     "ACTIVATIONS",
@@ -31,8 +37,13 @@ __all__ = [
     "get_activation",
     "Params",
     "init_params",
-    "zero_state",
+    "initial_params",
+    "NUDGE_FORCES",
+    "initial_state",
     "rates",
+    "signals",
+    "output",
+    "output_loss",
     "input_drive",
     "currents",
     "softmax",
@@ -54,7 +65,6 @@ __all__ = [
     "spectral_radius",
     "coupling_spectral_radius",
     "settling_steps",
-    "predicted_steps",
     "OptimState",
     "init_optim_state",
     "apply_update",

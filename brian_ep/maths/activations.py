@@ -1,14 +1,15 @@
 """Rate functions ``rho``: each is one record with its derivative, its primitive (for the
 energy) and the Brian2 expression that computes it, so the equations and the mathematics
-cannot drift apart.
+cannot drift apart. The functions take arrays of any array-API namespace (numpy, torch).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
-import numpy as np
+from .arrays import namespace
 
 __all__ = ["Activation", "ACTIVATIONS", "get_activation"]
 
@@ -41,19 +42,21 @@ class Activation:
 
 
 def _hs(u):
-    return np.clip(u, 0.0, 1.0)
+    return namespace(u).clip(u, 0.0, 1.0)
 
 
 def _hs_prime(u):
-    return ((u > 0.0) & (u < 1.0)).astype(np.result_type(u, np.float32))
+    xp = namespace(u)
+    return xp.astype((u > 0.0) & (u < 1.0), u.dtype if xp.isdtype(u.dtype, "real floating") else xp.float64)
 
 
 def _hs_primitive(u):
-    return np.where(u < 0.0, 0.0, np.where(u > 1.0, u - 0.5, 0.5 * u * u))
+    xp = namespace(u)
+    return xp.where(u < 0.0, 0.0, xp.where(u > 1.0, u - 0.5, 0.5 * u * u))
 
 
 def _sigmoid(u):
-    return 0.5 * (1.0 + np.tanh(0.5 * u))
+    return 0.5 * (1.0 + namespace(u).tanh(0.5 * u))
 
 
 def _sigmoid_prime(u):
@@ -61,24 +64,33 @@ def _sigmoid_prime(u):
     return s * (1.0 - s)
 
 
+_LOG2 = math.log(2.0)
+
+
 def _softplus(u):
-    return np.logaddexp(0.0, u) - np.log(2.0)
+    xp = namespace(u)
+    return xp.logaddexp(xp.zeros_like(u), u) - _LOG2
+
+
+def _tanh(u):
+    return namespace(u).tanh(u)
 
 
 def _tanh_prime(u):
-    t = np.tanh(u)
+    t = namespace(u).tanh(u)
     return 1.0 - t * t
 
 
 def _logcosh(u):
-    a = np.abs(u)
-    return a + np.log1p(np.exp(-2.0 * a)) - np.log(2.0)
+    xp = namespace(u)
+    a = xp.abs(u)
+    return a + xp.log1p(xp.exp(-2.0 * a)) - _LOG2
 
 
 ACTIVATIONS = {
     "hard_sigmoid": Activation("hard_sigmoid", _hs, _hs_prime, _hs_primitive, "clip({u}, 0, 1)"),
     "sigmoid": Activation("sigmoid", _sigmoid, _sigmoid_prime, _softplus, "0.5*(1 + tanh(0.5*{u}))"),
-    "tanh": Activation("tanh", np.tanh, _tanh_prime, _logcosh, "tanh({u})"),
+    "tanh": Activation("tanh", _tanh, _tanh_prime, _logcosh, "tanh({u})"),
 }
 
 

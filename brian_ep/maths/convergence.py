@@ -13,10 +13,10 @@ from __future__ import annotations
 import numpy as np
 
 from .activations import get_activation
-from .dynamics import input_drive, nudge_current, rates, step, zero_state
+from .dynamics import initial_state, input_drive, nudge_current, rates, step
 from .gradients import coupling_matrix, state_index
 
-__all__ = ["step_jacobian", "spectral_radius", "coupling_spectral_radius", "settling_steps", "predicted_steps"]
+__all__ = ["step_jacobian", "spectral_radius", "coupling_spectral_radius", "settling_steps"]
 
 
 def step_jacobian(arch, params, u: dict, k: int = 0, M: np.ndarray | None = None) -> np.ndarray:
@@ -63,7 +63,7 @@ def settling_steps(arch, params, x, tol: float = 1e-6, max_steps: int = 500, y=N
     """
     x_drive = input_drive(arch, params, x)
     n = x.shape[0]
-    u = zero_state(arch, n, x.dtype) if u0 is None else {k: v.copy() for k, v in u0.items()}
+    u = initial_state(arch, x) if u0 is None else dict(u0)
     steps = np.full(n, max_steps + 1, dtype=int)
     history = []
     top = arch.top
@@ -81,10 +81,3 @@ def settling_steps(arch, params, x, tol: float = 1e-6, max_steps: int = 500, y=N
             break
     return steps, np.array(history), u
 
-
-def predicted_steps(radius, tol: float = 1e-6, initial: float = 1.0):
-    """Steps for a change of ``initial`` to shrink below ``tol`` at rate ``radius``."""
-    radius = np.asarray(radius, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.ceil(np.log(tol / initial) / np.log(radius))
-    return np.where(radius < 1, out, np.inf)

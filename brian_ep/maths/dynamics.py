@@ -1,53 +1,75 @@
-"""The network dynamics, batched: input currents, one Euler step, relaxation.
+"""The network dynamics, batched: input currents, one step, relaxation.
 
 Every free layer ``l`` (all but the clamped input, and the output under a softmax readout)
-has a state ``u_l`` of shape ``(n_samples, n_l)`` (dimensionless) and rates
-``r_l = rho_l(u_l)``. One step of length ``dt`` is the Euler step of
-``tau_l du_l/dt = -u_l + I_l`` with ``eps_l = dt / tau_l``::
+has a state of shape ``(n_samples, n_l)`` whose meaning its neuron model defines
+(:mod:`brian_ep.neurons`; for the rate model it is the membrane potential ``u_l``). The
+model turns the state into the *signal* the layer sends (``r_l = rho_l(u_l)`` for rates) and
+advances it by one step of length ``dt`` driven by the total current::
 
-    I_l = b_l + sum_{p: a -> l} r_a W_p + sum_{p: l -> b} gamma_p r_b W_p^T + nudge_l
+    I_l = b_l + sum_{p: a -> l} s_a W_p + sum_{p: l -> b} gamma_p s_b W_p^T + nudge_l
 
-All layers are updated synchronously from the rates at the start of the step, which is
-what Brian2 does (summed variables are computed just before each group's state update).
+(for the rate model, the Euler step of ``tau_l du_l/dt = -u_l + I_l`` with
+``eps_l = dt / tau_l``). All layers are updated synchronously from the signals at the start of
+the step, which is what Brian2 does (summed variables are computed just before each group's
+state update).
+
+Functions take arrays of any array-API namespace (numpy, torch) and return the same kind.
 """
 
 from __future__ import annotations
 
-import numpy as np
-
-from ..spec.errors import DivergenceError
-from .activations import get_activation
+from ..errors import DIVERGENCE_ADVICE, DivergenceError
+from .arrays import device_of, namespace
 
 __all__ = [
-    "zero_state",
+    "NUDGE_FORCES",
+    "initial_state",
     "rates",
+    "signals",
     "input_drive",
     "currents",
     "softmax",
     "readout_output",
+    "output",
     "nudge_current",
     "step",
     "relax",
     "check_state",
 ]
 
-
-def zero_state(arch, n_samples: int, dtype=np.float64) -> dict:
-    """All free-layer states at 0, shape ``(n_samples, n_l)``."""
-    return {layer.name: np.zeros((n_samples, layer.size), dtype=dtype) for layer in arch.free_layers}
+#: The forms of the nudging current during a nudged phase (``ep.nudge_force``).
+NUDGE_FORCES = ("recomputed", "constant", "accumulated")
 
 
-def rates(arch, u: dict) -> dict:
-    """``r_l = rho_l(u_l)`` for every free layer."""
-    return {layer.name: get_activation(layer.activation).rho(u[layer.name]) for layer in arch.free_layers}
+def initial_state(arch, like, n_samples: int | None = None) -> dict:
+    """Every free layer's state before a sample is presented (zeros for the rate model).
+
+    Parameters
+    ----------
+    like : array, shape (n_samples, ...)
+        Gives the namespace, dtype, device and (unless ``n_samples`` is given) the batch size.
+    """
+    n = like.shape[0] if n_samples is None else n_samples
+    return {layer.name: layer.neuron.initial_state(layer, n, like) for layer in arch.free_layers}
 
 
-def input_drive(arch, params, x: np.ndarray) -> dict:
+def rates(arch, state: dict) -> dict:
+    """The rate of every free layer (``r_l = rho_l(u_l)`` for the rate model): what the EP
+    rule, the output and the energy read."""
+    return {layer.name: layer.neuron.rate(layer, state[layer.name]) for layer in arch.free_layers}
+
+
+def signals(arch, state: dict) -> dict:
+    """What every free layer sends through its projections (its rates, or its spikes)."""
+    return {layer.name: layer.neuron.signal(layer, state[layer.name]) for layer in arch.free_layers}
+
+
+def input_drive(arch, params, x) -> dict:
     """The constant currents from the clamped input, ``x W_p`` for each projection out of it.
 
     Parameters
     ----------
-    x : ndarray, shape (n_samples, n_input)
+    x : array, shape (n_samples, n_input)
     """
     name = arch.input.name
     drive = {}
@@ -59,32 +81,36 @@ def input_drive(arch, params, x: np.ndarray) -> dict:
 
 
 def currents(arch, params, r: dict, x_drive: dict) -> dict:
-    """Synaptic plus bias current ``I_l`` of every free layer (without the nudge)."""
+    """Synaptic plus bias current ``I_l`` of every free layer (without the nudge), from the
+    signals ``r`` the layers send."""
     inp = arch.input.name
     out = {}
     for layer in arch.free_layers:
         name = layer.name
         total = x_drive.get(name)
-        total = np.zeros_like(r[name]) if total is None else total.copy()
+        if total is None:
+            total = namespace(r[name]).zeros_like(r[name])
         if layer.bias:
-            total += params.b[name]
+            total = total + params.b[name]
         out[name] = total
     for p in arch.projections:
         if p.pre == inp:
             continue
         W = params.W[p.name]
-        out[p.post] += r[p.pre] @ W
-        out[p.pre] += p.gamma * (r[p.post] @ W.T)
+        out[p.post] = out[p.post] + r[p.pre] @ W
+        out[p.pre] = out[p.pre] + p.gamma * (r[p.post] @ W.T)
     return out
 
 
-def softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
+def softmax(z):
+    """Softmax over the last axis (numerically stable)."""
+    xp = namespace(z)
+    z = z - xp.max(z, axis=-1, keepdims=True)
+    e = xp.exp(z)
+    return e / xp.sum(e, axis=-1, keepdims=True)
 
 
-def readout_output(arch, params, r_top: np.ndarray) -> np.ndarray:
+def readout_output(arch, params, r_top):
     """The network's output: ``softmax(r_top W_out)`` under a softmax readout, else the rates
     of the output layer (``r_top`` itself)."""
     if arch.readout is None:
@@ -92,7 +118,13 @@ def readout_output(arch, params, r_top: np.ndarray) -> np.ndarray:
     return softmax(r_top @ params.W[arch.readout.name])
 
 
-def nudge_current(arch, params, r_top: np.ndarray, y: np.ndarray, beta) -> np.ndarray:
+def output(arch, params, state: dict):
+    """The network's output at ``state``, shape ``(n_samples, n_output)``."""
+    top = arch.top
+    return readout_output(arch, params, top.neuron.rate(top, state[top.name]))
+
+
+def nudge_current(arch, params, r_top, y, beta):
     """The nudging current ``-beta dC/dr_top`` into the top layer (``c_top = 1``).
 
     MSE (no readout): ``beta (y - r_out)``. Softmax readout with cross-entropy:
@@ -100,10 +132,10 @@ def nudge_current(arch, params, r_top: np.ndarray, y: np.ndarray, beta) -> np.nd
 
     Parameters
     ----------
-    beta : float or ndarray, shape (n_samples,)
+    beta : float or array, shape (n_samples,)
         Nudging strength, per sample where signs differ.
     """
-    beta = np.asarray(beta, dtype=r_top.dtype)
+    beta = namespace(r_top).asarray(beta, dtype=r_top.dtype, device=device_of(r_top))
     if beta.ndim == 1:
         beta = beta[:, None]
     if arch.readout is None:
@@ -112,42 +144,50 @@ def nudge_current(arch, params, r_top: np.ndarray, y: np.ndarray, beta) -> np.nd
     return -beta * ((softmax(r_top @ W) - y) @ W.T)
 
 
-def step(arch, params, u: dict, x_drive: dict, nudge=None) -> dict:
-    """One synchronous Euler step; returns the new state (inputs are not modified).
+def step(arch, params, state: dict, x_drive: dict, nudge=None, noise=None) -> dict:
+    """One synchronous step; returns the new state (inputs are not modified).
 
     Parameters
     ----------
-    nudge : ndarray, optional
+    nudge : array, optional
         Extra current into the top layer (see :func:`nudge_current`).
+    noise : callable, optional
+        ``noise(layer, like) -> uniform array shaped like like``: the random numbers of this
+        step for layers whose neuron model is stochastic.
     """
-    r = rates(arch, u)
-    I = currents(arch, params, r, x_drive)
+    I = currents(arch, params, signals(arch, state), x_drive)
     if nudge is not None:
         I[arch.top.name] = I[arch.top.name] + nudge
-    return {layer.name: u[layer.name] + layer.eps * (I[layer.name] - u[layer.name]) for layer in arch.free_layers}
+    new = {}
+    for layer in arch.free_layers:
+        s, current = state[layer.name], I[layer.name]
+        draw = noise(layer, current) if layer.neuron.stochastic else None
+        new[layer.name] = layer.neuron.advance(layer, s, current, draw)
+    return new
 
 
 def relax(
     arch,
     params,
-    x: np.ndarray,
+    x,
     n_steps: int,
     u0: dict | None = None,
-    y: np.ndarray | None = None,
+    y=None,
     beta=0.0,
     nudge_force: str = "recomputed",
     x_drive: dict | None = None,
     trajectory: bool = False,
+    noise=None,
 ):
-    """Run ``n_steps`` Euler steps from ``u0`` (zeros by default).
+    """Run ``n_steps`` steps from the state ``u0`` (the initial state by default).
 
     Parameters
     ----------
-    x : ndarray, shape (n_samples, n_input)
+    x : array, shape (n_samples, n_input)
         Clamped input.
-    y : ndarray, shape (n_samples, n_output), optional
+    y : array, shape (n_samples, n_output), optional
         Targets (one-hot); needed when ``beta`` is nonzero.
-    beta : float or ndarray
+    beta : float or array
         Nudging strength (0: free phase).
     nudge_force : {"recomputed", "constant", "accumulated"}
         The nudging current at each step (``ep.nudge_force``): recomputed from the current
@@ -157,6 +197,8 @@ def relax(
         ``models_LN_G.py``).
     trajectory : bool
         Also return the list of states after each step.
+    noise : callable, optional
+        Random numbers for stochastic neuron models (see :func:`step`).
 
     Returns
     -------
@@ -165,37 +207,43 @@ def relax(
     traj : list of dict
         Only when ``trajectory`` is true.
     """
+    if nudge_force not in NUDGE_FORCES:
+        raise ValueError(f"unknown nudge_force {nudge_force!r}: use one of {', '.join(map(repr, NUDGE_FORCES))}")
     if x_drive is None:
         x_drive = input_drive(arch, params, x)
-    u = zero_state(arch, x.shape[0], x.dtype) if u0 is None else {k: v.copy() for k, v in u0.items()}
-    nudged = y is not None and np.any(np.asarray(beta) != 0)
+    u = initial_state(arch, x) if u0 is None else dict(u0)
+    nudged = y is not None and _any_nonzero(beta)
     top = arch.top
-    act_top = get_activation(top.activation)
-    if nudge_force not in ("recomputed", "constant", "accumulated"):
-        raise ValueError(f"unknown nudge_force {nudge_force!r}: use 'recomputed', 'constant' or 'accumulated'")
     traj = []
     nudge = None
     for _ in range(n_steps):
         if nudged and (nudge is None or nudge_force != "constant"):
-            now = nudge_current(arch, params, act_top.rho(u[top.name]), y, beta)
+            now = nudge_current(arch, params, top.neuron.rate(top, u[top.name]), y, beta)
             nudge = nudge + now if (nudge is not None and nudge_force == "accumulated") else now
-        u = step(arch, params, u, x_drive, nudge)
+        u = step(arch, params, u, x_drive, nudge, noise)
         if trajectory:
             traj.append(u)
     return (u, traj) if trajectory else u
 
 
-def check_state(u: dict, threshold: float, where: str = "") -> None:
-    """Raise :class:`DivergenceError` naming the layer and sample if a state is not finite
-    or exceeds ``threshold`` in magnitude."""
-    for name, v in u.items():
-        bad = ~np.isfinite(v) | (np.abs(v) > threshold)
-        if np.any(bad):
-            sample = int(np.argwhere(bad)[0][0])
-            value = v[np.unravel_index(np.argmax(np.where(np.isfinite(v), np.abs(v), np.inf)), v.shape)]
-            raise DivergenceError(
-                f"the state of layer '{name}' diverged ({'non-finite' if not np.isfinite(value) else f'|u| = {abs(value):.3g}'}"
-                f" > {threshold:g}) at sample {sample}{where}. Likely causes: a learning rate that is too "
-                "large, beta too large, or feedback (gamma) so strong that the dynamics do not contract; "
-                "lower them in the spec"
-            )
+def _any_nonzero(beta) -> bool:
+    xp = namespace(beta)
+    return bool(xp.any(xp.asarray(beta) != 0))
+
+
+def check_state(arch, state: dict, threshold: float, where: str = "") -> None:
+    """Raise :class:`~brian_ep.errors.DivergenceError` naming the layer and sample if a
+    membrane potential is not finite or exceeds ``threshold`` in magnitude."""
+    for layer in arch.free_layers:
+        v = layer.neuron.potential(layer, state[layer.name])
+        xp = namespace(v)
+        bad = ~xp.isfinite(v) | (xp.abs(v) > threshold)
+        if not bool(xp.any(bad)):
+            continue
+        sample = int(xp.argmax(xp.astype(xp.any(bad, axis=1), xp.int8)))
+        finite = bool(xp.all(xp.isfinite(v[sample])))
+        size = float(xp.max(xp.abs(v[sample]))) if finite else float("nan")
+        raise DivergenceError(
+            f"the state of layer '{layer.name}' diverged ({'non-finite' if not finite else f'|u| = {size:.3g}'}"
+            f" > {threshold:g}) at sample {sample}{where}. {DIVERGENCE_ADVICE}"
+        )

@@ -13,58 +13,68 @@ the stationary points of ``F``.
 
 from __future__ import annotations
 
-import numpy as np
-
 from .activations import get_activation
-from .dynamics import currents, input_drive, nudge_current, rates
+from .arrays import namespace
+from .dynamics import currents, input_drive, nudge_current, output, rates
 
-__all__ = ["energy", "cost", "total_energy", "fixed_point_residual"]
+__all__ = ["energy", "cost", "output_loss", "total_energy", "fixed_point_residual"]
 
 
-def energy(arch, params, u: dict, x: np.ndarray) -> np.ndarray:
+def energy(arch, params, u: dict, x):
     """Energy ``E`` of each sample, shape ``(n_samples,)`` (exact mode only)."""
     if arch.mode != "exact":
         raise ValueError("the vector-field mode has no energy function; use ep.mode: exact")
+    xp = namespace(x)
     c = arch.energy_weights
     r = rates(arch, u)
-    total = np.zeros(x.shape[0])
+    total = 0.0
     for layer in arch.free_layers:
         act = get_activation(layer.activation)
-        ul = u[layer.name]
-        term = np.sum(ul * r[layer.name] - act.primitive(ul), axis=1)
+        ul = layer.neuron.potential(layer, u[layer.name])
+        term = xp.sum(ul * r[layer.name] - act.primitive(ul), axis=1)
         if layer.bias:
-            term -= r[layer.name] @ params.b[layer.name]
-        total += c[layer.name] * term
+            term = term - r[layer.name] @ params.b[layer.name]
+        total = total + c[layer.name] * term
     r_all = dict(r, **{arch.input.name: x})
     for p in arch.projections:
-        total -= c[p.post] * np.sum((r_all[p.pre] @ params.W[p.name]) * r_all[p.post], axis=1)
+        total = total - c[p.post] * xp.sum((r_all[p.pre] @ params.W[p.name]) * r_all[p.post], axis=1)
     return total
 
 
-def cost(arch, params, u: dict, y: np.ndarray) -> np.ndarray:
-    """Cost ``C`` of each sample: ``0.5 |r_out - y|^2`` or, under a softmax readout,
-    the cross-entropy ``-sum y log softmax(r_top W_out)``."""
-    r_top = get_activation(arch.top.activation).rho(u[arch.top.name])
+def output_loss(arch, outputs, y):
+    """The loss of each sample from the network's outputs, shape ``(n_samples,)``: the
+    cross-entropy ``-sum y log p`` of the softmax probabilities ``p`` under a softmax readout,
+    else the squared error ``0.5 |r_out - y|^2`` of the output layer's rates.
+
+    This is the one definition of the loss: the cost in the energy, the training metrics and
+    the backprop baselines all use it.
+    """
+    xp = namespace(outputs)
     if arch.readout is None:
-        return 0.5 * np.sum((r_top - y) ** 2, axis=1)
-    z = r_top @ params.W[arch.readout.name]
-    z = z - z.max(axis=1, keepdims=True)
-    logp = z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))
-    return -np.sum(y * logp, axis=1)
+        return 0.5 * xp.sum((outputs - y) ** 2, axis=1)
+    tiny = xp.finfo(outputs.dtype).tiny
+    return -xp.sum(y * xp.log(xp.clip(outputs, tiny, 1.0)), axis=1)
 
 
-def total_energy(arch, params, u, x, y, beta) -> np.ndarray:
+def cost(arch, params, u: dict, y):
+    """Cost ``C`` of each sample at the state ``u``: :func:`output_loss` of the output there."""
+    return output_loss(arch, output(arch, params, u), y)
+
+
+def total_energy(arch, params, u, x, y, beta):
     """``F = E + beta C`` per sample."""
-    return energy(arch, params, u, x) + np.asarray(beta) * cost(arch, params, u, y)
+    return energy(arch, params, u, x) + namespace(x).asarray(beta) * cost(arch, params, u, y)
 
 
-def fixed_point_residual(arch, params, u: dict, x: np.ndarray, y=None, beta=0.0) -> np.ndarray:
+def fixed_point_residual(arch, params, u: dict, x, y=None, beta=0.0):
     """``max_l |u_l - I_l(u)|`` per sample: zero exactly at a fixed point of the dynamics."""
+    xp = namespace(x)
     r = rates(arch, u)
     I = currents(arch, params, r, input_drive(arch, params, x))
-    if y is not None and np.any(np.asarray(beta) != 0):
+    if y is not None and bool(xp.any(xp.asarray(beta) != 0)):
         I[arch.top.name] = I[arch.top.name] + nudge_current(arch, params, r[arch.top.name], y, beta)
-    res = np.zeros(x.shape[0])
+    res = xp.zeros(x.shape[0], dtype=x.dtype)
     for layer in arch.free_layers:
-        res = np.maximum(res, np.max(np.abs(u[layer.name] - I[layer.name]), axis=1))
+        ul = layer.neuron.potential(layer, u[layer.name])
+        res = xp.maximum(res, xp.max(xp.abs(ul - I[layer.name]), axis=1))
     return res

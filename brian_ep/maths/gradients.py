@@ -11,15 +11,17 @@ from __future__ import annotations
 import numpy as np
 
 from .activations import get_activation
+from .arrays import device_of, namespace
 from .dynamics import rates, readout_output
 from .params import Params
 
 __all__ = ["ep_gradient", "readout_gradient", "recurrent_backprop_gradient", "coupling_matrix", "state_index"]
 
 
-def _per_sample(beta, n):
-    beta = np.asarray(beta, dtype=np.float64)
-    return np.broadcast_to(beta, (n,)) if beta.ndim == 0 else beta
+def _per_sample(beta, n, like):
+    xp = namespace(like)
+    beta = xp.asarray(beta, dtype=xp.float64, device=device_of(like))
+    return xp.broadcast_to(beta, (n,)) if beta.ndim == 0 else beta
 
 
 def readout_gradient(arch, params, u_free: dict, y: np.ndarray, u_error: dict | None = None) -> np.ndarray:
@@ -29,9 +31,9 @@ def readout_gradient(arch, params, u_free: dict, y: np.ndarray, u_error: dict | 
     With ``u_error`` the free state (the default) this is the exact cross-entropy gradient.
     With the nudged state it is the FRE-RNN authors' deep-network rule (``models_LN_G.py``).
     """
-    rho = get_activation(arch.top.activation).rho
-    r_top = rho(u_free[arch.top.name])
-    r_err = r_top if u_error is None else rho(u_error[arch.top.name])
+    top = arch.top
+    r_top = top.neuron.rate(top, u_free[top.name])
+    r_err = r_top if u_error is None else top.neuron.rate(top, u_error[top.name])
     return r_top.T @ (readout_output(arch, params, r_err) - y) / y.shape[0]
 
 
@@ -61,9 +63,10 @@ def ep_gradient(
         or at ``u_a`` (see :func:`readout_gradient`).
     """
     n = x.shape[0]
-    ba, bb = _per_sample(beta_a, n), _per_sample(beta_b, n)
+    xp = namespace(x)
+    ba, bb = _per_sample(beta_a, n, x), _per_sample(beta_b, n, x)
     denom = ba - bb
-    if np.any(denom == 0):
+    if bool(xp.any(denom == 0)):
         raise ValueError("beta_a and beta_b must differ for every sample")
     ra, rb = rates(arch, u_a), rates(arch, u_b)
     inp = arch.input.name
@@ -77,18 +80,18 @@ def ep_gradient(
         for layer in arch.free_layers:
             if layer.bias:
                 c = arch.energy_weights[layer.name]
-                grads_b[layer.name] = -c * np.sum((ra[layer.name] - rb[layer.name]) * w, axis=0)
+                grads_b[layer.name] = -c * xp.sum((ra[layer.name] - rb[layer.name]) * w, axis=0)
     else:
         if u_free is None:
             raise ValueError("the vector-field update needs the free state u_free")
         r0 = rates(arch, u_free)
         r0[inp] = x
-        scale = (np.abs(ba) / denom)[:, None] / n
+        scale = (xp.abs(ba) / denom)[:, None] / n
         for p in arch.projections:
             grads_W[p.name] = -(r0[p.pre].T @ ((ra[p.post] - rb[p.post]) * scale))
         for layer in arch.free_layers:
             if layer.bias:
-                grads_b[layer.name] = -np.sum((ra[layer.name] - rb[layer.name]) * scale, axis=0)
+                grads_b[layer.name] = -xp.sum((ra[layer.name] - rb[layer.name]) * scale, axis=0)
     if arch.readout is not None:
         if u_free is None:
             raise ValueError("a softmax readout needs the free state u_free")
@@ -134,8 +137,9 @@ def recurrent_backprop_gradient(arch, params, x, y, u_free: dict) -> Params:
     adjoint ``lambda = (1 - D M^T)^{-1} dC/du`` gives ``dC/dW_p[i, j] = lambda_post,j r_pre,i +
     gamma_p lambda_pre,i r_post,j`` and ``dC/db_l = lambda_l``. This uses only the fixed-point
     equations (no energy, no nudging), so it checks EP independently. One linear solve per
-    sample; meant for small networks.
+    sample; meant for small networks (numpy arrays, rate neurons: the mean field).
     """
+
     idx = state_index(arch)
     M = coupling_matrix(arch, params)
     n_free = M.shape[0]
@@ -148,7 +152,7 @@ def recurrent_backprop_gradient(arch, params, x, y, u_free: dict) -> Params:
     for k in range(n):
         d = np.zeros(n_free)
         for layer in arch.free_layers:
-            d[idx[layer.name]] = get_activation(layer.activation).rho_prime(u_free[layer.name][k])
+            d[idx[layer.name]] = get_activation(layer.activation).rho_prime(layer.neuron.potential(layer, u_free[layer.name])[k])
         dC_dr = np.zeros(n_free)
         r_top = r[top.name][k : k + 1]
         if arch.readout is None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .arrays import namespace
 from .params import Params
 
 __all__ = ["OptimState", "init_optim_state", "apply_update", "learning_rates"]
@@ -37,7 +38,10 @@ class OptimState:
 
 
 def init_optim_state(params: Params) -> OptimState:
-    zeros = Params({k: np.zeros_like(v) for k, v in params.W.items()}, {k: np.zeros_like(v) for k, v in params.b.items()})
+    def zeros(v):
+        return namespace(v).zeros_like(v)
+
+    zeros = Params({k: zeros(v) for k, v in params.W.items()}, {k: zeros(v) for k, v in params.b.items()})
     return OptimState(zeros, zeros.copy(), 0)
 
 
@@ -72,7 +76,7 @@ def apply_update(params: Params, grads: Params, lrs: dict, optim, state: OptimSt
             m += (1.0 - b1) * g
             v *= b2
             v += (1.0 - b2) * g * g
-            store[k] -= rates[k] * (m / c1) / (np.sqrt(v / c2) + optim.adam_eps)
+            store[k] -= rates[k] * (m / c1) / (namespace(v).sqrt(v / c2) + optim.adam_eps)
 
 
 def learning_rates(arch) -> Params:

@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Params", "init_params"]
+from ..seeds import stream
+
+__all__ = ["Params", "init_params", "initial_params"]
 
 
 @dataclass
@@ -75,3 +77,9 @@ def init_params(arch, rng: np.random.Generator, dtype=np.float64) -> Params:
         W[p.name] = w.astype(dtype)
     b = {layer.name: np.zeros(layer.size, dtype=dtype) for layer in arch.free_layers if layer.bias}
     return Params(W, b)
+
+
+def initial_params(arch, seed: int, dtype=np.float64) -> Params:
+    """The initial weights of a run with ``seed`` (stream ``init`` of :mod:`brian_ep.seeds`):
+    every engine and baseline starts from these."""
+    return init_params(arch, stream(seed, "init"), dtype)

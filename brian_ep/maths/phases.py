@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
+from .arrays import device_of, namespace
 from .dynamics import input_drive, relax
 from .gradients import ep_gradient
 
@@ -28,11 +27,11 @@ class Phases:
     u_free: dict
     u_a: dict
     u_b: dict
-    beta_a: np.ndarray
-    beta_b: np.ndarray
+    beta_a: object  # array, shape (n_samples,)
+    beta_b: object
 
 
-def run_phases(arch, params, x, y, ep, signs=None) -> Phases:
+def run_phases(arch, params, x, y, ep, signs=None, noise=None) -> Phases:
     """Run the free and nudged phases for a batch.
 
     Parameters
@@ -45,34 +44,40 @@ def run_phases(arch, params, x, y, ep, signs=None) -> Phases:
     signs : ndarray of +-1, shape (n_samples,), optional
         Nudging signs for ``nudging: random_sign`` (drawn by the caller from the run's
         generator, so that every engine uses the same ones).
+    noise : callable, optional
+        Random numbers for stochastic neuron models (see :func:`~brian_ep.maths.dynamics.step`).
     """
     n = x.shape[0]
+    xp, device = namespace(x), device_of(x)
     x_drive = input_drive(arch, params, x)
-    u_free = relax(arch, params, x, ep.free_steps, x_drive=x_drive)
+    u_free = relax(arch, params, x, ep.free_steps, x_drive=x_drive, noise=noise)
     if ep.nudging == "random_sign":
         if signs is None:
             raise ValueError("nudging 'random_sign' needs the per-sample signs")
-        beta_a = ep.beta * np.asarray(signs, dtype=float)
+        beta_a = ep.beta * xp.asarray(signs, dtype=xp.float64, device=device)
     else:
-        beta_a = np.full(n, ep.beta)
+        beta_a = xp.full((n,), ep.beta, dtype=xp.float64, device=device)
 
     def nudged_phase(beta):
-        return relax(arch, params, x, ep.nudged_steps, u0=u_free, y=y, beta=beta, nudge_force=ep.nudge_force, x_drive=x_drive)
+        return relax(
+            arch, params, x, ep.nudged_steps, u0=u_free, y=y, beta=beta, nudge_force=ep.nudge_force, x_drive=x_drive,
+            noise=noise,
+        )
 
     u_a = nudged_phase(beta_a)
     if ep.nudging == "centered":
         beta_b = -beta_a
         u_b = nudged_phase(beta_b)
     else:
-        beta_b = np.zeros(n)
+        beta_b = xp.zeros((n,), dtype=xp.float64, device=device)
         u_b = u_free
     return Phases(u_free, u_a, u_b, beta_a, beta_b)
 
 
-def ep_phase_gradient(arch, params, x, y, ep, signs=None):
+def ep_phase_gradient(arch, params, x, y, ep, signs=None, noise=None):
     """:func:`run_phases` then :func:`~brian_ep.maths.gradients.ep_gradient` (with
     ``ep.readout_error``); returns ``(grads, phases)``."""
-    ph = run_phases(arch, params, x, y, ep, signs)
+    ph = run_phases(arch, params, x, y, ep, signs, noise)
     grads = ep_gradient(
         arch, params, x, y, ph.u_a, ph.u_b, ph.beta_a, ph.beta_b, u_free=ph.u_free, readout_error=ep.readout_error
     )

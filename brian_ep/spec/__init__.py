@@ -6,12 +6,10 @@
 0.5
 """
 
-from .errors import BrianEPError, DataError, DivergenceError, SpecError
-from .load import apply_overrides, dump_spec, load_spec, spec_from_dict, spec_to_dict
+from ..errors import BrianEPError, DataError, DivergenceError, SpecError
+from .load import REMOVED_KEYS, apply_overrides, dump_spec, load_spec, register_spec_check, spec_from_dict, spec_to_dict
 from .quantities import parse_time
 from .schema import (
-    ACTIVATIONS,
-    NEURON_MODELS,
     ChainSpec,
     DataSpec,
     EPSpec,
@@ -38,9 +36,9 @@ __all__ = [
     "spec_to_dict",
     "dump_spec",
     "apply_overrides",
+    "register_spec_check",
+    "REMOVED_KEYS",
     "parse_time",
-    "ACTIVATIONS",
-    "NEURON_MODELS",
     "Spec",
     "ModelSpec",
     "EPSpec",

@@ -1,5 +1,11 @@
 """Read a spec from YAML (or a dict) and validate it, turning every failure into a
-:class:`~brian_ep.spec.errors.SpecError` that names the file, the key and the fix."""
+:class:`~brian_ep.errors.SpecError` that names the file, the key and the fix.
+
+Validation has two halves: the schema (:mod:`brian_ep.spec.schema`) and the checks that
+need the whole spec resolved (the network graph, the feedback factors), which the modules
+that resolve it register with :func:`register_spec_check`. The spec package itself imports
+none of them.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +18,29 @@ from typing import Any, Mapping
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from .errors import SpecError
-from .schema import Spec
+from ..errors import SpecError
+from .schema import KeyedValueError, Spec
 
-__all__ = ["load_spec", "spec_from_dict", "spec_to_dict", "dump_spec", "apply_overrides"]
+__all__ = ["load_spec", "spec_from_dict", "spec_to_dict", "dump_spec", "apply_overrides", "register_spec_check",
+           "REMOVED_KEYS"]
+
+#: Keys that older versions accepted, with the reason they are gone (a spec that still has
+#: one is refused with this reason instead of "unknown key").
+REMOVED_KEYS = {
+    ("ep", "loss"): (
+        "was removed: the loss follows from model.readout (kind 'none': squared error of the output layer; "
+        "'softmax': cross-entropy of the readout), so a separate key could only contradict it. Delete the key"
+    ),
+}
+
+_CHECKS: list = []
+
+
+def register_spec_check(check) -> None:
+    """Run ``check(spec)`` on every spec after its schema validates; it raises
+    :class:`~brian_ep.errors.SpecError` (the file name is added) for specs that cannot work."""
+    if check not in _CHECKS:
+        _CHECKS.append(check)
 
 
 def load_spec(source, overrides: Mapping[str, Any] | None = None) -> Spec:
@@ -72,19 +97,32 @@ def load_spec(source, overrides: Mapping[str, Any] | None = None) -> Spec:
 
 def spec_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Spec:
     """Validate a mapping into a :class:`Spec` (see :func:`load_spec`)."""
+    _refuse_removed_keys(data, source)
     try:
         spec = Spec.model_validate(data)
     except ValidationError as exc:
         raise _to_spec_error(exc, data, source) from None
-    # Cross-field checks (layer names, graph) live with the architecture; run them now so a
-    # bad spec fails on load, not in the middle of a run.
-    from ..architecture import build_architecture
-
     try:
-        build_architecture(spec)
+        for check in _CHECKS:
+            check(spec)
     except SpecError as exc:
         raise exc.with_source(source) from None
     return spec
+
+
+def _refuse_removed_keys(data, source) -> None:
+    for path, why in REMOVED_KEYS.items():
+        if _has_path(data, path):
+            raise SpecError(why, key=".".join(path), source=source)
+
+
+def _has_path(data, path) -> bool:
+    node = data
+    for part in path:
+        if not isinstance(node, Mapping) or part not in node:
+            return False
+        node = node[part]
+    return True
 
 
 def spec_to_dict(spec: Spec) -> dict:
@@ -170,7 +208,7 @@ def _dotted(loc) -> str:
 
 
 def _key(err) -> str:
-    loc = err["loc"]
+    loc = tuple(err["loc"]) + _extra_loc(err)
     if err["type"] == "extra_forbidden" and loc:
         # the last part is the user's key itself: never a union branch tag, even if it
         # looks like one ("Model", "float")
@@ -179,9 +217,16 @@ def _key(err) -> str:
     return _dotted(loc)
 
 
+def _extra_loc(err) -> tuple:
+    """The sub-location a :class:`~brian_ep.spec.schema.KeyedValueError` carries."""
+    inner = (err.get("ctx") or {}).get("error")
+    return inner.loc if isinstance(inner, KeyedValueError) else ()
+
+
 def _describe(err, data):
     kind, msg = err["type"], err["msg"]
-    loc = [p for p in err["loc"] if not _is_branch_tag(p)]
+    full = tuple(err["loc"]) + _extra_loc(err)
+    loc = [p for p in full if not _is_branch_tag(p)]
     if kind == "extra_forbidden":
         loc = [p for p in err["loc"][:-1] if not _is_branch_tag(p)] + [err["loc"][-1]]
     got = err.get("input")
@@ -199,6 +244,9 @@ def _describe(err, data):
         return f"{got!r} is not one of the supported values", expected
     if kind == "value_error":
         msg = msg.removeprefix("Value error, ")
+        inner = (err.get("ctx") or {}).get("error")
+        if isinstance(inner, KeyedValueError) and inner.allowed:
+            return msg, inner.allowed
     if isinstance(got, (dict, list)) or "(got " in msg:
         return msg, None
     return f"{msg} (got {got!r})", None

@@ -8,16 +8,19 @@ reference for the YAML format (``docs/spec.md`` shows them with examples).
 
 from __future__ import annotations
 
+import difflib
 import math
 from typing import Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+from ..engines.registry import engine_names, get_engine_entry
+from ..maths.activations import ACTIVATIONS
+from ..neurons import get_neuron_model, neuron_model_names
 from .quantities import TimeQuantity
 
 __all__ = [
-    "ACTIVATIONS",
-    "NEURON_MODELS",
+    "KeyedValueError",
     "NeuronSpec",
     "LayerSpec",
     "HiddenStack",
@@ -34,10 +37,46 @@ __all__ = [
     "Spec",
 ]
 
-ACTIVATIONS = ("hard_sigmoid", "sigmoid", "tanh")
-NEURON_MODELS = ("rate",)
+class KeyedValueError(ValueError):
+    """A validation error about a key below the one pydantic is validating: ``loc`` is
+    appended to pydantic's location, so that the error names e.g.
+    ``model.hidden[0].neuron.trace_tau`` rather than ``model``; ``allowed`` says what would
+    be accepted."""
 
-Activation = Literal["hard_sigmoid", "sigmoid", "tanh"]
+    def __init__(self, message: str, loc: tuple = (), allowed: str | None = None):
+        super().__init__(message)
+        self.loc = tuple(loc)
+        self.allowed = allowed
+
+
+def _one_of(value, allowed):
+    """``value`` if it is in the registry ``allowed``; else an error listing the registry,
+    worded like pydantic's for a fixed list."""
+    if value not in allowed:
+        quoted = [repr(a) for a in allowed]
+        listed = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+        raise KeyedValueError(f"{value!r} is not one of the supported values", allowed=listed)
+    return value
+
+
+def _options(cls, values: dict, loc: tuple):
+    """Validate a model's (or engine's) extra keys ``values`` with the pydantic class ``cls``
+    (``None``: no extra keys allowed); errors name the key below ``loc``."""
+    known = sorted(cls.model_fields) if cls is not None else []
+    if cls is None:
+        if values:
+            raise _unknown_key(next(iter(values)), known, loc)
+        return None
+    try:
+        return cls.model_validate(values)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        if err["type"] == "extra_forbidden":
+            raise _unknown_key(err["loc"][-1], known, loc + tuple(err["loc"][:-1])) from None
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] != "missing" and "(got " not in message:
+            message += f" (got {err.get('input')!r})"
+        raise KeyedValueError(message, loc + _sub_loc(err)) from None
 
 
 def _gamma_or_auto(v):
@@ -53,24 +92,59 @@ class _Frozen(BaseModel):
 class NeuronSpec(_Frozen):
     """A neuron model for a (non-input) layer.
 
-    ``model``: ``rate`` (leaky rate neuron, ``tau du/dt = -u + I``, rate ``r = rho(u)``);
-    ``activation``: the rate function ``rho``; ``tau``: membrane time constant, e.g. ``"1 ms"``;
-    ``bias``: whether the layer has a learned bias current.
+    ``model``: a registered neuron model (:mod:`brian_ep.neurons`; ``rate``: leaky rate neuron,
+    ``tau du/dt = -u + I``, rate ``r = rho(u)``); ``activation``: the rate function ``rho``;
+    ``tau``: membrane time constant, e.g. ``"1 ms"``; ``bias``: whether the layer has a learned
+    bias current. A model may add keys of its own (its ``options``), validated here.
     """
 
-    model: Literal["rate"] = "rate"
-    activation: Activation = "hard_sigmoid"
+    model_config = ConfigDict(frozen=True, extra="allow", arbitrary_types_allowed=True, validate_default=True)
+
+    model: str = "rate"
+    activation: str = "hard_sigmoid"
     tau: TimeQuantity = "1 ms"
     bias: bool = True
+    _options: object = PrivateAttr(None)
+
+    @field_validator("model")
+    @classmethod
+    def _registered_model(cls, v):
+        return _one_of(v, neuron_model_names())
+
+    @field_validator("activation")
+    @classmethod
+    def _known_activation(cls, v):
+        return _one_of(v, tuple(ACTIVATIONS))
+
+    @model_validator(mode="after")
+    def _model_options(self):
+        self._options = _options(get_neuron_model(self.model).options, dict(self.model_extra or {}), ())
+        return self
+
+    @property
+    def options(self):
+        """The model's own settings, validated (``None`` for a model without options)."""
+        return self._options
 
 
 class NeuronOverride(_Frozen):
-    """Per-layer override of the default neuron model (only the keys given change)."""
+    """Per-layer override of the default neuron model (only the keys given change; a layer
+    that names another ``model`` does not inherit the default model's own keys)."""
 
-    model: Optional[Literal["rate"]] = None
-    activation: Optional[Activation] = None
+    model_config = ConfigDict(frozen=True, extra="allow", arbitrary_types_allowed=True, validate_default=True)
+
+    model: Optional[str] = None
+    activation: Optional[str] = None
     tau: Optional[TimeQuantity] = None
     bias: Optional[bool] = None
+
+    def apply_to(self, default: NeuronSpec) -> NeuronSpec:
+        """The neuron model of a layer: ``default`` with this override's keys."""
+        given = {k: getattr(self, k) for k in type(self).model_fields if getattr(self, k) is not None}
+        base = {k: getattr(default, k) for k in type(default).model_fields}
+        if given.get("model", default.model) == default.model:
+            base.update(default.model_extra or {})
+        return NeuronSpec.model_validate({**base, **given, **(self.model_extra or {})})
 
 
 class LayerSpec(_Frozen):
@@ -195,6 +269,34 @@ class ModelSpec(_Frozen):
             return [v]
         return v
 
+    def layer_neurons(self) -> list:
+        """``(key, NeuronSpec)`` of every non-input layer from the bottom up: the default
+        ``neuron`` with each layer's override applied (``key`` names the layer's section)."""
+        if isinstance(self.hidden, HiddenStack):
+            sections = [("hidden", self.hidden.neuron)] * self.hidden.count
+        else:
+            sections = [(f"hidden[{i}]", h.neuron) for i, h in enumerate(self.hidden)]
+        sections.append(("output", self.output.neuron))
+        return [(key, self.neuron if over is None else over.apply_to(self.neuron)) for key, over in sections]
+
+    @model_validator(mode="after")
+    def _overrides_valid(self):
+        if isinstance(self.hidden, HiddenStack):
+            sections = [(("hidden", "neuron"), self.hidden.neuron)]
+        else:
+            sections = [(("hidden", i, "neuron"), h.neuron) for i, h in enumerate(self.hidden)]
+        for loc, over in sections + [(("output", "neuron"), self.output.neuron)]:
+            if over is None:
+                continue
+            try:
+                over.apply_to(self.neuron)
+            except ValidationError as exc:
+                err = exc.errors(include_url=False)[0]
+                inner = (err.get("ctx") or {}).get("error")
+                allowed = inner.allowed if isinstance(inner, KeyedValueError) else None
+                raise KeyedValueError(err["msg"].removeprefix("Value error, "), loc + _sub_loc(err), allowed) from None
+        return self
+
 
 class EPSpec(_Frozen):
     """Equilibrium Propagation settings.
@@ -224,7 +326,6 @@ class EPSpec(_Frozen):
     t_nudge: Optional[TimeQuantity] = None
     beta: float = Field(default=0.5, gt=0)
     nudging: Literal["centered", "positive", "random_sign"] = "centered"
-    loss: Literal["mse", "cross_entropy"] = "mse"
     nudge_force: Literal["recomputed", "constant", "accumulated"] = "recomputed"
     readout_error: Literal["free", "nudged"] = "free"
     divergence_threshold: float = Field(default=1e6, gt=0)
@@ -312,21 +413,50 @@ class DataSpec(_Frozen):
 
 
 class RunSpec(_Frozen):
-    """How to run: ``epochs``, ``seed``, the ``engine`` (``brian2``: one sample at a time as
-    Brian2 equations; ``numpy``: the same mathematics batched), the Brian2 ``device``
-    (``runtime`` with codegen ``target`` numpy or cython, or ``cpp_standalone``), and
-    ``chunk_size`` (samples per Brian2 run, i.e. between checkpoints), ``threads`` (OpenMP
-    threads for standalone, 0: one), and ``dtype`` (numpy engine arithmetic)."""
+    """How to run: ``epochs``, ``seed``, the ``engine`` (a registered engine,
+    :mod:`brian_ep.engines`: ``brian2``, one sample at a time as Brian2 equations; ``numpy``,
+    the same mathematics batched), the Brian2 ``device`` (``runtime`` with codegen ``target``
+    numpy or cython, or ``cpp_standalone``), and ``chunk_size`` (samples per engine call, i.e.
+    between checkpoints), ``threads`` (OpenMP threads for standalone, 0: one), and ``dtype``
+    (arithmetic of the batched engines). An engine with settings of its own reads them from
+    the section named after it (``run.<engine>: {...}``)."""
+
+    model_config = ConfigDict(frozen=True, extra="allow", arbitrary_types_allowed=True, validate_default=True)
 
     epochs: int = Field(default=10, gt=0)
     seed: int = Field(default=0, ge=0)
-    engine: Literal["brian2", "numpy"] = "brian2"
+    engine: str = "brian2"
     device: Literal["runtime", "cpp_standalone"] = "runtime"
     target: Literal["numpy", "cython"] = "cython"
     chunk_size: int = Field(default=2000, gt=0)
     threads: int = Field(default=0, ge=0)
     eval_batch_size: int = Field(default=1000, gt=0)
     dtype: Literal["float64", "float32"] = "float64"
+    _engine_options: dict = PrivateAttr(default_factory=dict)
+
+    @field_validator("engine")
+    @classmethod
+    def _registered_engine(cls, v):
+        return _one_of(v, engine_names())
+
+    @model_validator(mode="after")
+    def _engine_sections(self):
+        for key, value in (self.model_extra or {}).items():
+            if key not in engine_names():
+                raise _unknown_key(key, sorted(type(self).model_fields) + list(engine_names()), ())
+            if not isinstance(value, dict):
+                raise KeyedValueError(f"must be a mapping of the '{key}' engine's options (got {value!r})", (key,))
+            self._engine_options[key] = _options(get_engine_entry(key).options, value, (key,))
+        return self
+
+    def engine_options(self, name: str | None = None):
+        """The validated options of engine ``name`` (default: the selected engine), or
+        ``None`` if it has none; engine defaults apply where the section is absent."""
+        name = self.engine if name is None else name
+        if name not in self._engine_options:
+            options = get_engine_entry(name).options
+            return None if options is None else options()
+        return self._engine_options[name]
 
 
 class Spec(_Frozen):
@@ -339,3 +469,18 @@ class Spec(_Frozen):
     optim: OptimSpec = OptimSpec()
     data: DataSpec = DataSpec()
     run: RunSpec = RunSpec()
+
+
+def _sub_loc(err) -> tuple:
+    """The location inside a nested validation error (branch tags dropped), with the
+    sub-location a :class:`KeyedValueError` adds."""
+    inner = (err.get("ctx") or {}).get("error")
+    extra = inner.loc if isinstance(inner, KeyedValueError) else ()
+    return tuple(p for p in err["loc"] if not (isinstance(p, str) and (p[:1].isupper() or "[" in p))) + extra
+
+
+def _unknown_key(key, allowed, loc) -> KeyedValueError:
+    """The error for a key a section does not have, with the closest allowed one."""
+    close = difflib.get_close_matches(str(key), [str(a) for a in allowed], n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return KeyedValueError(f"unknown key{hint}", loc + (key,), ", ".join(map(str, allowed)))

@@ -7,8 +7,11 @@ import numpy as np
 import pytest
 from conftest import arch_of, small_spec
 
+from brian_ep.architecture import Layer
 from brian_ep.brian import equations as eq
+from brian_ep.brian import schedule as sc
 from brian_ep.brian.builder import build_network
+from brian_ep.brian.rule import Rule, Wiring
 from brian_ep.maths import get_activation
 
 PACKAGE = Path(__file__).resolve().parents[2] / "brian_ep"
@@ -23,7 +26,8 @@ def test_no_network_operation_anywhere_in_the_package():
 
 @pytest.mark.codegen_independent
 def test_layer_equations_text():
-    text = eq.layer_equations("hard_sigmoid", ["h1_h2"], ["h2_out"], receives_input=False, bias=True, nudge=None, accumulate=False, adam=False)
+    layer = Layer("h2", 2, 4, "hidden", "hard_sigmoid", 1e-3, 0.5, bias=True)
+    text = eq.layer_equations(layer, Wiring(("h1_h2",), ("h2_out",)), Rule(algorithm="sgd", batch_size=1))
     assert "du/dt = (I - u) / tau : 1" in text
     assert "I = I_h1_h2 + I_fb_h2_out + b : 1" in text
     assert "r = clip(u, 0, 1) : 1" in text
@@ -32,7 +36,8 @@ def test_layer_equations_text():
 
 @pytest.mark.codegen_independent
 def test_output_layer_is_nudged_towards_its_target():
-    text = eq.layer_equations("sigmoid", ["h_o"], [], receives_input=True, bias=False, nudge="mse", accumulate=True, adam=True)
+    layer = Layer("out", 2, 3, "output", "sigmoid", 1e-3, 0.5, bias=False)
+    text = eq.layer_equations(layer, Wiring(("h_o",), (), receives_input=True, nudge="mse"), Rule(algorithm="adam"))
     assert "I_nudge = beta_t * (y - r) : 1" in text
     assert "y = target(t, i) : 1" in text
     assert "I_in : 1" in text
@@ -41,7 +46,7 @@ def test_output_layer_is_nudged_towards_its_target():
 
 @pytest.mark.codegen_independent
 def test_synapse_is_symmetric_with_regulated_feedback():
-    text = eq.synapse_equations("h1_h2", 0.25, accumulate=False, adam=False)
+    text = eq.synapse_equations("h1_h2", 0.25, Rule())
     assert "I_h1_h2_post = w * r_pre : 1 (summed)" in text
     assert "I_fb_h1_h2_pre = 0.25 * w * r_post : 1 (summed)" in text
     assert text.count("w : 1") == 1  # one weight for both directions
@@ -50,7 +55,7 @@ def test_synapse_is_symmetric_with_regulated_feedback():
 @pytest.mark.codegen_independent
 def test_learning_rule_reads_only_pre_and_post():
     """Locality: every name in the update is a synaptic variable or a _pre/_post variable."""
-    updates = (eq.synapse_update("exact", True), eq.synapse_update("vector_field", False), eq.readout_update(True), eq.readout_update(False, "nudged"))
+    updates = (sc.synapse_update("exact", True), sc.synapse_update("vector_field", False), sc.readout_update(True), sc.readout_update(False, "nudged"))
     for code in updates:
         names = set(re.findall(r"[A-Za-z_]\w*", code))
         allowed = {"w", "g", "lr"}
@@ -62,16 +67,16 @@ def test_learning_rule_reads_only_pre_and_post():
 
 @pytest.mark.codegen_independent
 def test_exact_update_is_the_difference_of_hebbian_terms():
-    assert eq.synapse_update("exact", True).strip() == "w += lr * f_post * (ra_pre * ra_post - rb_pre * rb_post)"
-    assert eq.synapse_update("vector_field", True).strip() == "w += lr * f_post * r_free_pre * (ra_post - rb_post)"
+    assert sc.synapse_update("exact", True).strip() == "w += lr * f_post * (ra_pre * ra_post - rb_pre * rb_post)"
+    assert sc.synapse_update("vector_field", True).strip() == "w += lr * f_post * r_free_pre * (ra_post - rb_post)"
 
 
 @pytest.mark.codegen_independent
 def test_optimizer_applies_at_batch_ends_only():
-    code = eq.optimizer_code("sgd", 4)
+    code = sc.optimizer_code("sgd", 4)
     assert "k_done % 4 == 0 or k_done == n_real_post" in code
     assert "w += apply * lr * g / n_acc" in code
-    adam = eq.optimizer_code("adam", 1)
+    adam = sc.optimizer_code("adam", 1)
     assert "sqrt(v / (1 - B2**ta))" in adam
 
 

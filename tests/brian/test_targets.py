@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import arch_of
 
-from brian_ep.brian.engine import BrianEngine
+from brian_ep.engines.brian import BrianEngine
 from brian_ep.data import load_digits, one_hot
 from brian_ep.engines.numpy_batched import NumpyEngine
 from brian_ep.maths import init_optim_state, init_params
@@ -56,7 +56,7 @@ def _reference(spec, x, y, signs, x_test):
 
 
 def _brian(spec, arch, params, x, y, signs, x_test, directory=None):
-    eng = BrianEngine(spec, arch, params, init_optim_state(params), directory=directory)
+    eng = BrianEngine(spec, arch, params, init_optim_state(params), workdir=directory)
     try:
         outputs = _train(eng, x, y, signs)
         return eng.get_params(), outputs, eng.predict(x_test)
@@ -185,7 +185,7 @@ def test_standalone_respects_a_device_chosen_by_the_user(standalone_device, data
     x, y, signs, x_test = data
     spec = _spec()
     arch, params, ref, _, _ = _reference(spec, x, y, signs, x_test)
-    eng = BrianEngine(spec, arch, params, init_optim_state(params), directory=str(standalone_device))
+    eng = BrianEngine(spec, arch, params, init_optim_state(params), workdir=str(standalone_device))
     assert eng.standalone
     _train(eng, x, y)
     _assert_same(ref, eng.get_params())

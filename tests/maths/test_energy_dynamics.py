@@ -100,7 +100,7 @@ def test_divergence_is_reported_with_layer_and_sample():
     arch, params, x, _ = _setup(spec)
     u = maths.relax(arch, params, x, 5)
     u["h2"][2, 1] = np.nan
-    from brian_ep.spec.errors import DivergenceError
+    from brian_ep.errors import DivergenceError
 
     with pytest.raises(DivergenceError, match=r"layer 'h2'.*sample 2"):
-        maths.check_state(u, 1e6)
+        maths.check_state(arch, u, 1e6)

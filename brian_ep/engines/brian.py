@@ -15,10 +15,11 @@ import tempfile
 
 import numpy as np
 
-from ..engines.base import ChunkResult, Engine
+from ..brian.builder import build_network
+from ..errors import DIVERGENCE_ADVICE, DivergenceError
 from ..maths.optim import learning_rates
-from ..spec.errors import DivergenceError
-from .builder import build_network
+from ..epochs import chunk_length
+from .base import ChunkResult, Engine
 
 __all__ = ["BrianEngine"]
 
@@ -39,7 +40,7 @@ class BrianEngine(Engine):
     params : Params
         Initial weights.
     optim_state : OptimState
-    directory : str, optional
+    workdir : str, optional
         Where the standalone project is built (default: a new temporary directory).
 
     Notes
@@ -49,16 +50,13 @@ class BrianEngine(Engine):
     it set itself when :meth:`close` is called.
     """
 
-    name = "brian2"
-
-    def __init__(self, spec, arch, params, optim_state, directory=None):
+    def __init__(self, spec, arch, params, optim_state, workdir=None):
         from brian2 import get_device
 
-        super().__init__(spec, arch, params.astype(np.float64), optim_state)
-        bs = spec.optim.batch_size
-        self.capacity = max(bs, (spec.run.chunk_size // bs) * bs)
+        super().__init__(spec, arch, params.astype(np.float64), optim_state, workdir)
+        self.capacity = chunk_length(spec)
         self.standalone = spec.run.device == "cpp_standalone" or _is_standalone(get_device())
-        self.directory = directory
+        self.directory = None if workdir is None else str(workdir)
         self._net = None
         self._owns_device = False
         self._built = False
@@ -101,7 +99,7 @@ class BrianEngine(Engine):
         adam = self.spec.optim.algorithm == "adam"
         for p in self.arch.all_projections:
             S = net.synapses[p.name]
-            shape = self.params.W[p.name].shape
+            shape = self.arch.weight_shape(p)
             self.params.W[p.name] = np.asarray(S.w[:], dtype=np.float64).reshape(shape)
             if adam:
                 self.optim_state.m.W[p.name] = np.asarray(S.m[:]).reshape(shape)
@@ -193,11 +191,7 @@ class BrianEngine(Engine):
                 if not np.all(np.isfinite(self.params.W[p.name])):
                     layer = f"{p.name} (weights)"
                     break
-            raise DivergenceError(
-                f"the network diverged {where} (first non-finite values in '{layer}'). Likely causes: a "
-                "learning rate that is too large, beta too large, or feedback (gamma) so strong that the "
-                "dynamics do not contract; lower them in the spec"
-            )
+            raise DivergenceError(f"the network diverged {where} (first non-finite values in '{layer}'). {DIVERGENCE_ADVICE}")
 
     # -- Engine interface --------------------------------------------------------------------------
     def train_chunk(self, x, y, signs=None):

@@ -1,13 +1,20 @@
-"""Errors raised for bad network specs.
+"""The package's error types: every user-facing failure is one of them.
 
-Every error names the file, the key (a dotted path such as ``model.hidden[0].size``),
-the problem, and what is allowed, so that the command line can print it as one
-paragraph instead of a traceback.
+The command line prints a :class:`BrianEPError` as one paragraph (what, where, the fix) and
+exits with status 2; anything else is a bug and keeps its traceback. Every other module
+imports its exceptions from here, so no package depends on :mod:`brian_ep.spec` (or any
+other) just to raise an error.
 """
 
 from __future__ import annotations
 
-__all__ = ["SpecError", "BrianEPError", "DataError", "DivergenceError"]
+__all__ = ["BrianEPError", "SpecError", "DataError", "DivergenceError", "ArgumentError", "DIVERGENCE_ADVICE"]
+
+#: What to change when the dynamics or the weights diverge (appended to divergence errors).
+DIVERGENCE_ADVICE = (
+    "Likely causes: a learning rate that is too large, beta too large, or feedback (gamma) so strong that "
+    "the dynamics do not contract; lower them in the spec"
+)
 
 
 class BrianEPError(Exception):
@@ -16,6 +23,9 @@ class BrianEPError(Exception):
 
 class SpecError(BrianEPError, ValueError):
     """A network spec is malformed or inconsistent.
+
+    Every error names the file, the key (a dotted path such as ``model.hidden[0].size``),
+    the problem, and what is allowed.
 
     Parameters
     ----------
@@ -57,3 +67,7 @@ class DataError(BrianEPError, OSError):
 
 class DivergenceError(BrianEPError, FloatingPointError):
     """The network dynamics or weights became non-finite or exploded."""
+
+
+class ArgumentError(BrianEPError):
+    """A command-line argument or a Python API argument cannot be used."""

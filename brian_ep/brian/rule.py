@@ -1,0 +1,81 @@
+"""The settings that shape the generated Brian2 code, gathered from the spec's ``ep`` and
+``optim`` sections once, so that the code functions take one argument instead of flags."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Rule", "Wiring"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How a network learns, as the equations see it.
+
+    Attributes
+    ----------
+    mode : {"exact", "vector_field"}
+    nudging : {"centered", "positive", "random_sign"}
+    nudge_force : {"recomputed", "constant", "accumulated"}
+    readout_error : {"free", "nudged"}
+    algorithm : {"sgd", "adam"}
+    batch_size : int
+    """
+
+    mode: str = "exact"
+    nudging: str = "centered"
+    nudge_force: str = "recomputed"
+    readout_error: str = "free"
+    algorithm: str = "sgd"
+    batch_size: int = 1
+
+    @classmethod
+    def from_spec(cls, ep, optim) -> "Rule":
+        """The rule of an ``EPSpec`` and an ``OptimSpec``."""
+        return cls(ep.mode, ep.nudging, ep.nudge_force, ep.readout_error, optim.algorithm, optim.batch_size)
+
+    @property
+    def centered(self) -> bool:
+        """A second nudged phase with ``-beta`` follows the first."""
+        return self.nudging == "centered"
+
+    @property
+    def sign(self) -> str:
+        """Sign of the first nudge: ``"1"``, or ``"signs(t)"`` (a ``TimedArray``) per window."""
+        return "signs(t)" if self.nudging == "random_sign" else "1"
+
+    @property
+    def direct(self) -> bool:
+        """Apply each update at once (SGD, one sample per mini-batch)."""
+        return self.algorithm == "sgd" and self.batch_size == 1
+
+    @property
+    def accumulate(self) -> bool:
+        """Accumulate updates in ``g`` and let an optimiser step apply them."""
+        return not self.direct
+
+    @property
+    def adam(self) -> bool:
+        return self.algorithm == "adam"
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """What one layer is connected to.
+
+    Attributes
+    ----------
+    incoming, outgoing : tuple of str
+        Recurrent projections into the layer (each gives a feedforward current ``I_<p>``) and
+        out of it (each gives a feedback current ``I_fb_<p>``).
+    receives_input : bool
+        Whether the clamped input projects here (current ``I_in``, delivered once a window).
+    nudge : {None, "mse", "softmax"}
+        ``"mse"``: the output layer, nudged by ``beta_t (y - r)``; ``"softmax"``: the top layer
+        under a softmax readout, nudged by ``beta_t I_ro``.
+    """
+
+    incoming: tuple = ()
+    outgoing: tuple = ()
+    receives_input: bool = False
+    nudge: str | None = None

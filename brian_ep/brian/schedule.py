@@ -1,0 +1,200 @@
+"""The phase schedule and the learning rule as Brian2 code strings (pure functions, tested as
+text): what runs once a step (latching phase results, the nudge) and once a window (the
+EP update, the optimiser step).
+
+Every sample is presented in a *window* of ``NW`` time steps: ``NF`` free steps, then ``NN``
+nudged steps (twice, +beta then -beta, for centered nudging). The step within the window is
+``timestep(t, dt) % NW``; the window index is ``timestep(t, WDT)`` with ``WDT = NW dt``.
+
+The learning rule reads only the synapse's pre- and post-synaptic neurons: rates latched at
+the end of each phase (``ra``, ``rb``, ``r_free``) and the post-synaptic factor ``f``
+(``c_post / (beta_a - beta_b)``: the layer's energy weight over the nudge difference, a
+global neuromodulatory signal times a per-layer constant).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "step_in_window",
+    "window_index",
+    "beta_expression",
+    "latch_code",
+    "update_factor",
+    "nudge_error_update",
+    "output_error_code",
+    "readout_latch_code",
+    "synapse_update",
+    "readout_update",
+    "optimizer_code",
+]
+
+
+def step_in_window() -> str:
+    """Step within the current window (integer expression)."""
+    return "(timestep(t, dt) % NW)"
+
+
+def window_index() -> str:
+    """Number of windows completed at the start of the current step (``WDT`` is the window
+    duration; valid on the step clock and on the window clock alike)."""
+    return "timestep(t, WDT)"
+
+
+def beta_expression(sign: str = "1", centered: bool = True) -> str:
+    """Nudging strength as a function of the step in the window: 0 in the free phase,
+    ``beta * sign`` in the first nudged phase and, if ``centered``, ``-beta`` in the second."""
+    j = step_in_window()
+    if centered:
+        return f"beta * ({sign} * int({j} >= NF and {j} < NF + NN) - int({j} >= NF + NN))"
+    return f"beta * {sign} * int({j} >= NF)"
+
+
+def update_factor(rule, energy_weight: float) -> str:
+    """The factor ``f`` of a layer's EP update, latched at the end of the free phase:
+    ``c_l / (beta_a - beta_b)`` in exact mode, ``beta / (beta_a - beta_b)`` (the one-sided
+    update without 1/beta) in vector-field mode. ``1 - learn`` keeps it finite when
+    ``beta = 0`` (evaluation, where ``learn = 0``)."""
+    numerator = repr(float(energy_weight)) if rule.mode == "exact" else "beta"
+    denominator = "2 * beta" if rule.centered else f"beta * {rule.sign}"
+    return f"{numerator} / ({denominator} + 1 - learn)"
+
+
+def latch_code(layer, wiring, rule, factor: str) -> str:
+    """Per-step bookkeeping of a layer (``run_regularly`` at ``when='start'``): latch the phase
+    results, restart the second nudged phase from the free state, apply the bias update, and
+    reset the state when a new window begins.
+
+    Parameters
+    ----------
+    layer : Layer
+        Its neuron model names the state variables (``brian_state``) and the rate
+        (``brian_rate``) to latch.
+    wiring : Wiring
+        Whether the layer receives the input (``I_in`` is cleared with each new window).
+    rule : Rule
+    factor : str
+        Expression of the update factor latched into ``f`` (see :func:`update_factor`);
+        multiplied by ``learn * mask(t)``.
+    """
+    j = step_in_window()
+    state, r = layer.neuron.brian_state, layer.neuron.brian_rate
+    lines = [f"fe = int({j} == NF)", f"we = int({j} == 0)"]
+    lines += [f"{v}_free += fe * ({v} - {v}_free)" for v in state]
+    lines += [f"r_free += fe * ({r} - r_free)", f"f += fe * (learn * mask(t) * {factor} - f)"]
+    if rule.centered:
+        lines += [f"ae = int({j} == NF + NN)", f"ra += ae * ({r} - ra)"]
+        lines += [f"{v} += ae * ({v}_free - {v})" for v in state]
+        lines.append(f"rb += we * ({r} - rb)")
+    else:
+        lines += [f"rb += fe * ({r} - rb)", f"ra += we * ({r} - ra)"]
+    if layer.bias:
+        lines.append(("b += we * lr_b * " if rule.direct else "gb += we * ") + "f * (ra - rb)")
+    lines += [f"{v} *= 1 - we" for v in state]
+    if wiring.receives_input:
+        lines.append("I_in *= 1 - we")
+    return "\n".join(lines) + "\n"
+
+
+def nudge_error_update(error: str, held: str, nudge_force: str) -> str:
+    """The statement that sets the error ``held`` sent back as the nudge, from the current
+    error expression ``error`` (once per step, before the state update).
+
+    ``recomputed``: the current error; ``constant``: the error at the first nudged step (the
+    free state), held; ``accumulated``: the sum of the current errors since the start of the
+    nudged phase (restarted with each nudged phase, as the state is)."""
+    j = step_in_window()
+    if nudge_force == "recomputed":
+        return f"{held} = {error}\n"
+    if nudge_force == "constant":
+        return f"{held} += int({j} == NF) * ({error} - {held})\n"
+    if nudge_force == "accumulated":
+        return f"{held} = {held} * (1 - int({j} == NF) - int({j} == NF + NN)) + {error}\n"
+    raise ValueError(f"unknown nudge_force {nudge_force!r}")
+
+
+def output_error_code(nudge_force: str, rate: str = "r") -> str:
+    """Per step, for an output layer nudged towards ``y`` (no readout) with a held or
+    accumulated error: set ``e_nudge`` (see :func:`nudge_error_update`)."""
+    return nudge_error_update(f"(y - {rate})", "e_nudge", nudge_force)
+
+
+def readout_latch_code(nudge_force: str = "recomputed", readout_error: str = "free") -> str:
+    """Per step (in the ``groups`` slot, after ``a`` and ``Z`` are summed from the current
+    state): the softmax output, the latched free-phase output and target, and the error
+    ``err`` sent back: ``y - o`` recomputed, held at its free value or accumulated over the
+    nudged phase (see :func:`nudge_error_update`). With ``readout_error="nudged"`` (positive
+    nudging), at the first step of a window, when the top layer has just latched its rates
+    at the end of the last window's nudged phase in ``ra``: the output there, ``o_nudged``."""
+    j = step_in_window()
+    code = (
+        "o = exp(a) / Z\n"
+        f"fe = int({j} == NF)\n"
+        "o_free += fe * (o - o_free)\n"
+        "y_free += fe * (y - y_free)\n"
+        "f += fe * (learn * mask(t) - f)\n"
+        + nudge_error_update("(y - o)", "err", nudge_force)
+    )
+    if readout_error == "nudged":
+        code += f"o_nudged += int({j} == 0) * (exp(an) / Zn - o_nudged)\n"
+    return code
+
+
+def synapse_update(mode: str, direct: bool) -> str:
+    """The EP update of a recurrent synapse at the end of a window.
+
+    ``exact``: ``f_post (ra_pre ra_post - rb_pre rb_post)``, the difference of the two
+    nudged states' Hebbian terms; ``vector_field``: ``f_post r_free_pre (ra_post - rb_post)``.
+    """
+    if mode == "exact":
+        term = "f_post * (ra_pre * ra_post - rb_pre * rb_post)"
+    else:
+        term = "f_post * r_free_pre * (ra_post - rb_post)"
+    return (f"w += lr * {term}" if direct else f"g += {term}") + "\n"
+
+
+def readout_update(direct: bool, readout_error: str = "free") -> str:
+    """The readout's update from the last window: ``-r_free_pre (o_post - y_free_post)`` with the
+    output at the free state (``o_free``: the exact cross-entropy gradient) or at the nudged
+    state (``o_nudged``)."""
+    o = {"free": "o_free_post", "nudged": "o_nudged_post"}[readout_error]
+    term = f"f_post * r_free_pre * (y_free_post - {o})"
+    return (f"w += lr * {term}" if direct else f"g += {term}") + "\n"
+
+
+def optimizer_code(
+    algorithm: str,
+    batch_size: int,
+    var: str = "w",
+    grad: str = "g",
+    m: str = "m",
+    v: str = "v",
+    lr: str = "lr",
+    n_real: str = "n_real_post",
+    t_adam0: str = "t_adam0_post",
+) -> str:
+    """Apply the accumulated update ``grad`` (a sum of negative-gradient terms) at the end of
+    every mini-batch of ``batch_size`` windows, and after the last real sample of a chunk.
+
+    ``sgd``: ``var += lr * grad / n``; ``adam``: Kingma & Ba's step on the gradient
+    ``-grad / n`` with moments ``m``, ``v`` and step count ``t_adam0 + ceil(k / B)``.
+    ``n_real`` (real samples in this run) and ``t_adam0`` (Adam steps before it) are shared
+    variables of the post-synaptic layer (or, for biases, of the layer itself).
+    """
+    k = window_index()
+    lines = [
+        f"k_done = {k}",
+        f"apply = int(k_done > 0 and k_done <= {n_real} and (k_done % {batch_size} == 0 or k_done == {n_real}))",
+        f"n_acc = (k_done - 1) % {batch_size} + 1",
+    ]
+    if algorithm == "sgd":
+        lines.append(f"{var} += apply * {lr} * {grad} / n_acc")
+    else:
+        lines += [
+            f"gm = -{grad} / n_acc",
+            f"{m} += apply * (1 - B1) * (gm - {m})",
+            f"{v} += apply * (1 - B2) * (gm * gm - {v})",
+            f"ta = clip({t_adam0} + (k_done + {batch_size} - 1) // {batch_size}, 1, 1e18)",
+            f"{var} -= apply * {lr} * ({m} / (1 - B1**ta)) / (sqrt({v} / (1 - B2**ta)) + ADAM_EPS)",
+        ]
+    lines.append(f"{grad} *= 1 - apply")
+    return "\n".join(lines) + "\n"

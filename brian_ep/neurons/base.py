@@ -1,0 +1,96 @@
+"""What a neuron model provides: its maths, its Brian2 pieces and its spec options, in one place.
+
+A model is a stateless object; the per-layer numbers it needs (``size``, ``eps = dt/tau``,
+``tau``, ``activation``, ``bias`` and its own ``options``) come with the
+:class:`~brian_ep.architecture.Layer` passed to every method. One instance per model is
+registered in :mod:`brian_ep.neurons` under its ``name``; the spec's ``neuron.model`` key
+selects it per layer.
+
+The maths is written against the array namespace of its inputs (numpy in the numpy and
+Brian2 engines, torch in a torch engine): use ``namespace(x)`` from
+:mod:`brian_ep.maths.arrays` and only functions of the array API standard.
+States are never modified in place: :meth:`NeuronModel.advance` returns a new state, so a
+phase can restart from a stored state without copying it.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+__all__ = ["NeuronModel"]
+
+
+class NeuronModel(ABC):
+    """A neuron model usable in an EP layer.
+
+    Attributes
+    ----------
+    name : str
+        The value of ``neuron.model`` in a spec.
+    options : pydantic model class or None
+        The extra keys this model adds to a ``neuron`` section (validated by the spec);
+        ``None`` if it adds none. The validated object is ``layer.options``.
+    stochastic : bool
+        Whether :meth:`advance` needs uniform noise (one number per neuron and step).
+    brian_rate : str
+        The Brian2 variable holding the rate the EP rule reads (latched at phase ends).
+    brian_signal : str
+        The Brian2 variable that a projection out of this layer sums into its targets.
+    brian_state : tuple of str
+        The Brian2 state variables that the phase schedule latches at the end of the free
+        phase, restores for a second nudged phase and zeroes when a new sample starts.
+    """
+
+    name: ClassVar[str]
+    options: ClassVar[type | None] = None
+    stochastic: ClassVar[bool] = False
+    brian_rate: ClassVar[str] = "r"
+    brian_signal: ClassVar[str] = "r"
+    brian_state: ClassVar[tuple] = ("u",)
+
+    # -- spec ------------------------------------------------------------------------------
+    def check(self, layer, ep) -> None:
+        """Refuse settings that cannot work for ``layer`` (its activation, ``eps``, options)
+        with the EP schedule ``ep`` (``EPSpec``). Raise ``ValueError`` saying why (reported
+        at the layer's ``neuron`` section), or a :class:`~brian_ep.errors.SpecError` with its
+        own ``key`` (e.g. ``ep.free_steps``). Called once, when a spec is validated."""
+
+    # -- maths -------------------------------------------------------------------------------
+    @abstractmethod
+    def initial_state(self, layer, n_samples: int, like):
+        """The state of ``n_samples`` copies of ``layer`` before a sample is presented; ``like``
+        is an array whose namespace, dtype and device the state takes."""
+
+    @abstractmethod
+    def signal(self, layer, state):
+        """What projections out of the layer carry, shape ``(n_samples, layer.size)``."""
+
+    @abstractmethod
+    def rate(self, layer, state):
+        """The rate the EP rule and the output read, shape ``(n_samples, layer.size)``."""
+
+    @abstractmethod
+    def advance(self, layer, state, current, noise=None):
+        """The state one step of ``dt`` later, driven by ``current`` (shape like the rate).
+
+        ``noise``: uniform numbers in [0, 1) of the rate's shape when :attr:`stochastic`."""
+
+    def potential(self, layer, state):
+        """The membrane potential ``u`` of the state (divergence checks, analysis)."""
+        return state
+
+    # -- Brian2 ------------------------------------------------------------------------------
+    @abstractmethod
+    def brian_equations(self, layer) -> str:
+        """The model's own equation lines for a ``NeuronGroup``: its dynamics driven by the
+        total current ``I`` (a dimensionless variable the EP machinery defines) with the
+        constant ``tau`` (in the namespace), and the definitions of :attr:`brian_rate` and
+        :attr:`brian_signal`."""
+
+    def brian_group_options(self, layer) -> dict:
+        """Keyword arguments of the ``NeuronGroup`` (``method``, ``threshold``, ``reset``...)."""
+        return {"method": "euler"}
+
+    def __repr__(self) -> str:
+        return f"<neuron model {self.name!r}>"

@@ -1,0 +1,37 @@
+"""The data a spec trains and tests on: its data set loaded, cut to ``data.n_train``,
+``data.n_test`` and ``data.validation``, and checked against the network's sizes."""
+
+from __future__ import annotations
+
+from .data import load_dataset
+from .errors import DataError
+
+__all__ = ["prepare_data"]
+
+
+def prepare_data(spec, dataset=None):
+    """Load (or take) the data set, apply ``n_train``/``n_test``/``validation`` and check that it
+    fits the network. Returns ``(train, validation or None, test)`` as ``(x, labels)`` pairs.
+
+    Raises
+    ------
+    DataError
+        If the data set's input or class count does not match ``model.input.size`` or
+        ``model.output.size`` (the message names the key to set).
+    """
+    ds = dataset if dataset is not None else load_dataset(spec.data.dataset, spec.data.directory)
+    ds = ds.subset(spec.data.n_train, spec.data.n_test)
+    val = None
+    if spec.data.validation:
+        ds, val = ds.split_validation(spec.data.validation)
+    if ds.x_train.shape[1] != spec.model.input.size:
+        raise DataError(
+            f"the data set '{ds.name}' has {ds.x_train.shape[1]} input features per sample but "
+            f"model.input.size is {spec.model.input.size}; set model.input.size: {ds.x_train.shape[1]}"
+        )
+    if ds.n_classes != spec.model.output.size:
+        raise DataError(
+            f"the data set '{ds.name}' has {ds.n_classes} classes but model.output.size is "
+            f"{spec.model.output.size}; set model.output.size: {ds.n_classes}"
+        )
+    return (ds.x_train, ds.y_train), val, (ds.x_test, ds.y_test)
