@@ -1,4 +1,10 @@
-"""Shared fixtures: small specs, the Brian2 target/device switch, and the data location."""
+"""Shared fixtures: small specs, the Brian2 device switch, and the data location.
+
+Device markers (declared in ``pyproject.toml``), as in Brian2's own suite: a test marked
+``standalone_compatible`` runs twice, under Brian2's runtime device and under
+``cpp_standalone``; one marked ``standalone_only`` runs under ``cpp_standalone`` only. The
+autouse fixture :func:`brian_device` selects the device before the test and resets it
+afterwards, so the test body itself never calls ``set_device``."""
 
 from __future__ import annotations
 
@@ -10,6 +16,8 @@ import pytest
 
 from brian_ep.architecture import build_architecture
 from brian_ep.spec import load_spec
+
+DEVICES = {"standalone_compatible": ("runtime", "cpp_standalone"), "standalone_only": ("cpp_standalone",)}
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -66,13 +74,28 @@ def data_dir():
     return None
 
 
-@pytest.fixture
-def standalone_device(tmp_path):
-    """Select Brian2's cpp_standalone device for one test and reset it afterwards."""
+def pytest_generate_tests(metafunc):
+    """Run device-marked tests under each device their marker allows."""
+    for marker, devices in DEVICES.items():
+        if metafunc.definition.get_closest_marker(marker) is not None:
+            metafunc.parametrize("brian_device", devices, indirect=True)
+            return
+
+
+@pytest.fixture(autouse=True)
+def brian_device(request, tmp_path):
+    """The Brian2 device of this test: ``"runtime"`` (nothing changes) or ``"cpp_standalone"``,
+    set with ``build_on_run=False`` in a temporary directory and reset after the test."""
+    name = getattr(request, "param", "runtime")
+    if name == "runtime":
+        yield name
+        return
     from brian2 import device, set_device
     from brian2.devices.device import reset_device
 
     set_device("cpp_standalone", build_on_run=False, directory=str(tmp_path / "standalone"))
-    yield tmp_path / "standalone"
-    device.reinit()
-    reset_device("runtime")
+    try:
+        yield name
+    finally:
+        device.reinit()
+        reset_device("runtime")

@@ -355,11 +355,22 @@ def test_n_params():
 
 
 def test_architecture_is_immutable():
+    from dataclasses import FrozenInstanceError
+
     a = stack(2)
-    with pytest.raises(Exception):
+    with pytest.raises(FrozenInstanceError):
         a.mode = "vector_field"
-    with pytest.raises(Exception):
+    with pytest.raises(FrozenInstanceError):
         a.layers[0].size = 9
+    with pytest.raises(TypeError):
+        a.energy_weights["h1"] = 3.0
+
+
+def test_architecture_is_built_once_per_spec():
+    s = spec(hidden=(3, 4))
+    assert build_architecture(s) is build_architecture(s)
+    assert build_architecture(spec(hidden=(3, 4))) is build_architecture(s)  # same content, same object
+    assert build_architecture(spec(hidden=(3, 5))) is not build_architecture(s)
 
 
 def test_auto_skip_to_the_output():

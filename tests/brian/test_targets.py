@@ -124,20 +124,37 @@ def data():
     return _data()
 
 
-@pytest.mark.standalone_compatible
-@pytest.mark.parametrize("config", sorted(CONFIGS))
-def test_runtime_numpy_target_equals_maths(config, data):
+def _check_equals_maths(config, data, directory=None, **extra):
     x, y, signs, x_test = data
-    spec = _spec(**{"run.target": "numpy", **CONFIGS[config]})
+    spec = _spec(**{**extra, **CONFIGS[config]})
     arch, params, ref, ref_out, ref_pred = _reference(spec, x, y, signs, x_test)
-    got, out, pred = _brian(spec, arch, params, x, y, signs, x_test)
+    got, out, pred = _brian(spec, arch, params, x, y, signs, x_test, directory)
     assert ref.max_abs_diff(params) > 1e-3, "the network did not learn: the comparison would be vacuous"
     _assert_same(ref, got)
     np.testing.assert_allclose(out, ref_out, atol=1e-9)
     np.testing.assert_allclose(pred, ref_pred, atol=1e-9)
 
 
+#: Configurations checked under both devices (each costs a C++ build under cpp_standalone).
+BOTH_DEVICES = [
+    "sgd-mse-centered", "adam-softmax-batch-random-sign", "vector-field-accumulated-nudge-centered",
+    "vector-field-accumulated-nudge-nudged-readout-error",
+]
+
+
 @pytest.mark.standalone_compatible
+@pytest.mark.parametrize("config", BOTH_DEVICES)
+def test_brian2_equals_maths(config, data, brian_device, tmp_path):
+    """The same weights, outputs and predictions as the mathematics, under the runtime
+    device (numpy target) and under cpp_standalone (chosen by the device fixture)."""
+    _check_equals_maths(config, data, directory=str(tmp_path / "sa"), **{"run.target": "numpy"})
+
+
+@pytest.mark.parametrize("config", sorted(set(CONFIGS) - set(BOTH_DEVICES)))
+def test_runtime_numpy_target_equals_maths(config, data):
+    _check_equals_maths(config, data, **{"run.target": "numpy"})
+
+
 def test_cython_target_equals_maths(data):
     x, y, signs, x_test = data
     spec = _spec(**{"run.target": "cython"})
@@ -147,24 +164,9 @@ def test_cython_target_equals_maths(data):
     np.testing.assert_allclose(pred, ref_pred, atol=1e-9)
 
 
-@pytest.mark.standalone_only
-@pytest.mark.parametrize(
-    "config",
-    ["sgd-mse-centered", "adam-softmax-batch-random-sign", "vector-field-accumulated-nudge-centered", "vector-field-accumulated-nudge-nudged-readout-error"],
-)
-def test_cpp_standalone_equals_maths(config, data, tmp_path):
-    x, y, signs, x_test = data
-    spec = _spec(**{"run.device": "cpp_standalone", **CONFIGS[config]})
-    arch, params, ref, ref_out, ref_pred = _reference(spec, x, y, signs, x_test)
-    got, out, pred = _brian(spec, arch, params, x, y, signs, x_test, directory=str(tmp_path / "sa"))
-    _assert_same(ref, got)
-    np.testing.assert_allclose(out, ref_out, atol=1e-9)
-    np.testing.assert_allclose(pred, ref_pred, atol=1e-9)
-
-
-@pytest.mark.standalone_only
 def test_all_three_targets_give_the_same_weights(data, tmp_path):
-    """numpy, cython and cpp_standalone after the same 200 samples: equal weights."""
+    """numpy, cython and cpp_standalone (each chosen by the spec's run.device/run.target)
+    after the same 200 samples: equal weights."""
     x, y, signs, x_test = data
     results = {}
     for target, device in (("numpy", "runtime"), ("cython", "runtime"), ("numpy", "cpp_standalone")):
@@ -178,14 +180,14 @@ def test_all_three_targets_give_the_same_weights(data, tmp_path):
 
 
 @pytest.mark.standalone_only
-def test_standalone_respects_a_device_chosen_by_the_user(standalone_device, data):
+def test_standalone_respects_a_device_chosen_by_the_user(brian_device, data, tmp_path):
     """A user who called set_device('cpp_standalone') gets standalone without saying so in the spec."""
     from brian2 import get_device
 
     x, y, signs, x_test = data
     spec = _spec()
     arch, params, ref, _, _ = _reference(spec, x, y, signs, x_test)
-    eng = BrianEngine(spec, arch, params, init_optim_state(params), workdir=str(standalone_device))
+    eng = BrianEngine(spec, arch, params, init_optim_state(params), workdir=str(tmp_path / "standalone"))
     assert eng.standalone
     _train(eng, x, y)
     _assert_same(ref, eng.get_params())

@@ -84,11 +84,21 @@ def test_digits_values():
 
 
 def test_spec_is_frozen():
+    from pydantic import ValidationError
+
     spec = spec_from_dict(minimal())
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="frozen"):
         spec.name = "other"
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="frozen"):
         spec.ep.beta = 1.0
+
+
+def test_removed_loss_key_says_why():
+    """``ep.loss`` was accepted and ignored; an old spec that has it is told it is gone."""
+    for value in ("mse", "cross_entropy", None):
+        err = spec_error({**minimal(), "ep": {"loss": value}})
+        assert err.key == "ep.loss"
+        assert "removed" in str(err) and "model.readout" in str(err) and "Delete the key" in str(err)
 
 
 # ---------------------------------------------------------------- time quantities
