@@ -1,0 +1,143 @@
+"""Convolution, its adjoint (the transposed convolution), its weight correlation and average
+pooling on image batches, each one function that picks a numpy or a torch implementation by
+the array type of its input.
+
+Images have shape ``(n_samples, channels, height, width)``; kernels ``(C_out, C_in, k, k)``
+(the layout of ``torch.nn.functional.conv2d``). The convolution is a cross-correlation with
+stride 1 and ``padding`` zeros on each side::
+
+    conv(x, W)[n, o, h, w] = sum_{i, a, b} W[o, i, a, b] x_pad[n, i, h + a, w + b]
+
+Three maps share the kernel, and EP needs all three:
+
+* :func:`conv2d`, the feedforward current ``conv(x, W)``;
+* :func:`conv2d_transpose`, its adjoint in ``x`` (``<conv(x, W), y> = <x, conv^T(y, W)>``),
+  the feedback current;
+* :func:`conv2d_weight`, its adjoint in ``W`` (``<conv(x, W), y> = <W, corr(x, y)>``): the
+  correlation of pre- and post-synaptic activity summed over positions and samples, which is
+  the EP update of a kernel (the dense layer's ``x^T y``).
+
+:func:`avg_pool` averages ``s x s`` windows with stride ``s`` (height and width divisible by
+``s``); :func:`avg_unpool` is its adjoint (each value spread over its window, divided by
+``s^2``).
+
+The numpy implementations gather the ``k x k`` windows with
+:func:`numpy.lib.stride_tricks.sliding_window_view` and contract them with one matrix product
+(BLAS); the torch ones call ``torch.nn.functional`` (CPU or CUDA). They agree to rounding
+(``tests/maths/test_conv.py``: 1e-12 in float64).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+__all__ = ["conv2d", "conv2d_transpose", "conv2d_weight", "avg_pool", "avg_unpool"]
+
+
+def _is_numpy(x) -> bool:
+    return isinstance(x, np.ndarray)
+
+
+def _torch():
+    import torch
+
+    return torch
+
+
+# -- numpy ------------------------------------------------------------------------------------
+def _np_columns(x, k: int, padding: int):
+    """The ``k x k`` windows of ``x`` as rows: shape ``(n * H_out * W_out, C_in * k * k)``
+    (the "im2col" matrix), and ``(H_out, W_out)``."""
+    if padding:
+        x = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    win = sliding_window_view(x, (k, k), axis=(2, 3))  # (n, C, H_out, W_out, k, k), a view
+    n, c, h, w = win.shape[:4]
+    return win.transpose(0, 2, 3, 1, 4, 5).reshape(n * h * w, c * k * k), (h, w)
+
+
+def _np_conv2d(x, W, padding):
+    cols, (h, w) = _np_columns(x, W.shape[-1], padding)
+    out = cols @ W.reshape(W.shape[0], -1).T  # (n * h * w, C_out)
+    return out.reshape(x.shape[0], h, w, W.shape[0]).transpose(0, 3, 1, 2)
+
+
+def _np_conv2d_weight(x, y, kernel, padding):
+    cols, _ = _np_columns(x, kernel, padding)
+    ys = y.transpose(0, 2, 3, 1).reshape(-1, y.shape[1])  # (n * h * w, C_out)
+    return (ys.T @ cols).reshape(y.shape[1], x.shape[1], kernel, kernel)
+
+
+def _np_conv2d_transpose(y, W, padding):
+    k = W.shape[-1]
+    flipped = np.ascontiguousarray(W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+    return _np_conv2d(y, flipped, k - 1 - padding)
+
+
+# -- dispatch ---------------------------------------------------------------------------------
+def conv2d(x, W, padding: int = 0):
+    """``conv(x, W)``: shape ``(n, C_out, H + 2 padding - k + 1, W + 2 padding - k + 1)``.
+
+    Parameters
+    ----------
+    x : array, shape (n, C_in, H, W)
+    W : array, shape (C_out, C_in, k, k)
+    padding : int
+        Zeros added on each side of both spatial axes.
+    """
+    if _is_numpy(x):
+        return _np_conv2d(x, W, padding)
+    return _torch().nn.functional.conv2d(x, W, padding=padding)
+
+
+def conv2d_transpose(y, W, padding: int = 0):
+    """The adjoint of :func:`conv2d` in its input: ``conv^T(y, W)``, shape ``(n, C_in, H, W)``
+    for ``y`` of shape ``(n, C_out, H_out, W_out)`` (``padding <= k - 1``)."""
+    if padding > W.shape[-1] - 1:
+        raise ValueError(f"padding {padding} exceeds kernel - 1 = {W.shape[-1] - 1}")
+    if _is_numpy(y):
+        return _np_conv2d_transpose(y, W, padding)
+    return _torch().nn.functional.conv_transpose2d(y, W, padding=padding)
+
+
+def conv2d_weight(x, y, kernel: int, padding: int = 0):
+    """The adjoint of :func:`conv2d` in its kernel: ``sum_n sum_{h,w} y[n, o, h, w]
+    x_pad[n, i, h + a, w + b]``, shape ``(C_out, C_in, kernel, kernel)``.
+
+    Parameters
+    ----------
+    x : array, shape (n, C_in, H, W)
+        Pre-synaptic activity.
+    y : array, shape (n, C_out, H_out, W_out)
+        Post-synaptic activity (or error) at the convolution's output positions.
+    """
+    if _is_numpy(x):
+        return _np_conv2d_weight(x, y, kernel, padding)
+    torch = _torch()
+    shape = (y.shape[1], x.shape[1], kernel, kernel)
+    return torch.nn.grad.conv2d_weight(x, shape, y, padding=padding)
+
+
+def avg_pool(x, size: int):
+    """Mean over ``size x size`` windows with stride ``size``; ``x`` of shape
+    ``(n, C, H, W)`` with ``H`` and ``W`` divisible by ``size``."""
+    if size == 1:
+        return x
+    if _is_numpy(x):
+        n, c, h, w = x.shape
+        return x.reshape(n, c, h // size, size, w // size, size).mean(axis=(3, 5))
+    return _torch().nn.functional.avg_pool2d(x, size)
+
+
+def avg_unpool(y, size: int):
+    """The adjoint of :func:`avg_pool`: each value spread over its ``size x size`` window,
+    divided by ``size^2``; shape ``(n, C, h size, w size)``."""
+    if size == 1:
+        return y
+    n, c, h, w = y.shape
+    scaled = y * (1.0 / (size * size))
+    if _is_numpy(y):
+        spread = np.broadcast_to(scaled[:, :, :, None, :, None], (n, c, h, size, w, size))
+    else:
+        spread = scaled[:, :, :, None, :, None].expand(n, c, h, size, w, size)
+    return spread.reshape(n, c, h * size, w * size)
