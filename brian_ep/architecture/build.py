@@ -115,7 +115,8 @@ def _layers(spec) -> list:
         role = "output" if i == len(entries) - 1 else "hidden"
         model = get_neuron_model(neuron.model)
         layer = Layer(
-            name, i + 1, size, role, neuron.activation, tau, eps, neuron.bias, model, neuron.options, shapes[i + 1]
+            name, i + 1, size, role, neuron.activation, tau, eps, neuron.bias, model, neuron.options,
+            shape=shapes[i + 1],
         )
         _check_model(layer, spec.ep, key)
         layers.append(layer)

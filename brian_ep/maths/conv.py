@@ -39,33 +39,41 @@ def _is_numpy(x) -> bool:
     return isinstance(x, np.ndarray)
 
 
-def _torch():
-    import torch
+_FUNCTIONAL = []
 
-    return torch
+
+def _F():
+    """``torch.nn.functional``, imported on first use (kept, so that a traced or compiled
+    torch function does not re-import it)."""
+    if not _FUNCTIONAL:
+        import torch
+
+        _FUNCTIONAL.append(torch.nn.functional)
+    return _FUNCTIONAL[0]
 
 
 # -- numpy ------------------------------------------------------------------------------------
 def _np_columns(x, k: int, padding: int):
-    """The ``k x k`` windows of ``x`` as rows: shape ``(n * H_out * W_out, C_in * k * k)``
-    (the "im2col" matrix), and ``(H_out, W_out)``."""
+    """The ``k x k`` windows of ``x`` as columns: shape ``(C_in * k * k, n * H_out * W_out)``
+    (the transposed "im2col" matrix; rows of the image stay contiguous runs, so the copy is
+    fast), and ``(H_out, W_out)``."""
     if padding:
         x = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
     win = sliding_window_view(x, (k, k), axis=(2, 3))  # (n, C, H_out, W_out, k, k), a view
     n, c, h, w = win.shape[:4]
-    return win.transpose(0, 2, 3, 1, 4, 5).reshape(n * h * w, c * k * k), (h, w)
+    return win.transpose(1, 4, 5, 0, 2, 3).reshape(c * k * k, n * h * w), (h, w)
 
 
 def _np_conv2d(x, W, padding):
     cols, (h, w) = _np_columns(x, W.shape[-1], padding)
-    out = cols @ W.reshape(W.shape[0], -1).T  # (n * h * w, C_out)
-    return out.reshape(x.shape[0], h, w, W.shape[0]).transpose(0, 3, 1, 2)
+    out = W.reshape(W.shape[0], -1) @ cols  # (C_out, n * h * w)
+    return out.reshape(W.shape[0], x.shape[0], h, w).transpose(1, 0, 2, 3)
 
 
 def _np_conv2d_weight(x, y, kernel, padding):
     cols, _ = _np_columns(x, kernel, padding)
-    ys = y.transpose(0, 2, 3, 1).reshape(-1, y.shape[1])  # (n * h * w, C_out)
-    return (ys.T @ cols).reshape(y.shape[1], x.shape[1], kernel, kernel)
+    ys = y.transpose(1, 0, 2, 3).reshape(y.shape[1], -1)  # (C_out, n * h * w)
+    return (ys @ cols.T).reshape(y.shape[1], x.shape[1], kernel, kernel)
 
 
 def _np_conv2d_transpose(y, W, padding):
@@ -87,7 +95,7 @@ def conv2d(x, W, padding: int = 0):
     """
     if _is_numpy(x):
         return _np_conv2d(x, W, padding)
-    return _torch().nn.functional.conv2d(x, W, padding=padding)
+    return _F().conv2d(x, W, padding=padding)
 
 
 def conv2d_transpose(y, W, padding: int = 0):
@@ -97,7 +105,7 @@ def conv2d_transpose(y, W, padding: int = 0):
         raise ValueError(f"padding {padding} exceeds kernel - 1 = {W.shape[-1] - 1}")
     if _is_numpy(y):
         return _np_conv2d_transpose(y, W, padding)
-    return _torch().nn.functional.conv_transpose2d(y, W, padding=padding)
+    return _F().conv_transpose2d(y, W, padding=padding)
 
 
 def conv2d_weight(x, y, kernel: int, padding: int = 0):
@@ -113,7 +121,8 @@ def conv2d_weight(x, y, kernel: int, padding: int = 0):
     """
     if _is_numpy(x):
         return _np_conv2d_weight(x, y, kernel, padding)
-    torch = _torch()
+    import torch.nn.grad
+
     shape = (y.shape[1], x.shape[1], kernel, kernel)
     return torch.nn.grad.conv2d_weight(x, shape, y, padding=padding)
 
@@ -126,7 +135,7 @@ def avg_pool(x, size: int):
     if _is_numpy(x):
         n, c, h, w = x.shape
         return x.reshape(n, c, h // size, size, w // size, size).mean(axis=(3, 5))
-    return _torch().nn.functional.avg_pool2d(x, size)
+    return _F().avg_pool2d(x, size)
 
 
 def avg_unpool(y, size: int):

@@ -474,10 +474,11 @@ class OptimSpec(_Frozen):
 class DataSpec(_Frozen):
     """Data set: ``digits`` (scikit-learn's 8x8 digits, bundled), ``mnist`` or
     ``fashion-mnist`` (IDX files found in ``directory``, ``$BRIAN_EP_DATA`` or standard
-    places). ``n_train``/``n_test`` take the first samples of each split; ``validation`` is
+    places), or ``cifar10`` (the binary batches, :mod:`brian_ep.cifar`; 3x32x32 images for an
+    input of ``shape: [3, 32, 32]``). ``n_train``/``n_test`` take the first samples of each split; ``validation`` is
     the number of training samples held out for model selection."""
 
-    dataset: Literal["digits", "mnist", "fashion-mnist"] = "digits"
+    dataset: Literal["digits", "mnist", "fashion-mnist", "cifar10"] = "digits"
     directory: Optional[str] = None
     n_train: Optional[int] = Field(default=None, gt=0)
     n_test: Optional[int] = Field(default=None, gt=0)
