@@ -39,17 +39,23 @@ def _is_numpy(x) -> bool:
     return isinstance(x, np.ndarray)
 
 
-_FUNCTIONAL = []
+_TORCH = []
 
 
 def _F():
-    """``torch.nn.functional``, imported on first use (kept, so that a traced or compiled
-    torch function does not re-import it)."""
-    if not _FUNCTIONAL:
-        import torch
+    """``torch.nn.functional``, imported on first use and kept, so that a traced or compiled
+    torch function does not import anything."""
+    if not _TORCH:
+        import torch.nn.grad
 
-        _FUNCTIONAL.append(torch.nn.functional)
-    return _FUNCTIONAL[0]
+        _TORCH.extend((torch.nn.functional, torch.nn.grad))
+    return _TORCH[0]
+
+
+def _grad():
+    """``torch.nn.grad`` (the adjoints of the convolution in its input and its kernel)."""
+    _F()
+    return _TORCH[1]
 
 
 # -- numpy ------------------------------------------------------------------------------------
@@ -121,10 +127,8 @@ def conv2d_weight(x, y, kernel: int, padding: int = 0):
     """
     if _is_numpy(x):
         return _np_conv2d_weight(x, y, kernel, padding)
-    import torch.nn.grad
-
     shape = (y.shape[1], x.shape[1], kernel, kernel)
-    return torch.nn.grad.conv2d_weight(x, shape, y, padding=padding)
+    return _grad().conv2d_weight(x, shape, y, padding=padding)
 
 
 def avg_pool(x, size: int):
