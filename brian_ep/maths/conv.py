@@ -123,11 +123,13 @@ def conv2d(x, W, padding: int = 0):
     return _F().conv2d(x, W, padding=padding)
 
 
-def conv2d_transpose(y, W, padding: int = 0):
-    """The adjoint of :func:`conv2d` in its input: ``conv^T(y, W)``, shape ``(n, C_in, H, W)``
-    for ``y`` of shape ``(n, C_out, H_out, W_out)`` (``padding <= k - 1``)."""
+def conv2d_transpose(y, W, padding: int = 0, pool: int = 1):
+    """The adjoint in ``x`` of ``avg_pool(conv2d(x, W, padding), pool)``: ``conv^T(unpool(y), W)``,
+    shape ``(n, C_in, H, W)`` for ``y`` of shape ``(n, C_out, H_out / pool, W_out / pool)``
+    (``padding <= k - 1``; ``pool = 1``: the transposed convolution itself)."""
     if padding > W.shape[-1] - 1:
         raise ValueError(f"padding {padding} exceeds kernel - 1 = {W.shape[-1] - 1}")
+    y = avg_unpool(y, pool)  # unpooling first is cheaper than spreading the wider W^T y
     if _is_numpy(y):
         return _np_conv2d_transpose(y, W, padding)
     return _F().conv_transpose2d(y, W, padding=padding)

@@ -61,7 +61,7 @@ def feedback(p, r_post, W):
     if c is None:
         return r_post @ W.T
     xp = namespace(r_post)
-    return _flat(xp, conv2d_transpose(avg_unpool(_image(xp, r_post, c.post_shape), c.pool), W, c.padding))
+    return _flat(xp, conv2d_transpose(_image(xp, r_post, c.post_shape), W, c.padding, c.pool))
 
 
 def correlation(p, r_pre, r_post):

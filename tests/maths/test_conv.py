@@ -82,6 +82,16 @@ def test_average_unpooling_is_the_adjoint_of_pooling(size):
     assert _inner(pooled, y) == pytest.approx(_inner(x, avg_unpool(y, size)), rel=1e-12)
 
 
+@pytest.mark.parametrize("pool", [2, 3])
+def test_fused_transpose_is_the_adjoint_of_conv_then_pooling(pool):
+    rng = np.random.default_rng(9)
+    x, W = rng.normal(size=(2, 2, 6, 6)), rng.normal(size=(3, 2, 3, 3))
+    y = rng.normal(size=avg_pool(conv2d(x, W, 1), pool).shape)
+    fused = conv2d_transpose(y, W, 1, pool)
+    np.testing.assert_allclose(fused, conv2d_transpose(avg_unpool(y, pool), W, 1), atol=1e-12)
+    assert _inner(avg_pool(conv2d(x, W, 1), pool), y) == pytest.approx(_inner(x, fused), rel=1e-12)
+
+
 def test_projection_operator_feedback_and_correlation_are_consistent():
     """At the projection level (conv then pooling, flat signals): ``feedback`` is the transpose
     of the dense operator matrix and ``correlation`` the derivative of ``s . A_W r`` in ``W``."""
@@ -160,6 +170,7 @@ def test_numpy_and_torch_conv_maths_agree_in_float64(geom, torch):
     pairs = [
         (conv2d(x, W, pad), conv2d(_t(x), _t(W), pad)),
         (conv2d_transpose(y, W, pad), conv2d_transpose(_t(y), _t(W), pad)),
+        (conv2d_transpose(avg_pool(y, 1), W, pad, 1), conv2d_transpose(_t(y), _t(W), pad, 1)),
         (conv2d_weight(x, y, k, pad), conv2d_weight(_t(x), _t(y), k, pad)),
     ]
     if H % 2 == 0 and Wd % 2 == 0:
