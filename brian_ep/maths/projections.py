@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from .arrays import namespace
-from .conv import avg_pool, avg_unpool, conv2d, conv2d_transpose, conv2d_weight
+from .conv import pool_conv, pool_conv_transpose, pool_conv_weight
 
 __all__ = [
     "feedforward",
@@ -51,7 +51,7 @@ def feedforward(p, r_pre, W):
     if c is None:
         return r_pre @ W
     xp = namespace(r_pre)
-    return _flat(xp, avg_pool(conv2d(_image(xp, r_pre, c.pre_shape), W, c.padding), c.pool))
+    return _flat(xp, pool_conv(_image(xp, r_pre, c.pre_shape), W, c.padding, c.pool))
 
 
 def feedback(p, r_post, W):
@@ -61,7 +61,7 @@ def feedback(p, r_post, W):
     if c is None:
         return r_post @ W.T
     xp = namespace(r_post)
-    return _flat(xp, conv2d_transpose(_image(xp, r_post, c.post_shape), W, c.padding, c.pool))
+    return _flat(xp, pool_conv_transpose(_image(xp, r_post, c.post_shape), W, c.padding, c.pool))
 
 
 def correlation(p, r_pre, r_post):
@@ -71,8 +71,7 @@ def correlation(p, r_pre, r_post):
     if c is None:
         return r_pre.T @ r_post
     xp = namespace(r_pre)
-    post = avg_unpool(_image(xp, r_post, c.post_shape), c.pool)
-    return conv2d_weight(_image(xp, r_pre, c.pre_shape), post, c.kernel, c.padding)
+    return pool_conv_weight(_image(xp, r_pre, c.pre_shape), _image(xp, r_post, c.post_shape), c.kernel, c.padding, c.pool)
 
 
 def operator_matrix(p, W) -> np.ndarray:

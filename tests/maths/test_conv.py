@@ -9,7 +9,17 @@ from conftest import conv_spec, random_problem
 
 from brian_ep import maths
 from brian_ep.maths.phases import run_phases
-from brian_ep.maths.conv import avg_pool, avg_unpool, conv2d, conv2d_transpose, conv2d_weight
+from brian_ep.maths.conv import (
+    avg_pool,
+    avg_unpool,
+    conv2d,
+    conv2d_transpose,
+    conv2d_weight,
+    pool_conv,
+    pool_conv_transpose,
+    pool_conv_weight,
+    pooled_kernel,
+)
 from brian_ep.maths.projections import add_bias, bias_energy, bias_sum, correlation, feedback, feedforward, operator_matrix
 
 GEOMETRIES = [  # (C_in, C_out, H, W, kernel, padding)
@@ -82,14 +92,26 @@ def test_average_unpooling_is_the_adjoint_of_pooling(size):
     assert _inner(pooled, y) == pytest.approx(_inner(x, avg_unpool(y, size)), rel=1e-12)
 
 
-@pytest.mark.parametrize("pool", [2, 3])
-def test_fused_transpose_is_the_adjoint_of_conv_then_pooling(pool):
+@pytest.mark.parametrize(
+    "geom, pool",
+    [((2, 3, 6, 6, 3, 1), 2), ((2, 3, 6, 6, 3, 1), 3), ((1, 2, 7, 5, 2, 0), 2), ((2, 2, 9, 9, 5, 2), 3)],
+)
+def test_pooled_convolution_is_conv_then_pooling_and_its_adjoints(geom, pool):
+    """The strided convolution with the pooled kernel equals convolution then average pooling,
+    and its transpose and kernel correlation equal the unpooled ones (and are adjoints)."""
+    ci, co, H, Wd, k, pad = geom
     rng = np.random.default_rng(9)
-    x, W = rng.normal(size=(2, 2, 6, 6)), rng.normal(size=(3, 2, 3, 3))
-    y = rng.normal(size=avg_pool(conv2d(x, W, 1), pool).shape)
-    fused = conv2d_transpose(y, W, 1, pool)
-    np.testing.assert_allclose(fused, conv2d_transpose(avg_unpool(y, pool), W, 1), atol=1e-12)
-    assert _inner(avg_pool(conv2d(x, W, 1), pool), y) == pytest.approx(_inner(x, fused), rel=1e-12)
+    x, W = rng.normal(size=(2, ci, H, Wd)), rng.normal(size=(co, ci, k, k))
+    full = conv2d(x, W, pad)
+    assert pooled_kernel(W, pool).shape == (co, ci, k + pool - 1, k + pool - 1)
+    pooled = pool_conv(x, W, pad, pool)
+    np.testing.assert_allclose(pooled, avg_pool(full, pool), atol=1e-12)
+    y = rng.normal(size=pooled.shape)
+    np.testing.assert_allclose(pool_conv_transpose(y, W, pad, pool), conv2d_transpose(avg_unpool(y, pool), W, pad), atol=1e-12)
+    np.testing.assert_allclose(pool_conv_weight(x, y, k, pad, pool), conv2d_weight(x, avg_unpool(y, pool), k, pad), atol=1e-12)
+    lhs = _inner(pooled, y)
+    assert _inner(x, pool_conv_transpose(y, W, pad, pool)) == pytest.approx(lhs, rel=1e-12)
+    assert _inner(W, pool_conv_weight(x, y, k, pad, pool)) == pytest.approx(lhs, rel=1e-12)
 
 
 def test_projection_operator_feedback_and_correlation_are_consistent():
@@ -170,11 +192,18 @@ def test_numpy_and_torch_conv_maths_agree_in_float64(geom, torch):
     pairs = [
         (conv2d(x, W, pad), conv2d(_t(x), _t(W), pad)),
         (conv2d_transpose(y, W, pad), conv2d_transpose(_t(y), _t(W), pad)),
-        (conv2d_transpose(avg_pool(y, 1), W, pad, 1), conv2d_transpose(_t(y), _t(W), pad, 1)),
         (conv2d_weight(x, y, k, pad), conv2d_weight(_t(x), _t(y), k, pad)),
     ]
     if H % 2 == 0 and Wd % 2 == 0:
         pairs += [(avg_pool(x, 2), avg_pool(_t(x), 2)), (avg_unpool(x, 2), avg_unpool(_t(x), 2))]
+    if y.shape[2] % 2 == 0 and y.shape[3] % 2 == 0:
+        z = rng.normal(size=y.shape[:2] + (y.shape[2] // 2, y.shape[3] // 2))
+        pairs += [
+            (pooled_kernel(W, 2), pooled_kernel(_t(W), 2)),
+            (pool_conv(x, W, pad, 2), pool_conv(_t(x), _t(W), pad, 2)),
+            (pool_conv_transpose(z, W, pad, 2), pool_conv_transpose(_t(z), _t(W), pad, 2)),
+            (pool_conv_weight(x, z, k, pad, 2), pool_conv_weight(_t(x), _t(z), k, pad, 2)),
+        ]
     for a, b in pairs:
         assert isinstance(b, torch.Tensor)
         np.testing.assert_allclose(b.numpy(), a, rtol=0, atol=1e-12)
