@@ -119,3 +119,14 @@ def test_conv_under_brian2_is_refused_with_the_reason():
 def test_the_same_spec_loads_under_the_numpy_and_bp_engines():
     for engine in ("numpy", "bp"):
         assert build_architecture(load_spec(image_spec(engine=engine))).has_conv
+
+
+def test_with_gamma_keeps_conv_overrides_in_the_chain():
+    """A conv entry of model.projections overrides a chain projection, so it takes the new
+    chain gamma (it used to become 'auto' and have nothing to derive it from)."""
+    from brian_ep.architecture import with_gamma
+
+    arch = build_architecture(with_gamma(conv_spec(), 0.5))
+    assert {p.name: p.gamma for p in arch.projections} == {"input_c1": 0.5, "c1_c2": 0.5, "c2_output": 0.5}
+    assert arch.projection("c1_c2").conv is not None
+    assert arch.energy_weights == pytest.approx({"c1": 4.0, "c2": 2.0, "output": 1.0})
