@@ -66,11 +66,17 @@ def feedback(p, r_post, W):
 
 def correlation(p, r_pre, r_post):
     """``sum_k d/dW [r_post,k . A_W r_pre,k]``, shaped like the weights: ``r_pre^T r_post``
-    for a dense projection, the kernel correlation summed over positions for a convolution."""
+    for a dense projection, the kernel correlation summed over positions for a convolution.
+
+    Computed in the promoted dtype of the two (the EP rule weights the post-synaptic rates
+    per sample in float64, so a float32 network accumulates its update in float64; numpy's
+    ``@`` promotes by itself, torch's does not)."""
+    xp = namespace(r_pre, r_post)
+    dtype = xp.result_type(r_pre, r_post)
+    r_pre, r_post = xp.astype(r_pre, dtype, copy=False), xp.astype(r_post, dtype, copy=False)
     c = p.conv
     if c is None:
         return r_pre.T @ r_post
-    xp = namespace(r_pre)
     return pool_conv_weight(_image(xp, r_pre, c.pre_shape), _image(xp, r_post, c.post_shape), c.kernel, c.padding, c.pool)
 
 
