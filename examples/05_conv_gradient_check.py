@@ -8,7 +8,7 @@ Prints, per projection, 1 - cosine and the norm ratio - 1 between the centered E
 beta = 1e-3 (the correlation of pre- and post-synaptic rates at the two nudged states, summed
 over positions) and recurrent backprop (implicit differentiation at the free fixed point, the
 convolutions written as dense matrices), and the inner-product identity that makes the
-transposed convolution the feedback. Expected: 1 - cosine ~1e-7, ratio ~1
+transposed convolution the feedback. Measured: 1 - cosine < 2e-15, ratio - 1 ~ -1.4e-7
 (``tests/maths/test_conv_gradient_check.py`` asserts it, with finite differences and BPTT too).
 """
 
