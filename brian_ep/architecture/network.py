@@ -5,10 +5,11 @@ Knows nothing of Brian2 objects or files: the engines and :mod:`brian_ep.maths` 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-__all__ = ["Layer", "Projection", "Architecture"]
+__all__ = ["Layer", "Conv", "Projection", "Architecture"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,10 @@ class Layer:
         model if not given for another layer.
     options : object or None
         The neuron model's own validated settings (``None`` if it has none).
+    shape : tuple of int
+        ``(channels, height, width)`` of an image layer (its state is stored flat, in this
+        order, so ``size = channels * height * width``); ``()`` for a flat layer. An image
+        layer has one bias per channel.
     """
 
     name: str
@@ -48,6 +53,7 @@ class Layer:
     bias: bool = False
     neuron: object = None
     options: object = None
+    shape: tuple = ()
 
     def __post_init__(self):
         if self.neuron is None and self.role != "input":
@@ -59,10 +65,54 @@ class Layer:
     def is_input(self) -> bool:
         return self.role == "input"
 
+    @property
+    def bias_size(self) -> int:
+        """Number of bias currents: one per channel of an image layer, else one per neuron."""
+        return self.shape[0] if self.shape else self.size
+
+
+@dataclass(frozen=True)
+class Conv:
+    """The geometry of a convolutional projection: a ``kernel x kernel`` convolution (stride
+    1, zero ``padding`` on each side) followed by average pooling over ``pool x pool``
+    windows (stride ``pool``; 1: none).
+
+    The projection's operator is ``A_W = pool o conv_W``, a linear map from the flat
+    pre-synaptic rates to the flat post-synaptic current; its feedback is the adjoint
+    ``A_W^T = conv_W^T o pool^T`` (the transposed convolution of the upsampled signal).
+
+    Attributes
+    ----------
+    pre_shape, post_shape : tuple of int
+        ``(channels, height, width)`` of the two layers.
+    kernel, padding, pool : int
+    """
+
+    pre_shape: tuple
+    post_shape: tuple
+    kernel: int
+    padding: int = 0
+    pool: int = 1
+
+    @property
+    def weight_shape(self) -> tuple:
+        """``(C_post, C_pre, kernel, kernel)``, the layout of ``torch.nn.functional.conv2d``."""
+        return (self.post_shape[0], self.pre_shape[0], self.kernel, self.kernel)
+
+    @property
+    def fan_in(self) -> int:
+        return self.pre_shape[0] * self.kernel * self.kernel
+
+    @property
+    def fan_out(self) -> int:
+        return self.post_shape[0] * self.kernel * self.kernel
+
 
 @dataclass(frozen=True)
 class Projection:
-    """A projection ``pre -> post`` with one weight matrix of shape ``(n_pre, n_post)``.
+    """A projection ``pre -> post``: one weight matrix of shape ``(n_pre, n_post)``, or, when
+    ``conv`` is set, one convolution kernel of shape ``conv.weight_shape`` shared by all
+    positions (the same weights carry the feedforward and, transposed, the feedback signal).
 
     ``kind`` says where it comes from: ``chain``, ``extra`` (``model.projections``),
     ``residual`` (a skip of ``model.residual``) or ``readout`` (the softmax readout)."""
@@ -74,6 +124,7 @@ class Projection:
     lr: float
     init: object = None
     kind: str = "chain"
+    conv: Conv | None = None
 
 
 @dataclass(frozen=True)
@@ -155,9 +206,17 @@ class Architecture:
         return self.energy_weights[projection.post]
 
     def weight_shape(self, projection: Projection) -> tuple:
-        """``(n_pre, n_post)``: the shape of the projection's weight matrix."""
+        """``(n_pre, n_post)``: the shape of the projection's weight matrix (of its kernel,
+        ``(C_post, C_pre, k, k)``, for a convolution)."""
+        if projection.conv is not None:
+            return projection.conv.weight_shape
         return (self.layer(projection.pre).size, self.layer(projection.post).size)
 
+    @property
+    def has_conv(self) -> bool:
+        """Whether any projection is a convolution."""
+        return any(p.conv is not None for p in self.all_projections)
+
     def n_params(self) -> int:
-        n = sum(self.layer(p.pre).size * self.layer(p.post).size for p in self.all_projections)
-        return n + sum(layer.size for layer in self.free_layers if layer.bias)
+        n = sum(math.prod(self.weight_shape(p)) for p in self.all_projections)
+        return n + sum(layer.bias_size for layer in self.free_layers if layer.bias)

@@ -1,7 +1,8 @@
 """Backprop on the feed-forward network with the same layers as a spec (``run.engine: bp``):
 the reference that EP is compared with in the depth table.
 
-The network is ``input -> hidden layers (each layer's activation) -> output``; with a softmax
+The network is ``input -> hidden layers (each layer's activation) -> output`` (a convolutional
+chain projection is the same convolution and average pooling as in EP); with a softmax
 readout the loss is the cross-entropy of ``softmax(r_top W_out)``, otherwise the squared
 error of the output layer's rates, as in the EP network (one definition:
 :func:`brian_ep.maths.energy.output_loss`). Only chain projections are used (skips are
@@ -24,6 +25,7 @@ from ..maths.dynamics import softmax
 from ..maths.energy import output_loss
 from ..maths.optim import OptimState, apply_update, learning_rates
 from ..maths.params import Params
+from ..maths.projections import add_bias, feedforward
 
 __all__ = ["BackpropEngine", "BackpropResult", "train_backprop"]
 
@@ -80,12 +82,12 @@ class BackpropEngine(Engine):
         """The output: softmax probabilities under a softmax readout, else the output rates."""
         r = x
         for p in self.chain:
-            h = r @ weights.W[p.name]
+            h = feedforward(p, r, weights.W[p.name])
             if p.kind == "readout":
                 return softmax(h)
             layer = self.arch.layer(p.post)
             if layer.bias:
-                h = h + weights.b[layer.name]
+                h = add_bias(layer, h, weights.b[layer.name])
             r = get_activation(layer.activation).rho(h)
         return r
 

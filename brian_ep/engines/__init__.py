@@ -25,6 +25,10 @@ register_engine(
     "brian_ep.engines.brian:BrianEngine",
     "EP as Brian2 equations, one sample at a time (run.device: runtime or cpp_standalone)",
     requires=("brian2",),
+    refuses={
+        "conv": "a Brian2 synapse holds its own weight, while a convolution shares one kernel across all "
+        "positions (and feeds back through its transpose); this engine builds dense projections only",
+    },
 )
 register_engine("numpy", "brian_ep.engines.numpy_batched:NumpyEngine", "the same EP mathematics, batched in numpy")
 register_engine(

@@ -8,6 +8,9 @@ advances it by one step of length ``dt`` driven by the total current::
 
     I_l = b_l + sum_{p: a -> l} s_a W_p + sum_{p: l -> b} gamma_p s_b W_p^T + nudge_l
 
+(a convolutional projection applies its operator ``A_W`` and its adjoint instead of ``W`` and
+``W^T``, see :mod:`brian_ep.maths.projections`)
+
 (for the rate model, the Euler step of ``tau_l du_l/dt = -u_l + I_l`` with
 ``eps_l = dt / tau_l``). All layers are updated synchronously from the signals at the start of
 the step, which is what Brian2 does (summed variables are computed just before each group's
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 from ..errors import DIVERGENCE_ADVICE, DivergenceError
 from .arrays import device_of, namespace
+from .projections import add_bias, feedback, feedforward
 
 __all__ = [
     "NUDGE_FORCES",
@@ -75,7 +79,7 @@ def input_drive(arch, params, x) -> dict:
     drive = {}
     for p in arch.projections:
         if p.pre == name:
-            term = x @ params.W[p.name]
+            term = feedforward(p, x, params.W[p.name])
             drive[p.post] = drive[p.post] + term if p.post in drive else term
     return drive
 
@@ -91,14 +95,14 @@ def currents(arch, params, r: dict, x_drive: dict) -> dict:
         if total is None:
             total = namespace(r[name]).zeros_like(r[name])
         if layer.bias:
-            total = total + params.b[name]
+            total = add_bias(layer, total, params.b[name])
         out[name] = total
     for p in arch.projections:
         if p.pre == inp:
             continue
         W = params.W[p.name]
-        out[p.post] = out[p.post] + r[p.pre] @ W
-        out[p.pre] = out[p.pre] + p.gamma * (r[p.post] @ W.T)
+        out[p.post] = out[p.post] + feedforward(p, r[p.pre], W)
+        out[p.pre] = out[p.pre] + p.gamma * feedback(p, r[p.post], W)
     return out
 
 
