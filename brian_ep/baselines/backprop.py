@@ -22,7 +22,7 @@ from ..engines.base import ChunkResult, Engine
 from ..maths.activations import get_activation
 from ..maths.dynamics import softmax
 from ..maths.energy import output_loss
-from ..maths.optim import OptimState, apply_update, learning_rates
+from ..maths.optim import OptimState, apply_update, learning_rates, scale_learning_rates
 from ..maths.params import Params
 
 __all__ = ["BackpropEngine", "BackpropResult", "train_backprop"]
@@ -97,8 +97,7 @@ class BackpropEngine(Engine):
         out = self._forward(live, x)
         output_loss(self.arch, out, y).mean().backward()
         grads = Params({k: v.grad for k, v in live.W.items()}, {k: v.grad for k, v in live.b.items()})
-        f = self.lr_factor
-        lrs = Params({k: v * f for k, v in self.lrs.W.items()}, {k: v * f for k, v in self.lrs.b.items()})
+        lrs = scale_learning_rates(self.lrs, self.lr_factor)
         with torch.no_grad():
             apply_update(self.weights, grads, lrs, self.spec.optim, self.state)
         return out.detach()

@@ -18,8 +18,10 @@ Functions take arrays of any array-API namespace (numpy, torch) and return the s
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..errors import DIVERGENCE_ADVICE, DivergenceError
-from .arrays import device_of, namespace
+from .arrays import device_of, namespace, on_host
 
 __all__ = [
     "NUDGE_FORCES",
@@ -35,6 +37,8 @@ __all__ = [
     "step",
     "relax",
     "check_state",
+    "divergence_summary",
+    "raise_divergence",
 ]
 
 #: The forms of the nudging current during a nudged phase (``ep.nudge_force``).
@@ -227,8 +231,12 @@ def relax(
 
 
 def _any_nonzero(beta) -> bool:
-    xp = namespace(beta)
-    return bool(xp.any(xp.asarray(beta) != 0))
+    """Whether ``beta`` nudges at all. Only host values (numpy, scalars) are read: an array on
+    a device counts as nonzero, since reading it would wait for the device, and a zero
+    nudge adds exactly zero."""
+    if on_host(beta):
+        return bool(np.any(np.asarray(beta) != 0))
+    return True
 
 
 def check_state(arch, state: dict, threshold: float, where: str = "") -> None:
@@ -238,12 +246,39 @@ def check_state(arch, state: dict, threshold: float, where: str = "") -> None:
         v = layer.neuron.potential(layer, state[layer.name])
         xp = namespace(v)
         bad = ~xp.isfinite(v) | (xp.abs(v) > threshold)
-        if not bool(xp.any(bad)):
+        if bool(xp.any(bad)):
+            raise_divergence(arch, divergence_summary(arch, state, threshold), threshold, where)
+
+
+def divergence_summary(arch, state: dict, threshold: float):
+    """What :func:`check_state` checks, without reading it: for every free layer, whether a
+    sample diverged, the first such sample and the largest ``|u|`` of that sample (``inf`` or
+    ``nan`` when it is not finite), as an array of shape ``(n_free_layers, 3)`` in the
+    namespace and on the device of the state. An engine on a device keeps these and reads
+    them once per chunk (:func:`raise_divergence`) instead of waiting for the device after
+    every mini-batch."""
+    rows = []
+    for layer in arch.free_layers:
+        v = layer.neuron.potential(layer, state[layer.name])
+        xp = namespace(v)
+        size = xp.abs(v)
+        bad = ~xp.isfinite(v) | (size > threshold)
+        axes = tuple(range(1, v.ndim))
+        per_sample = xp.any(bad, axis=axes)
+        first = xp.argmax(xp.astype(per_sample, xp.int8))
+        rows.append(xp.stack([xp.astype(xp.any(per_sample), v.dtype), xp.astype(first, v.dtype), xp.max(size[first])]))
+    return namespace(rows[0]).stack(rows)
+
+
+def raise_divergence(arch, summary, threshold: float, where: str = "") -> None:
+    """Raise :class:`~brian_ep.errors.DivergenceError` for the first diverged layer of a
+    :func:`divergence_summary` brought to the host (a numpy array or a CPU tensor), if any."""
+    summary = np.asarray(summary, dtype=float)
+    for layer, (bad, sample, size) in zip(arch.free_layers, summary):
+        if not bad:
             continue
-        sample = int(xp.argmax(xp.astype(xp.any(bad, axis=1), xp.int8)))
-        finite = bool(xp.all(xp.isfinite(v[sample])))
-        size = float(xp.max(xp.abs(v[sample]))) if finite else float("nan")
+        what = f"|u| = {size:.3g}" if np.isfinite(size) else "non-finite"
         raise DivergenceError(
-            f"the state of layer '{layer.name}' diverged ({'non-finite' if not finite else f'|u| = {size:.3g}'}"
-            f" > {threshold:g}) at sample {sample}{where}. {DIVERGENCE_ADVICE}"
+            f"the state of layer '{layer.name}' diverged ({what} > {threshold:g}) at sample {int(sample)}{where}. "
+            f"{DIVERGENCE_ADVICE}"
         )
