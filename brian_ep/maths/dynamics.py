@@ -35,6 +35,7 @@ __all__ = [
     "output",
     "nudge_current",
     "step",
+    "relax_step",
     "relax",
     "check_state",
     "divergence_summary",
@@ -170,6 +171,21 @@ def step(arch, params, state: dict, x_drive: dict, nudge=None, noise=None) -> di
     return new
 
 
+def relax_step(arch, params, u: dict, x_drive: dict, nudge=None, y=None, beta=0.0, nudge_force="recomputed", noise=None, nudged=False):
+    """One step of :func:`relax`: the nudging current of this step (when ``nudged``: see
+    ``nudge_force``), then :func:`step`. Returns ``(state, nudge)``.
+
+    A pure function of its array arguments (``arch``, ``nudge_force`` and ``nudged`` are
+    fixed within a phase), so an engine can replace it by a compiled version of itself
+    (``relax(..., stepper=...)``).
+    """
+    if nudged and (nudge is None or nudge_force != "constant"):
+        top = arch.top
+        now = nudge_current(arch, params, top.neuron.rate(top, u[top.name]), y, beta)
+        nudge = nudge + now if (nudge is not None and nudge_force == "accumulated") else now
+    return step(arch, params, u, x_drive, nudge, noise), nudge
+
+
 def relax(
     arch,
     params,
@@ -182,6 +198,7 @@ def relax(
     x_drive: dict | None = None,
     trajectory: bool = False,
     noise=None,
+    stepper=None,
 ):
     """Run ``n_steps`` steps from the state ``u0`` (the initial state by default).
 
@@ -203,6 +220,8 @@ def relax(
         Also return the list of states after each step.
     noise : callable, optional
         Random numbers for stochastic neuron models (see :func:`step`).
+    stepper : callable, optional
+        A stand-in for :func:`relax_step` with its signature and result (e.g. compiled).
 
     Returns
     -------
@@ -217,14 +236,11 @@ def relax(
         x_drive = input_drive(arch, params, x)
     u = initial_state(arch, x) if u0 is None else dict(u0)
     nudged = y is not None and _any_nonzero(beta)
-    top = arch.top
+    one_step = relax_step if stepper is None else stepper
     traj = []
     nudge = None
     for _ in range(n_steps):
-        if nudged and (nudge is None or nudge_force != "constant"):
-            now = nudge_current(arch, params, top.neuron.rate(top, u[top.name]), y, beta)
-            nudge = nudge + now if (nudge is not None and nudge_force == "accumulated") else now
-        u = step(arch, params, u, x_drive, nudge, noise)
+        u, nudge = one_step(arch, params, u, x_drive, nudge, y, beta, nudge_force, noise, nudged)
         if trajectory:
             traj.append(u)
     return (u, traj) if trajectory else u

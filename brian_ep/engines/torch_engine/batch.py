@@ -3,8 +3,9 @@
 (:func:`~brian_ep.maths.phases.ep_phase_gradient`), the outputs at the free state and the
 divergence summary of every phase (:func:`~brian_ep.maths.dynamics.divergence_summary`).
 
-:func:`make_batch_function` returns it eager, compiled with ``torch.compile``, or replayed
-from CUDA graphs (:class:`CudaGraphBatch`); the optimiser step stays outside (its Adam bias
+:func:`make_batch_function` returns it eager, with a compiled relaxation step
+(``torch.compile`` of :func:`~brian_ep.maths.dynamics.relax_step`), and/or replayed from CUDA
+graphs (:class:`CudaGraphBatch`); the optimiser step stays outside (its Adam bias
 correction changes every step).
 """
 
@@ -14,20 +15,22 @@ from functools import partial
 
 import torch
 
-from ...maths.dynamics import divergence_summary, output
+from ...maths.dynamics import divergence_summary, output, relax_step
 from ...maths.params import Params
 from ...maths.phases import ep_phase_gradient
 
 __all__ = ["ep_batch", "make_batch_function", "CudaGraphBatch"]
 
 
-def ep_batch(arch, ep, W: dict, b: dict, x, y, signs=None, noise=None):
+def ep_batch(arch, ep, stepper, W: dict, b: dict, x, y, signs=None, noise=None):
     """The EP phases of one mini-batch.
 
     Parameters
     ----------
     arch : Architecture
     ep : EPSpec
+    stepper : callable or None
+        Stand-in for :func:`~brian_ep.maths.dynamics.relax_step` (its compiled form).
     W, b : dict of tensors
         Weights and biases (read only).
     x, y : tensors, shape (n, n_input), (n, n_output)
@@ -46,25 +49,24 @@ def ep_batch(arch, ep, W: dict, b: dict, x, y, signs=None, noise=None):
         Divergence summary of the free state and the nudged states.
     """
     params = Params(W, b)
-    grads, ph = ep_phase_gradient(arch, params, x, y, ep, signs, noise)
+    grads, ph = ep_phase_gradient(arch, params, x, y, ep, signs, noise, stepper)
     states = (ph.u_free, ph.u_a) if ph.u_b is ph.u_free else (ph.u_free, ph.u_a, ph.u_b)
     summary = torch.stack([divergence_summary(arch, u, ep.divergence_threshold) for u in states])
     return grads.W, grads.b, output(arch, params, ph.u_free), summary
 
 
-def make_batch_function(arch, ep, compile_mode: str = "off", cuda_graphs: bool = False):
-    """``f(W, b, x, y, signs, noise) -> (grads_W, grads_b, outputs, summary)``.
+def make_batch_function(arch, ep, compile_step: bool = False, cuda_graphs: bool = False, backend: str = "inductor"):
+    """``(stepper, f)``: the relaxation step to use (``None``: the maths' own) and the
+    mini-batch function ``f(W, b, x, y, signs, noise) -> (grads_W, grads_b, outputs, summary)``.
 
-    ``compile_mode``: ``"off"`` (eager) or ``"batch"`` (``torch.compile`` of the whole
-    mini-batch, shapes static). ``cuda_graphs``: capture it as a CUDA graph per batch size
-    and replay it (:class:`CudaGraphBatch`).
+    ``compile_step``: run the phases with ``torch.compile(relax_step)`` (``backend``: the
+    ``torch.compile`` backend; tests use ``aot_eager``, which traces without generating
+    code). ``cuda_graphs``: capture the whole mini-batch as a CUDA graph per batch size and
+    replay it (:class:`CudaGraphBatch`).
     """
-    fn = partial(ep_batch, arch, ep)
-    if compile_mode == "batch":
-        fn = torch.compile(fn, dynamic=False)
-    if cuda_graphs:
-        return CudaGraphBatch(fn)
-    return fn
+    stepper = torch.compile(relax_step, dynamic=False, backend=backend) if compile_step else None
+    fn = partial(ep_batch, arch, ep, stepper)
+    return stepper, (CudaGraphBatch(fn) if cuda_graphs else fn)
 
 
 class CudaGraphBatch:

@@ -79,7 +79,7 @@ class TorchEngine(Engine):
         if stochastic and options.cuda_graphs:
             raise ArgumentError("run.torch.cuda_graphs cannot replay the noise of stochastic neuron models; set it to false")
         self.noise = GeneratorNoise(int(stream(spec.run.seed, "noise").integers(2**62)), device) if stochastic else None
-        self.batch = make_batch_function(arch, spec.ep, options.compile, options.cuda_graphs)
+        self.stepper, self.batch = make_batch_function(arch, spec.ep, options.compile, options.cuda_graphs)
 
     # -- state in and out (numpy float64, the run-directory format) -------------------------
     @property
@@ -185,7 +185,7 @@ class TorchEngine(Engine):
             self.noise.set_rows(None, slice(None))  # evaluation batches are this process's own
         outs = [torch.zeros((0, self.arch.output.size), dtype=self.dtype, device=self.device)]
         for start in range(0, local.shape[0], bs):
-            u = relax(self.arch, self.params, local[start : start + bs], self.spec.ep.free_steps, noise=self.noise)
+            u = relax(self.arch, self.params, local[start : start + bs], self.spec.ep.free_steps, noise=self.noise, stepper=self.stepper)
             outs.append(output(self.arch, self.params, u))
         out = torch.cat(outs)
         if self.parallel is not None:

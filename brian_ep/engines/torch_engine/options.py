@@ -21,11 +21,10 @@ class TorchOptions(BaseModel):
     device : str
         ``cpu``, ``cuda`` or ``cuda:N``. Under ``torchrun`` with ``cuda``, each process takes
         the GPU of its local rank.
-    compile : {"off", "step", "batch"}
-        ``torch.compile`` of the maths: ``step`` compiles one relaxation step (the free step
-        and the nudged step: each becomes a few fused kernels; compiles in seconds),
-        ``batch`` the whole mini-batch (phases, EP update and optimiser step: fewest kernels,
-        but a long first compilation). ``off``: eager torch.
+    compile : bool
+        ``torch.compile`` the relaxation step (:func:`~brian_ep.maths.dynamics.relax_step`:
+        currents, nudge and neuron update become a few fused kernels); the first mini-batch
+        compiles it (about a minute on a CPU, once per run).
     cuda_graphs : bool
         Replay the mini-batch's EP phases and update as one CUDA graph (``device: cuda``
         only; captured once per batch shape).
@@ -40,7 +39,7 @@ class TorchOptions(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     device: str = "cpu"
-    compile: Literal["off", "step", "batch"] = "off"
+    compile: bool = False
     cuda_graphs: bool = False
     threads: int = Field(default=0, ge=0)
     distributed: Literal["auto", "off"] = "auto"
