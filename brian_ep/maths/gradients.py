@@ -18,6 +18,15 @@ from .params import Params
 __all__ = ["ep_gradient", "readout_gradient", "recurrent_backprop_gradient", "coupling_matrix", "state_index"]
 
 
+def _outer(a, b):
+    """``a^T b`` (a sum over samples) in the promoted dtype of ``a`` and ``b``: the per-sample
+    weights are float64, so a float32 network accumulates its update in float64. numpy's
+    ``@`` promotes by itself, torch's does not."""
+    xp = namespace(a, b)
+    dtype = xp.result_type(a, b)
+    return xp.astype(a, dtype, copy=False).T @ xp.astype(b, dtype, copy=False)
+
+
 def _per_sample(beta, n, like):
     xp = namespace(like)
     beta = xp.asarray(beta, dtype=xp.float64, device=device_of(like))
@@ -76,7 +85,7 @@ def ep_gradient(
         w = (1.0 / denom)[:, None] / n
         for p in arch.projections:
             c = arch.weight_scale(p)
-            grads_W[p.name] = -c * (ra[p.pre].T @ (ra[p.post] * w) - rb[p.pre].T @ (rb[p.post] * w))
+            grads_W[p.name] = -c * (_outer(ra[p.pre], ra[p.post] * w) - _outer(rb[p.pre], rb[p.post] * w))
         for layer in arch.free_layers:
             if layer.bias:
                 c = arch.energy_weights[layer.name]
@@ -88,7 +97,7 @@ def ep_gradient(
         r0[inp] = x
         scale = (xp.abs(ba) / denom)[:, None] / n
         for p in arch.projections:
-            grads_W[p.name] = -(r0[p.pre].T @ ((ra[p.post] - rb[p.post]) * scale))
+            grads_W[p.name] = -_outer(r0[p.pre], (ra[p.post] - rb[p.post]) * scale)
         for layer in arch.free_layers:
             if layer.bias:
                 grads_b[layer.name] = -xp.sum((ra[layer.name] - rb[layer.name]) * scale, axis=0)
