@@ -248,3 +248,17 @@ def test_noise_rows_do_not_depend_on_the_split():
     part = GeneratorNoise(11, "cpu")
     part.set_rows(8, slice(5, 8))
     torch.testing.assert_close(part(layer, like), whole[5:8], rtol=0, atol=0)
+
+
+def test_weight_check_sees_nan_and_inf():
+    from brian_ep.engines.torch_engine.engine import _all_finite
+    from brian_ep.maths.params import Params
+
+    def params(value):
+        w = torch.zeros((3, 4), dtype=torch.float64)
+        w[1, 2] = value
+        return Params({"a": w}, {"h": torch.zeros(0, dtype=torch.float64)})
+
+    assert bool(_all_finite(params(5.0)))
+    assert not bool(_all_finite(params(float("nan"))))
+    assert not bool(_all_finite(params(float("-inf"))))

@@ -47,6 +47,13 @@ def select_device(name: str, local_rank: int = 0):
     return torch.device("cpu")
 
 
+def _all_finite(params: Params):
+    """Whether every weight and bias is finite, as a 0-d tensor (not read): the smallest and
+    largest value of each are finite (``nan`` propagates through both)."""
+    ends = [torch.aminmax(v) for v in list(params.W.values()) + list(params.b.values()) if v.numel()]
+    return torch.isfinite(torch.stack([e for pair in ends for e in pair])).all()
+
+
 class TorchEngine(Engine):
     """Batched EP on torch tensors (``run.engine: torch``; settings in ``run.torch``, see
     :class:`~brian_ep.engines.torch_engine.options.TorchOptions`).
@@ -122,7 +129,7 @@ class TorchEngine(Engine):
             apply_update(self.params, grads, lrs, self.spec.optim, self.optim_state)
             outputs.append(out)
             summaries.append(summary)
-            finite.append(torch.stack([torch.isfinite(v).all() for v in list(self.params.W.values()) + list(self.params.b.values())]).all())
+            finite.append(_all_finite(self.params))
         self._check(torch.stack(summaries), torch.stack(finite), starts, sizes)
         out = torch.cat(outputs)
         if self.parallel is not None:
