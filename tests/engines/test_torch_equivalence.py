@@ -26,6 +26,7 @@ from brian_ep.maths import init_optim_state, initial_params
 from brian_ep.maths.dynamics import relax
 from brian_ep.maths.phases import ep_phase_gradient
 from brian_ep.spec import load_spec
+from brian_ep.spec.load import spec_to_dict
 
 TESTS = Path(__file__).resolve().parents[1]
 REPO = TESTS.parent
@@ -44,22 +45,30 @@ TARGETS = _module(TESTS / "brian" / "test_targets.py", "targets_for_torch_equiva
 SPEC_FILES = sorted((REPO / "network_specs").rglob("*.yaml"))
 
 
-def _torch_spec(spec):
-    return spec.model_copy(update={"run": spec.run.model_copy(update={"engine": "torch", "dtype": "float64"})})
+#: where the torch engine is compared: the CPU, and a GPU (eager, CUDA graphs) where there is one
+RUNS = [("cpu", {})] + ([("cuda", {}), ("cuda", {"cuda_graphs": True})] if torch.cuda.is_available() else [])
+#: tolerance (relative to the largest weight) per device in float64: a GPU sums in another order
+TOLERANCE = {"cpu": RTOL, "cuda": 1e-9}
 
 
-def assert_close(got, want, scale, what):
-    got = got.detach().numpy() if isinstance(got, torch.Tensor) else np.asarray(got)
-    np.testing.assert_allclose(got, want, rtol=0, atol=RTOL * max(scale, 1.0), err_msg=what)
+def _torch_spec(spec, device="cpu", **options):
+    """``spec`` on the torch engine in float64 on ``device``."""
+    overrides = {"run.engine": "torch", "run.dtype": "float64", "run.torch": {"device": device, **options}}
+    return load_spec(spec_to_dict(spec), overrides=overrides)
 
 
-def assert_same_params(got, want, what=""):
+def assert_close(got, want, scale, what, rtol=RTOL):
+    got = got.detach().cpu().numpy() if isinstance(got, torch.Tensor) else np.asarray(got)
+    np.testing.assert_allclose(got, want, rtol=0, atol=rtol * max(scale, 1.0), err_msg=what)
+
+
+def assert_same_params(got, want, what="", rtol=RTOL):
     scale = max(float(np.max(np.abs(v))) for v in want.W.values())
     for kind in ("W", "b"):
         a, b = getattr(got, kind), getattr(want, kind)
         assert a.keys() == b.keys()
         for k in b:
-            assert_close(a[k], b[k], scale, f"{what} {kind}:{k}")
+            assert_close(a[k], b[k], scale, f"{what} {kind}:{k}", rtol)
 
 
 def _phases_agree(spec, arch, params, x, y, signs):
@@ -80,21 +89,22 @@ def _phases_agree(spec, arch, params, x, y, signs):
     assert max(float(np.max(np.abs(v))) for v in g_np.W.values()) > 1e-6  # a real update is compared
 
 
-def _train_both(spec, x, y, signs, x_test, chunks=(60,), learned=1e-3):
+def _train_both(spec, x, y, signs, x_test, chunks=(60,), learned=1e-3, device="cpu", **options):
     """The numpy and the torch engine from the same weights, over the same chunks."""
     arch = build_architecture(spec)
     params = initial_params(arch, 0)
     results = []
-    for engine_cls, s in ((NumpyEngine, spec), (TorchEngine, _torch_spec(spec))):
+    rtol = TOLERANCE[device]
+    for engine_cls, s in ((NumpyEngine, spec), (TorchEngine, _torch_spec(spec, device, **options))):
         engine = engine_cls(s, arch, params, init_optim_state(params))
         bounds = [0, *chunks, x.shape[0]]
         outs = [engine.train_chunk(x[a:b], y[a:b], None if signs is None else signs[a:b]).outputs for a, b in zip(bounds, bounds[1:])]
         results.append((engine.get_params(), np.concatenate(outs), engine.predict(x_test)))
     (p_np, o_np, pred_np), (p_t, o_t, pred_t) = results
     assert p_np.max_abs_diff(params) > learned, "the network did not learn: the comparison would be vacuous"
-    assert_same_params(p_t, p_np, "trained")
-    np.testing.assert_allclose(o_t, o_np, rtol=0, atol=RTOL)
-    np.testing.assert_allclose(pred_t, pred_np, rtol=0, atol=RTOL)
+    assert_same_params(p_t, p_np, "trained", rtol)
+    np.testing.assert_allclose(o_t, o_np, rtol=0, atol=rtol)
+    np.testing.assert_allclose(pred_t, pred_np, rtol=0, atol=rtol)
 
 
 @pytest.fixture(scope="module")
@@ -110,12 +120,15 @@ def test_target_configs_trajectories_and_updates(config, digits):
     _phases_agree(spec, arch, initial_params(arch, 0), x[:9], y[:9], signs[:9])
 
 
+@pytest.mark.parametrize("where", RUNS, ids=lambda w: "-".join([w[0], *w[1]]))
 @pytest.mark.parametrize("config", sorted(TARGETS.CONFIGS))
-def test_target_configs_train_alike(config, digits):
+def test_target_configs_train_alike(config, where, digits):
     """100 digits in two chunks (as in the Brian2 target tests): same weights, outputs,
-    predictions."""
+    predictions; on a GPU also replayed from CUDA graphs."""
     x, y, signs, x_test = digits
-    _train_both(TARGETS._spec(**TARGETS.CONFIGS[config]), x[:100], y[:100], signs[:100], x_test[:20])
+    device, options = where
+    _train_both(TARGETS._spec(**TARGETS.CONFIGS[config]), x[:100], y[:100], signs[:100], x_test[:20], device=device,
+                **options)
 
 
 @pytest.mark.parametrize("over", [{}, {"ep__nudging": "positive"}, {"ep__mode": "vector_field", "model__chain__gamma": 0.5}])
@@ -146,9 +159,10 @@ def test_network_specs(path):
     step divides the update by its own size (``g / (|g| + 1e-8)``), which turns a rounding
     difference of 1e-17 in a near-zero update into 1e-12 of weight; Adam itself is compared
     in the target configurations above."""
-    spec = load_spec(path, overrides={"run.engine": "numpy"})
+    spec = load_spec(path, overrides={"run.engine": "numpy", "run.torch": {}})
     bs = min(spec.optim.batch_size, 4)
-    overrides = {"run.engine": "numpy", "run.dtype": "float64", "optim.batch_size": bs, "ep.free_steps": 6, "ep.nudged_steps": 3}
+    overrides = {"run.engine": "numpy", "run.dtype": "float64", "optim.batch_size": bs, "ep.free_steps": 6, "ep.nudged_steps": 3,
+                 "run.torch": {}}
     spec = load_spec(path, overrides=overrides)
     arch = build_architecture(spec)
     n = 2 * bs
@@ -157,5 +171,5 @@ def test_network_specs(path):
     y = np.eye(arch.output.size)[rng.integers(0, arch.output.size, n)]
     signs = rng.choice([-1.0, 1.0], n)
     _phases_agree(spec, arch, initial_params(arch, 0), x[:bs], y[:bs], signs[:bs])
-    sgd = load_spec(path, overrides={**overrides, "optim.algorithm": "sgd", "optim.lr_scale": 10.0})
+    sgd = load_spec(path, overrides={**overrides, "optim.algorithm": "sgd", "optim.lr_scale": 10.0, "run.torch": {}})
     _train_both(sgd, x, y, signs, x[:3], chunks=(), learned=1e-6)

@@ -47,6 +47,15 @@ def select_device(name: str, local_rank: int = 0):
     return torch.device("cpu")
 
 
+def _same_layout(a: Params, b: Params) -> bool:
+    """Whether ``a`` and ``b`` hold the same weights and biases with the same shapes."""
+    return all(
+        getattr(a, kind).keys() == getattr(b, kind).keys()
+        and all(v.shape == getattr(b, kind)[k].shape for k, v in getattr(a, kind).items())
+        for kind in ("W", "b")
+    )
+
+
 def _all_finite(params: Params):
     """Whether every weight and bias is finite, as a 0-d tensor (not read): the smallest and
     largest value of each are finite (``nan`` propagates through both)."""
@@ -97,7 +106,14 @@ class TorchEngine(Engine):
         return params_to_numpy(self.params)
 
     def set_params(self, params: Params) -> None:
-        self.params = params_to_torch(params, self.dtype, self.device)
+        new = params_to_torch(params, self.dtype, self.device)
+        if _same_layout(new, self.params):  # in place: CUDA graphs read these tensors
+            for kind in ("W", "b"):
+                for k, v in getattr(new, kind).items():
+                    getattr(self.params, kind)[k].copy_(v)
+        else:
+            self.params = new
+            self.stepper, self.batch = make_batch_function(self.arch, self.spec.ep, self.options.compile, self.options.cuda_graphs)
 
     def get_optim_state(self):
         return optim_to_numpy(self.optim_state)
