@@ -27,6 +27,7 @@ CANDIDATES = {
     "adam-1e-3": {"optim.algorithm": "adam", "model.chain.lr": [1e-3, 1e-3]},
     "adam-2e-3": {"optim.algorithm": "adam", "model.chain.lr": [2e-3, 2e-3]},
     "adam-4e-3": {"optim.algorithm": "adam", "model.chain.lr": [4e-3, 4e-3]},
+    "adam-8e-3": {"optim.algorithm": "adam", "model.chain.lr": [8e-3, 8e-3]},
     "sgd-0.5": {"optim.algorithm": "sgd", "model.chain.lr": [0.5, 0.25]},
 }
 

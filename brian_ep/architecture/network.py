@@ -6,6 +6,7 @@ Knows nothing of Brian2 objects or files: the engines and :mod:`brian_ep.maths` 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 
 __all__ = ["Layer", "Projection", "Architecture"]
@@ -120,14 +121,14 @@ class Architecture:
     def output(self) -> Layer:
         return self.layers[-1]
 
-    @property
+    @cached_property
     def free_layers(self) -> tuple:
         """The layers with dynamics (all but the input, and the output under a softmax readout)."""
         return tuple(
             layer for layer in self.layers[1:] if not (self.readout is not None and layer.role == "output")
         )
 
-    @property
+    @cached_property
     def top(self) -> Layer:
         """The free layer that receives the nudging force."""
         return self.free_layers[-1]

@@ -70,7 +70,8 @@ def signals(arch, state: dict) -> dict:
 
 
 def input_drive(arch, params, x) -> dict:
-    """The constant currents from the clamped input, ``x W_p`` for each projection out of it.
+    """The constant part of every free layer's current, computed once per sample (the input is
+    clamped): ``x W_p`` for each projection out of the clamped input, plus the layer's bias.
 
     Parameters
     ----------
@@ -82,22 +83,25 @@ def input_drive(arch, params, x) -> dict:
         if p.pre == name:
             term = x @ params.W[p.name]
             drive[p.post] = drive[p.post] + term if p.post in drive else term
+    for layer in arch.free_layers:
+        if layer.bias:
+            base = drive.get(layer.name)
+            if base is None:
+                base = namespace(x).zeros((x.shape[0], layer.size), dtype=x.dtype, device=device_of(x))
+            drive[layer.name] = base + params.b[layer.name]
     return drive
 
 
 def currents(arch, params, r: dict, x_drive: dict) -> dict:
-    """Synaptic plus bias current ``I_l`` of every free layer (without the nudge), from the
-    signals ``r`` the layers send."""
+    """Total current ``I_l`` of every free layer (without the nudge), from the signals ``r``
+    the layers send and the constant currents ``x_drive`` (:func:`input_drive`: input and
+    bias)."""
     inp = arch.input.name
     out = {}
     for layer in arch.free_layers:
         name = layer.name
         total = x_drive.get(name)
-        if total is None:
-            total = namespace(r[name]).zeros_like(r[name])
-        if layer.bias:
-            total = total + params.b[name]
-        out[name] = total
+        out[name] = namespace(r[name]).zeros_like(r[name]) if total is None else total
     for p in arch.projections:
         if p.pre == inp:
             continue
@@ -140,13 +144,18 @@ def nudge_current(arch, params, r_top, y, beta):
     beta : float or array, shape (n_samples,)
         Nudging strength, per sample where signs differ.
     """
-    beta = namespace(r_top).asarray(beta, dtype=r_top.dtype, device=device_of(r_top))
-    if beta.ndim == 1:
-        beta = beta[:, None]
+    beta = _nudge_strength(beta, r_top)
     if arch.readout is None:
         return beta * (y - r_top)
     W = params.W[arch.readout.name]
     return -beta * ((softmax(r_top @ W) - y) @ W.T)
+
+
+def _nudge_strength(beta, like):
+    """``beta`` as an array of the dtype and device of ``like``, shaped to scale its rows
+    (``(n, 1)`` for one strength per sample); an array that is so already is returned as it is."""
+    beta = namespace(like).asarray(beta, dtype=like.dtype, device=device_of(like))
+    return beta[:, None] if beta.ndim == 1 else beta
 
 
 def step(arch, params, state: dict, x_drive: dict, nudge=None, noise=None) -> dict:
@@ -236,6 +245,8 @@ def relax(
         x_drive = input_drive(arch, params, x)
     u = initial_state(arch, x) if u0 is None else dict(u0)
     nudged = y is not None and _any_nonzero(beta)
+    if nudged:  # once per phase rather than in every step (nudge_current would convert it)
+        beta = _nudge_strength(beta, x)
     one_step = relax_step if stepper is None else stepper
     traj = []
     nudge = None
@@ -277,12 +288,11 @@ def divergence_summary(arch, state: dict, threshold: float):
     for layer in arch.free_layers:
         v = layer.neuron.potential(layer, state[layer.name])
         xp = namespace(v)
-        size = xp.abs(v)
-        bad = ~xp.isfinite(v) | (size > threshold)
         axes = tuple(range(1, v.ndim))
-        per_sample = xp.any(bad, axis=axes)
-        first = xp.argmax(xp.astype(per_sample, xp.int8))
-        rows.append(xp.stack([xp.astype(xp.any(per_sample), v.dtype), xp.astype(first, v.dtype), xp.max(size[first])]))
+        size = xp.maximum(xp.max(v, axis=axes), -xp.min(v, axis=axes))  # max |u| per sample; nan stays nan
+        bad = ~(size <= threshold)
+        first = xp.argmax(xp.astype(bad, xp.int8))
+        rows.append(xp.stack([xp.astype(xp.any(bad), v.dtype), xp.astype(first, v.dtype), size[first]]))
     return namespace(rows[0]).stack(rows)
 
 

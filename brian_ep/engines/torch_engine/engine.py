@@ -130,6 +130,7 @@ class TorchEngine(Engine):
         return torch.as_tensor(np.asarray(a), dtype=dtype or self.dtype, device=self.device)
 
     # -- training -----------------------------------------------------------------------------
+    @torch.no_grad()
     def train_chunk(self, x, y, signs=None):
         X, Y = self._tensor(x), self._tensor(y)
         S = None if signs is None else self._tensor(signs, torch.float64)
@@ -198,6 +199,7 @@ class TorchEngine(Engine):
                 )
 
     # -- evaluation ---------------------------------------------------------------------------
+    @torch.no_grad()
     def predict(self, x):
         X = self._tensor(x)
         n = X.shape[0]
