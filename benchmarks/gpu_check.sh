@@ -3,7 +3,7 @@
 # benchmarks/gpu_prepare.sh (wheels and MNIST in .gpu/):
 #   1. the torch engine's tests, now also on CUDA: float64 equivalence with the numpy engine,
 #      eager and replayed from CUDA graphs (tests/engines, ~2 min);
-#   2. the benchmark on CUDA: 784-500-10 at batch 1, 100, 1000, 10000, float64 and float32,
+#   2. the benchmark on CUDA: 784-500-10 at batch 100, 1000, 10000, float64 and float32,
 #      eager, compiled step, CUDA graphs, beside the numpy engine (~3 min);
 #   3. one MNIST training run, network_specs/torch/mnist_784_500_10_b1000.yaml (batch 1000,
 #      Adam, cosine, 30 epochs, float32, CUDA graphs; ~2 min): final test accuracy, ms/sample.
@@ -26,7 +26,7 @@ timeout 240 $PY -m pytest -q -p no:cacheprovider tests/engines/test_torch_equiva
     tests/engines/test_torch_engine.py 2>&1 | tail -20 | tee "$OUT/tests.txt"
 
 echo "== 2. benchmark on CUDA"
-timeout 300 $PY benchmarks/bench_torch_engine.py --device cuda --no-brian --batches 1,100,1000,10000 \
+timeout 300 $PY benchmarks/bench_torch_engine.py --device cuda --no-brian --batches 100,1000,10000 --rounds 2 \
     --json "$OUT/bench_cuda.json" 2>&1 | grep -v Warning | tee "$OUT/bench_cuda.txt"
 
 echo "== 3. MNIST at batch 1000 on CUDA"

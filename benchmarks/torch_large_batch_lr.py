@@ -5,7 +5,7 @@ epoch is reported beside it, never used to choose.
 
     BRIAN_EP_DATA=../shared/data OMP_NUM_THREADS=1 nice python benchmarks/torch_large_batch_lr.py \\
         --epochs 5 --out docs/results/torch/large_batch_lr.json       # ~15 min on 2 busy cores
-    ... --epochs 30 --only adam-2e-3 --out docs/results/torch/large_batch_30ep.json  # the chosen one
+    ... --epochs 15 --only adam-4e-3 --out docs/results/torch/large_batch_15ep.json  # the chosen one, ~30 min
 
 Each candidate runs the spec on the CPU (torch engine, float32, one thread) with its cosine
 schedule stretched over ``--epochs``.

@@ -19,7 +19,11 @@ from ...maths.dynamics import divergence_summary, output, relax_step
 from ...maths.params import Params
 from ...maths.phases import ep_phase_gradient
 
-__all__ = ["ep_batch", "make_batch_function", "CudaGraphBatch"]
+__all__ = ["ep_batch", "make_batch_function", "CudaGraphBatch", "COMPILE_BACKEND"]
+
+#: The ``torch.compile`` backend of ``run.torch.compile`` (tests trace with ``aot_eager``,
+#: which generates no code).
+COMPILE_BACKEND = "inductor"
 
 
 def ep_batch(arch, ep, stepper, W: dict, b: dict, x, y, signs=None, noise=None):
@@ -55,15 +59,15 @@ def ep_batch(arch, ep, stepper, W: dict, b: dict, x, y, signs=None, noise=None):
     return grads.W, grads.b, output(arch, params, ph.u_free), summary
 
 
-def make_batch_function(arch, ep, compile_step: bool = False, cuda_graphs: bool = False, backend: str = "inductor"):
+def make_batch_function(arch, ep, compile_step: bool = False, cuda_graphs: bool = False, backend: str | None = None):
     """``(stepper, f)``: the relaxation step to use (``None``: the maths' own) and the
     mini-batch function ``f(W, b, x, y, signs, noise) -> (grads_W, grads_b, outputs, summary)``.
 
     ``compile_step``: run the phases with ``torch.compile(relax_step)`` (``backend``: the
-    ``torch.compile`` backend; tests use ``aot_eager``, which traces without generating
-    code). ``cuda_graphs``: capture the whole mini-batch as a CUDA graph per batch size and
+    ``torch.compile`` backend, :data:`COMPILE_BACKEND` by default). ``cuda_graphs``: capture the whole mini-batch as a CUDA graph per batch size and
     replay it (:class:`CudaGraphBatch`).
     """
+    backend = COMPILE_BACKEND if backend is None else backend
     stepper = torch.compile(relax_step, dynamic=False, backend=backend) if compile_step else None
     fn = partial(ep_batch, arch, ep, stepper)
     return stepper, (CudaGraphBatch(fn) if cuda_graphs else fn)
