@@ -90,10 +90,15 @@ def train(spec, out=None, resume=False, progress=True, dataset=None, command=Non
     (x_tr, l_tr), val, (x_te, l_te) = prepare_data(spec, dataset)
     data = _Data(x_tr, l_tr, one_hot(l_tr, spec.model.output.size), val, x_te, l_te)
     arch = build_architecture(spec)
-    run_dir = RunDirectory(out) if out is not None else None
-    params, optim_state, position, metrics = _start(spec, arch, run_dir, resume, command)
-    workdir = None if run_dir is None else run_dir.path / "standalone"
+    source = RunDirectory(out) if out is not None else None
+    params, optim_state, position, metrics = _start(spec, arch, source, resume)
+    workdir = None if source is None else source.path / "standalone"
     engine = make_engine(spec, arch, params, optim_state, workdir=workdir)
+    # in a data-parallel run every process trains, one writes (and shows progress)
+    run_dir = source if engine.is_main_process else None
+    progress = progress and engine.is_main_process
+    if run_dir is not None:
+        run_dir.create(spec, command=command, resume=resume)
     try:
         for epoch in range(position["epoch"], spec.run.epochs):
             position = _train_epoch(spec, arch, engine, data, epoch, position, run_dir, metrics, progress)
@@ -110,20 +115,19 @@ def train(spec, out=None, resume=False, progress=True, dataset=None, command=Non
         engine.close()
     if run_dir is not None:
         _finish(run_dir, params, metrics)
-    return TrainResult(params, metrics, None if run_dir is None else run_dir.path)
+    return TrainResult(params, metrics, None if source is None else source.path)
 
 
-def _start(spec, arch, run_dir, resume, command):
-    """Initial (or resumed) weights, optimiser state, position and metrics."""
+def _start(spec, arch, source, resume):
+    """Initial (or resumed from the run directory ``source``) weights, optimiser state,
+    position and metrics."""
     params = initial_params(arch, spec.run.seed)
     optim_state = init_optim_state(params)
     position = _new_position()
     metrics = {"spec": spec.name, "engine": spec.run.engine, "device": spec.run.device, "epochs": []}
-    if run_dir is not None:
-        if resume:
-            params, optim_state, position = run_dir.load_checkpoint()
-            metrics = position.pop("metrics", metrics)
-        run_dir.create(spec, command=command, resume=resume)
+    if source is not None and resume:
+        params, optim_state, position = source.load_checkpoint()
+        metrics = position.pop("metrics", metrics)
     return params, optim_state, position, metrics
 
 

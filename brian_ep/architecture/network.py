@@ -144,6 +144,11 @@ class Architecture:
         ``c_l`` for every free layer (exact mode); all 1 in vector-field mode. Read-only.
     mode : str
         ``"exact"`` or ``"vector_field"``.
+    free_layers : tuple of Layer
+        The layers with dynamics: all but the input, and the output under a softmax readout
+        (derived; looked up at every step of the dynamics, so stored rather than recomputed).
+    top : Layer
+        The free layer that receives the nudging force (the last free layer; derived).
     """
 
     layers: tuple
@@ -151,10 +156,15 @@ class Architecture:
     readout: Projection | None
     energy_weights: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
     mode: str = "exact"
+    free_layers: tuple = field(init=False, repr=False, compare=False)
+    top: Layer = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         if not isinstance(self.energy_weights, MappingProxyType):
             object.__setattr__(self, "energy_weights", MappingProxyType(dict(self.energy_weights)))
+        free = tuple(layer for layer in self.layers[1:] if not (self.readout is not None and layer.role == "output"))
+        object.__setattr__(self, "free_layers", free)
+        object.__setattr__(self, "top", free[-1] if free else None)
 
     # -- lookup -------------------------------------------------------------------------
     def layer(self, name: str) -> Layer:
@@ -170,18 +180,6 @@ class Architecture:
     @property
     def output(self) -> Layer:
         return self.layers[-1]
-
-    @property
-    def free_layers(self) -> tuple:
-        """The layers with dynamics (all but the input, and the output under a softmax readout)."""
-        return tuple(
-            layer for layer in self.layers[1:] if not (self.readout is not None and layer.role == "output")
-        )
-
-    @property
-    def top(self) -> Layer:
-        """The free layer that receives the nudging force."""
-        return self.free_layers[-1]
 
     def incoming(self, name: str) -> tuple:
         return tuple(p for p in self.projections if p.post == name)

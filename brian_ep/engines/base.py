@@ -48,6 +48,10 @@ class Engine(ABC):
         temporary folder, removed by :meth:`close`.
     """
 
+    #: Whether this process writes the run directory and shows progress (false in all but
+    #: one process of a data-parallel run).
+    is_main_process = True
+
     def __init__(self, spec, arch, params: Params, optim_state: OptimState, workdir=None):
         self.spec = spec
         self.arch = arch

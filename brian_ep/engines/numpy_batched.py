@@ -9,8 +9,7 @@ import numpy as np
 
 from ..errors import DivergenceError
 from ..maths.dynamics import check_state, output, relax
-from ..maths.optim import apply_update, learning_rates
-from ..maths.params import Params
+from ..maths.optim import apply_update, learning_rates, scale_learning_rates
 from ..maths.phases import ep_phase_gradient
 from .base import ChunkResult, Engine
 
@@ -43,8 +42,7 @@ class NumpyEngine(Engine):
         x = np.asarray(x, dtype=self.dtype)
         y = np.asarray(y, dtype=self.dtype)
         ep, bs = self.spec.ep, self.spec.optim.batch_size
-        f = self.lr_factor
-        lrs = Params({k: v * f for k, v in self.lrs.W.items()}, {k: v * f for k, v in self.lrs.b.items()})
+        lrs = scale_learning_rates(self.lrs, self.lr_factor)
         outputs = np.empty((x.shape[0], y.shape[1]))
         for start in range(0, x.shape[0], bs):
             sl = slice(start, start + bs)

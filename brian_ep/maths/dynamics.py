@@ -21,8 +21,10 @@ Functions take arrays of any array-API namespace (numpy, torch) and return the s
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..errors import DIVERGENCE_ADVICE, DivergenceError
-from .arrays import device_of, namespace
+from .arrays import device_of, namespace, on_host
 from .projections import add_bias, feedback, feedforward
 
 __all__ = [
@@ -37,8 +39,11 @@ __all__ = [
     "output",
     "nudge_current",
     "step",
+    "relax_step",
     "relax",
     "check_state",
+    "divergence_summary",
+    "raise_divergence",
 ]
 
 #: The forms of the nudging current during a nudged phase (``ep.nudge_force``).
@@ -69,7 +74,8 @@ def signals(arch, state: dict) -> dict:
 
 
 def input_drive(arch, params, x) -> dict:
-    """The constant currents from the clamped input, ``x W_p`` for each projection out of it.
+    """The constant part of every free layer's current, computed once per sample (the input is
+    clamped): ``x W_p`` for each projection out of the clamped input, plus the layer's bias.
 
     Parameters
     ----------
@@ -81,22 +87,25 @@ def input_drive(arch, params, x) -> dict:
         if p.pre == name:
             term = feedforward(p, x, params.W[p.name])
             drive[p.post] = drive[p.post] + term if p.post in drive else term
+    for layer in arch.free_layers:
+        if layer.bias:
+            base = drive.get(layer.name)
+            if base is None:
+                base = namespace(x).zeros((x.shape[0], layer.size), dtype=x.dtype, device=device_of(x))
+            drive[layer.name] = add_bias(layer, base, params.b[layer.name])
     return drive
 
 
 def currents(arch, params, r: dict, x_drive: dict) -> dict:
-    """Synaptic plus bias current ``I_l`` of every free layer (without the nudge), from the
-    signals ``r`` the layers send."""
+    """Total current ``I_l`` of every free layer (without the nudge), from the signals ``r``
+    the layers send and the constant currents ``x_drive`` (:func:`input_drive`: input and
+    bias)."""
     inp = arch.input.name
     out = {}
     for layer in arch.free_layers:
         name = layer.name
         total = x_drive.get(name)
-        if total is None:
-            total = namespace(r[name]).zeros_like(r[name])
-        if layer.bias:
-            total = add_bias(layer, total, params.b[name])
-        out[name] = total
+        out[name] = namespace(r[name]).zeros_like(r[name]) if total is None else total
     for p in arch.projections:
         if p.pre == inp:
             continue
@@ -139,13 +148,18 @@ def nudge_current(arch, params, r_top, y, beta):
     beta : float or array, shape (n_samples,)
         Nudging strength, per sample where signs differ.
     """
-    beta = namespace(r_top).asarray(beta, dtype=r_top.dtype, device=device_of(r_top))
-    if beta.ndim == 1:
-        beta = beta[:, None]
+    beta = _nudge_strength(beta, r_top)
     if arch.readout is None:
         return beta * (y - r_top)
     W = params.W[arch.readout.name]
     return -beta * ((softmax(r_top @ W) - y) @ W.T)
+
+
+def _nudge_strength(beta, like):
+    """``beta`` as an array of the dtype and device of ``like``, shaped to scale its rows
+    (``(n, 1)`` for one strength per sample); an array that is so already is returned as it is."""
+    beta = namespace(like).asarray(beta, dtype=like.dtype, device=device_of(like))
+    return beta[:, None] if beta.ndim == 1 else beta
 
 
 def step(arch, params, state: dict, x_drive: dict, nudge=None, noise=None) -> dict:
@@ -170,6 +184,21 @@ def step(arch, params, state: dict, x_drive: dict, nudge=None, noise=None) -> di
     return new
 
 
+def relax_step(arch, params, u: dict, x_drive: dict, nudge=None, y=None, beta=0.0, nudge_force="recomputed", noise=None, nudged=False):
+    """One step of :func:`relax`: the nudging current of this step (when ``nudged``: see
+    ``nudge_force``), then :func:`step`. Returns ``(state, nudge)``.
+
+    A pure function of its array arguments (``arch``, ``nudge_force`` and ``nudged`` are
+    fixed within a phase), so an engine can replace it by a compiled version of itself
+    (``relax(..., stepper=...)``).
+    """
+    if nudged and (nudge is None or nudge_force != "constant"):
+        top = arch.top
+        now = nudge_current(arch, params, top.neuron.rate(top, u[top.name]), y, beta)
+        nudge = nudge + now if (nudge is not None and nudge_force == "accumulated") else now
+    return step(arch, params, u, x_drive, nudge, noise), nudge
+
+
 def relax(
     arch,
     params,
@@ -182,6 +211,7 @@ def relax(
     x_drive: dict | None = None,
     trajectory: bool = False,
     noise=None,
+    stepper=None,
 ):
     """Run ``n_steps`` steps from the state ``u0`` (the initial state by default).
 
@@ -203,6 +233,8 @@ def relax(
         Also return the list of states after each step.
     noise : callable, optional
         Random numbers for stochastic neuron models (see :func:`step`).
+    stepper : callable, optional
+        A stand-in for :func:`relax_step` with its signature and result (e.g. compiled).
 
     Returns
     -------
@@ -217,22 +249,25 @@ def relax(
         x_drive = input_drive(arch, params, x)
     u = initial_state(arch, x) if u0 is None else dict(u0)
     nudged = y is not None and _any_nonzero(beta)
-    top = arch.top
+    if nudged:  # once per phase rather than in every step (nudge_current would convert it)
+        beta = _nudge_strength(beta, x)
+    one_step = relax_step if stepper is None else stepper
     traj = []
     nudge = None
     for _ in range(n_steps):
-        if nudged and (nudge is None or nudge_force != "constant"):
-            now = nudge_current(arch, params, top.neuron.rate(top, u[top.name]), y, beta)
-            nudge = nudge + now if (nudge is not None and nudge_force == "accumulated") else now
-        u = step(arch, params, u, x_drive, nudge, noise)
+        u, nudge = one_step(arch, params, u, x_drive, nudge, y, beta, nudge_force, noise, nudged)
         if trajectory:
             traj.append(u)
     return (u, traj) if trajectory else u
 
 
 def _any_nonzero(beta) -> bool:
-    xp = namespace(beta)
-    return bool(xp.any(xp.asarray(beta) != 0))
+    """Whether ``beta`` nudges at all. Only host values (numpy, scalars) are read: an array on
+    a device counts as nonzero, since reading it would wait for the device, and a zero
+    nudge adds exactly zero."""
+    if on_host(beta):
+        return bool(np.any(np.asarray(beta) != 0))
+    return True
 
 
 def check_state(arch, state: dict, threshold: float, where: str = "") -> None:
@@ -242,12 +277,38 @@ def check_state(arch, state: dict, threshold: float, where: str = "") -> None:
         v = layer.neuron.potential(layer, state[layer.name])
         xp = namespace(v)
         bad = ~xp.isfinite(v) | (xp.abs(v) > threshold)
-        if not bool(xp.any(bad)):
+        if bool(xp.any(bad)):
+            raise_divergence(arch, divergence_summary(arch, state, threshold), threshold, where)
+
+
+def divergence_summary(arch, state: dict, threshold: float):
+    """What :func:`check_state` checks, without reading it: for every free layer, whether a
+    sample diverged, the first such sample and the largest ``|u|`` of that sample (``inf`` or
+    ``nan`` when it is not finite), as an array of shape ``(n_free_layers, 3)`` in the
+    namespace and on the device of the state. An engine on a device keeps these and reads
+    them once per chunk (:func:`raise_divergence`) instead of waiting for the device after
+    every mini-batch."""
+    rows = []
+    for layer in arch.free_layers:
+        v = layer.neuron.potential(layer, state[layer.name])
+        xp = namespace(v)
+        axes = tuple(range(1, v.ndim))
+        size = xp.maximum(xp.max(v, axis=axes), -xp.min(v, axis=axes))  # max |u| per sample; nan stays nan
+        bad = ~(size <= threshold)
+        first = xp.argmax(xp.astype(bad, xp.int8))
+        rows.append(xp.stack([xp.astype(xp.any(bad), v.dtype), xp.astype(first, v.dtype), size[first]]))
+    return namespace(rows[0]).stack(rows)
+
+
+def raise_divergence(arch, summary, threshold: float, where: str = "") -> None:
+    """Raise :class:`~brian_ep.errors.DivergenceError` for the first diverged layer of a
+    :func:`divergence_summary` brought to the host (a numpy array or a CPU tensor), if any."""
+    summary = np.asarray(summary, dtype=float)
+    for layer, (bad, sample, size) in zip(arch.free_layers, summary):
+        if not bad:
             continue
-        sample = int(xp.argmax(xp.astype(xp.any(bad, axis=1), xp.int8)))
-        finite = bool(xp.all(xp.isfinite(v[sample])))
-        size = float(xp.max(xp.abs(v[sample]))) if finite else float("nan")
+        what = f"|u| = {size:.3g}" if np.isfinite(size) else "non-finite"
         raise DivergenceError(
-            f"the state of layer '{layer.name}' diverged ({'non-finite' if not finite else f'|u| = {size:.3g}'}"
-            f" > {threshold:g}) at sample {sample}{where}. {DIVERGENCE_ADVICE}"
+            f"the state of layer '{layer.name}' diverged ({what} > {threshold:g}) at sample {int(sample)}{where}. "
+            f"{DIVERGENCE_ADVICE}"
         )

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..seeds import stream
+from .arrays import namespace
 
 __all__ = ["Params", "init_params", "initial_params"]
 
@@ -22,7 +23,11 @@ class Params:
     b: dict = field(default_factory=dict)
 
     def copy(self) -> "Params":
-        return Params({k: v.copy() for k, v in self.W.items()}, {k: v.copy() for k, v in self.b.items()})
+        """A copy (of numpy arrays or of arrays of another namespace, on their device)."""
+        def one(v):
+            return namespace(v).asarray(v, copy=True)
+
+        return Params({k: one(v) for k, v in self.W.items()}, {k: one(v) for k, v in self.b.items()})
 
     def astype(self, dtype) -> "Params":
         return Params({k: v.astype(dtype) for k, v in self.W.items()}, {k: v.astype(dtype) for k, v in self.b.items()})

@@ -31,7 +31,7 @@ class Phases:
     beta_b: object
 
 
-def run_phases(arch, params, x, y, ep, signs=None, noise=None) -> Phases:
+def run_phases(arch, params, x, y, ep, signs=None, noise=None, stepper=None) -> Phases:
     """Run the free and nudged phases for a batch.
 
     Parameters
@@ -46,11 +46,13 @@ def run_phases(arch, params, x, y, ep, signs=None, noise=None) -> Phases:
         generator, so that every engine uses the same ones).
     noise : callable, optional
         Random numbers for stochastic neuron models (see :func:`~brian_ep.maths.dynamics.step`).
+    stepper : callable, optional
+        Stand-in for :func:`~brian_ep.maths.dynamics.relax_step` (e.g. compiled).
     """
     n = x.shape[0]
     xp, device = namespace(x), device_of(x)
     x_drive = input_drive(arch, params, x)
-    u_free = relax(arch, params, x, ep.free_steps, x_drive=x_drive, noise=noise)
+    u_free = relax(arch, params, x, ep.free_steps, x_drive=x_drive, noise=noise, stepper=stepper)
     if ep.nudging == "random_sign":
         if signs is None:
             raise ValueError("nudging 'random_sign' needs the per-sample signs")
@@ -61,7 +63,7 @@ def run_phases(arch, params, x, y, ep, signs=None, noise=None) -> Phases:
     def nudged_phase(beta):
         return relax(
             arch, params, x, ep.nudged_steps, u0=u_free, y=y, beta=beta, nudge_force=ep.nudge_force, x_drive=x_drive,
-            noise=noise,
+            noise=noise, stepper=stepper,
         )
 
     u_a = nudged_phase(beta_a)
@@ -74,10 +76,10 @@ def run_phases(arch, params, x, y, ep, signs=None, noise=None) -> Phases:
     return Phases(u_free, u_a, u_b, beta_a, beta_b)
 
 
-def ep_phase_gradient(arch, params, x, y, ep, signs=None, noise=None):
+def ep_phase_gradient(arch, params, x, y, ep, signs=None, noise=None, stepper=None):
     """:func:`run_phases` then :func:`~brian_ep.maths.gradients.ep_gradient` (with
     ``ep.readout_error``); returns ``(grads, phases)``."""
-    ph = run_phases(arch, params, x, y, ep, signs, noise)
+    ph = run_phases(arch, params, x, y, ep, signs, noise, stepper)
     grads = ep_gradient(
         arch, params, x, y, ph.u_a, ph.u_b, ph.beta_a, ph.beta_b, u_free=ph.u_free, readout_error=ep.readout_error
     )
