@@ -36,6 +36,9 @@ class Layer:
         model if not given for another layer.
     options : object or None
         The neuron model's own validated settings (``None`` if it has none).
+    encoding : {"current", "spikes"}
+        Input layer only: its values drive constant currents, or Bernoulli spike trains with
+        those probabilities per step (``model.input.encoding``).
     """
 
     name: str
@@ -48,6 +51,7 @@ class Layer:
     bias: bool = False
     neuron: object = None
     options: object = None
+    encoding: str = "current"
 
     def __post_init__(self):
         if self.neuron is None and self.role != "input":

@@ -13,19 +13,30 @@ advances it by one step of length ``dt`` driven by the total current::
 the step, which is what Brian2 does (summed variables are computed just before each group's
 state update).
 
+Spiking layers (a neuron model with ``stochastic = True``) draw one uniform number per
+neuron and step from the ``noise`` callable; their signal is the spikes of the last step.
+An input encoded as spikes (``model.input.encoding: spikes``) keeps its last spikes in the
+state too (:class:`InputSpikes`, under the input layer's name) and drives the next step with
+them instead of the constant ``x W``.
+
 Functions take arrays of any array-API namespace (numpy, torch) and return the same kind.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 from ..errors import DIVERGENCE_ADVICE, DivergenceError
 from .arrays import device_of, namespace
 
 __all__ = [
     "NUDGE_FORCES",
+    "InputSpikes",
     "initial_state",
     "rates",
+    "phase_rates",
     "signals",
+    "spike_counts",
     "input_drive",
     "currents",
     "softmax",
@@ -41,8 +52,17 @@ __all__ = [
 NUDGE_FORCES = ("recomputed", "constant", "accumulated")
 
 
+class InputSpikes(NamedTuple):
+    """The state of an input encoded as spikes: ``s`` the spikes of the last step (0 or 1)
+    and ``total`` the spikes since the initial state, shape ``(n_samples, n_input)``."""
+
+    s: object
+    total: object
+
+
 def initial_state(arch, like, n_samples: int | None = None) -> dict:
-    """Every free layer's state before a sample is presented (zeros for the rate model).
+    """Every free layer's state before a sample is presented (zeros for the rate model), and
+    the input's :class:`InputSpikes` when it is encoded as spikes.
 
     Parameters
     ----------
@@ -50,13 +70,37 @@ def initial_state(arch, like, n_samples: int | None = None) -> dict:
         Gives the namespace, dtype, device and (unless ``n_samples`` is given) the batch size.
     """
     n = like.shape[0] if n_samples is None else n_samples
-    return {layer.name: layer.neuron.initial_state(layer, n, like) for layer in arch.free_layers}
+    state = {layer.name: layer.neuron.initial_state(layer, n, like) for layer in arch.free_layers}
+    if arch.input.encoding == "spikes":
+        zeros = namespace(like).zeros((n, arch.input.size), dtype=like.dtype, device=device_of(like))
+        state[arch.input.name] = InputSpikes(zeros, zeros)
+    return state
 
 
 def rates(arch, state: dict) -> dict:
-    """The rate of every free layer (``r_l = rho_l(u_l)`` for the rate model): what the EP
-    rule, the output and the energy read."""
+    """The rate of every free layer (``r_l = rho_l(u_l)`` for the rate model, the spike trace
+    of a spiking layer): what the nudge, the output and the energy read."""
     return {layer.name: layer.neuron.rate(layer, state[layer.name]) for layer in arch.free_layers}
+
+
+def phase_rates(arch, state: dict) -> dict:
+    """The rate estimate of every free layer that the EP rule reads at the end of a phase
+    (the rates, for the rate model; a spiking layer's trace or windowed spike count)."""
+    return {layer.name: layer.neuron.phase_rate(layer, state[layer.name]) for layer in arch.free_layers}
+
+
+def spike_counts(arch, state: dict) -> dict:
+    """Spikes emitted since the initial state, summed over neurons, per sample: ``{layer:
+    array of shape (n_samples,)}`` for every spiking layer (and a spike-encoded input)."""
+    out = {}
+    inp = arch.input
+    if inp.encoding == "spikes":
+        out[inp.name] = namespace(state[inp.name].total).sum(state[inp.name].total, axis=1)
+    for layer in arch.free_layers:
+        total = layer.neuron.spikes(layer, state[layer.name])
+        if total is not None:
+            out[layer.name] = namespace(total).sum(total, axis=1)
+    return out
 
 
 def signals(arch, state: dict) -> dict:
@@ -144,17 +188,30 @@ def nudge_current(arch, params, r_top, y, beta):
     return -beta * ((softmax(r_top @ W) - y) @ W.T)
 
 
-def step(arch, params, state: dict, x_drive: dict, nudge=None, noise=None) -> dict:
+def step(arch, params, state: dict, x_drive: dict, nudge=None, noise=None, x=None) -> dict:
     """One synchronous step; returns the new state (inputs are not modified).
+
+    The order is Brian2's: every layer integrates the currents of the signals at the start
+    of the step (summed variables, or the spikes of the last step), then draws its spikes
+    (thresholds), which become the signals of the next step.
 
     Parameters
     ----------
+    x_drive : dict
+        The constant input currents (:func:`input_drive`); ignored for a spike-encoded
+        input, whose last spikes (in ``state``) drive the step.
     nudge : array, optional
         Extra current into the top layer (see :func:`nudge_current`).
     noise : callable, optional
         ``noise(layer, like) -> uniform array shaped like like``: the random numbers of this
-        step for layers whose neuron model is stochastic.
+        step for layers whose neuron model is stochastic (and a spike-encoded input).
+    x : array, optional
+        The clamped input (needed for a spike-encoded input: its spike probabilities).
     """
+    inp = arch.input
+    spiking_input = inp.encoding == "spikes"
+    if spiking_input:
+        x_drive = input_drive(arch, params, state[inp.name].s)
     I = currents(arch, params, signals(arch, state), x_drive)
     if nudge is not None:
         I[arch.top.name] = I[arch.top.name] + nudge
@@ -163,6 +220,9 @@ def step(arch, params, state: dict, x_drive: dict, nudge=None, noise=None) -> di
         s, current = state[layer.name], I[layer.name]
         draw = noise(layer, current) if layer.neuron.stochastic else None
         new[layer.name] = layer.neuron.advance(layer, s, current, draw)
+    if spiking_input:
+        spikes = namespace(x).astype(noise(inp, x) < x, x.dtype)
+        new[inp.name] = InputSpikes(spikes, state[inp.name].total + spikes)
     return new
 
 
@@ -198,7 +258,8 @@ def relax(
     trajectory : bool
         Also return the list of states after each step.
     noise : callable, optional
-        Random numbers for stochastic neuron models (see :func:`step`).
+        Random numbers for stochastic neuron models (see :func:`step`); each layer's model
+        is told where a phase begins (``begin_phase``), e.g. to restart a spike count.
 
     Returns
     -------
@@ -213,6 +274,8 @@ def relax(
         x_drive = input_drive(arch, params, x)
     u = initial_state(arch, x) if u0 is None else dict(u0)
     nudged = y is not None and _any_nonzero(beta)
+    for layer in arch.free_layers:
+        u[layer.name] = layer.neuron.begin_phase(layer, u[layer.name], n_steps, nudged)
     top = arch.top
     traj = []
     nudge = None
@@ -220,7 +283,7 @@ def relax(
         if nudged and (nudge is None or nudge_force != "constant"):
             now = nudge_current(arch, params, top.neuron.rate(top, u[top.name]), y, beta)
             nudge = nudge + now if (nudge is not None and nudge_force == "accumulated") else now
-        u = step(arch, params, u, x_drive, nudge, noise)
+        u = step(arch, params, u, x_drive, nudge, noise, x)
         if trajectory:
             traj.append(u)
     return (u, traj) if trajectory else u

@@ -23,6 +23,7 @@ __all__ = [
     "KeyedValueError",
     "NeuronSpec",
     "LayerSpec",
+    "InputSpec",
     "HiddenStack",
     "InitSpec",
     "ChainSpec",
@@ -162,6 +163,15 @@ class LayerSpec(_Frozen):
         return v
 
 
+class InputSpec(LayerSpec):
+    """The clamped input layer: ``size``, an optional ``name`` and its ``encoding``:
+    ``current`` (each pixel ``x`` drives ``x w`` into the next layers, constant over a sample)
+    or ``spikes`` (each pixel is a Bernoulli spike train with probability ``x`` per step, a
+    spike carrying ``w``: the same mean current)."""
+
+    encoding: Literal["current", "spikes"] = "current"
+
+
 class HiddenStack(_Frozen):
     """``count`` hidden layers of ``size`` neurons each (named ``h1`` ... ``hN``)."""
 
@@ -253,7 +263,7 @@ class ReadoutSpec(_Frozen):
 class ModelSpec(_Frozen):
     """Layers, neuron models and projections."""
 
-    input: LayerSpec
+    input: InputSpec
     hidden: Union[list[LayerSpec], HiddenStack] = Field(default_factory=list)
     output: LayerSpec
     neuron: NeuronSpec = NeuronSpec()
