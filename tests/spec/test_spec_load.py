@@ -532,7 +532,7 @@ def test_cli_unknown_neuron_model(in_tmp, capsys):
     path = write(in_tmp, yaml.safe_dump(minimal(neuron={"model": "lif"})), "bad.yaml")
     code, err = run_cli_train(path, capsys)
     assert code == 2
-    assert "key 'model.neuron.model'" in err and "'lif'" in err and "Allowed: 'rate'." in err
+    assert "key 'model.neuron.model'" in err and "'lif'" in err and "Allowed: 'rate' or 'bernoulli'." in err
 
 
 def test_cli_missing_dataset(in_tmp, capsys):
