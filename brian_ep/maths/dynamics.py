@@ -163,8 +163,13 @@ def readout_output(arch, params, r_top):
 
 
 def output(arch, params, state: dict):
-    """The network's output at ``state``, shape ``(n_samples, n_output)``."""
+    """The network's output at ``state``, shape ``(n_samples, n_output)``: the softmax
+    readout of the top layer's rates, or the output layer's rate estimate at a phase end
+    (``phase_rate``; for a spiking output layer the EP rule's estimate, which Brian2
+    latches at the end of the free phase)."""
     top = arch.top
+    if arch.readout is None:
+        return top.neuron.phase_rate(top, state[top.name])
     return readout_output(arch, params, top.neuron.rate(top, state[top.name]))
 
 
