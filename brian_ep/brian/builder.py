@@ -273,7 +273,10 @@ def _free_layer(ctx, layer):
     from brian2 import NeuronGroup, second
 
     wiring, rule = _wiring(ctx.arch, layer), ctx.rule
-    text = ctx.edit(layer.name, eq.layer_equations(layer, wiring, rule))
+    text = eq.layer_equations(layer, wiring, rule)
+    if layer.neuron.stochastic:
+        text += eq.NOISE_SEED_LINE
+    text = ctx.edit(layer.name, text)
     ns = dict(ctx.shared, tau=layer.tau * second, target=ctx.timed["target"])
     options = layer.neuron.brian_group_options(layer)
     if layer.neuron.stochastic:

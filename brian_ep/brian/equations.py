@@ -19,6 +19,7 @@ from __future__ import annotations
 from .schedule import beta_expression, latched_state
 
 __all__ = [
+    "NOISE_SEED_LINE",
     "layer_equations",
     "current_lines",
     "bias_lines",
@@ -36,6 +37,12 @@ __all__ = [
     "readout_synapse_equations",
     "normaliser_equations",
 ]
+
+
+#: A stochastic group's seed of ``rand()`` for the next run: ``cpp_standalone`` re-seeds its
+#: generators from it after the run arguments are read, so every run (chunk) of one compiled
+#: program draws new numbers, reproducibly (see :mod:`brian_ep.engines.brian`).
+NOISE_SEED_LINE = "noise_seed : integer (shared)\n"
 
 
 def layer_equations(layer, wiring, rule) -> str:

@@ -31,6 +31,28 @@ def _is_standalone(dev) -> bool:
     return isinstance(dev, CPPStandaloneDevice)
 
 
+def _seeded_groups(net) -> list:
+    """The groups that hold a ``noise_seed`` (stochastic layers, a spike-encoded input)."""
+    return [G for G in net.groups.values() if "noise_seed" in G.variables]
+
+
+def _reseed_each_run(net) -> None:
+    """Make a ``cpp_standalone`` program seed its random generators from ``noise_seed`` (a
+    run argument) before it runs, instead of from the seed compiled in: every chunk then
+    draws new numbers, and each is reproducible from the run's seed and its position."""
+    from brian2 import device, prefs
+
+    groups = _seeded_groups(net)
+    if not groups:
+        return
+    array = device.get_array_name(groups[0].variables["noise_seed"])
+    threads = max(1, prefs.devices.cpp_standalone.openmp_threads)
+    device.apply_run_args()
+    device.insert_code(
+        "main", f"for (int _i=0; _i<{threads}; _i++) _random_generators[_i].seed((unsigned long){array}[0] * {threads} + _i);"
+    )
+
+
 class BrianEngine(Engine):
     """EP in Brian2 (``run.engine: brian2``).
 
@@ -99,6 +121,8 @@ class BrianEngine(Engine):
             out[R.t_adam0] = float(self.optim_state.t)
         for G in net.spiking_groups.values():
             out[G.n_spk] = np.zeros(len(G))
+        for G in _seeded_groups(net):
+            out[G.noise_seed] = self._seed(learn)
         return out
 
     def _read_back(self, net, n_real: int, learn: bool) -> None:
@@ -145,8 +169,8 @@ class BrianEngine(Engine):
         self._noise_window = 0
 
     def _seed(self, learn: bool) -> int:
-        """The seed of ``rand()`` for the next run (from :meth:`noise_seed`)."""
-        return int(np.random.SeedSequence(self.noise_seed(predict=not learn)).generate_state(1)[0])
+        """The seed of ``rand()`` for the next run (from :meth:`noise_seed`), below 2**31."""
+        return int(np.random.SeedSequence(self.noise_seed(predict=not learn)).generate_state(1)[0] >> 1)
 
     # -- one run ----------------------------------------------------------------------------------
     def _run(self, x, y, signs, learn: bool, offset: int = 0) -> np.ndarray:
@@ -192,6 +216,7 @@ class BrianEngine(Engine):
         net = build_network(self.arch, self.spec.ep, self.spec.optim, self.capacity, data)
         if self.stochastic:
             seed(self._seed(True))
+            _reseed_each_run(net)
         net.network.run(net.duration, namespace={})
         device.build(directory=self.directory, compile=True, run=False, with_output=False)
         self._net = net
