@@ -1,0 +1,79 @@
+"""Cost of the Bernoulli spiking neurons against the rate neurons: the same architecture,
+schedule and target, trained on the same samples in one run, as ms/sample and as a ratio
+(both models take the same time steps per sample, so the ratio is also per time step).
+
+    BRIAN_EP_DATA=../shared/data python benchmarks/bench_spiking.py           # ~5 min on 2 cores
+    BRIAN_EP_DATA=../shared/data python benchmarks/bench_spiking.py --quick   # ~2 min
+
+Reference: the rate model (``network_specs/mnist_784_500_10.yaml``) on each target; the
+spiking model is ``network_specs/stochep/mnist_784_500_10.yaml`` (current input) and the same
+with spike-encoded input. Each Brian2 row excludes the one-off build (the first chunk is run
+untimed). Target from issue 16: spiking <= 2x rate per time step in cpp_standalone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from brian_ep.architecture import build_architecture
+from brian_ep.data import load_mnist, one_hot
+from brian_ep.engines import make_engine
+from brian_ep.maths import init_optim_state, initial_params
+from brian_ep.spec import load_spec
+
+RATE = "network_specs/mnist_784_500_10.yaml"
+SPIKING = "network_specs/stochep/mnist_784_500_10.yaml"
+
+
+def time_engine(spec, x, y, n_warm):
+    """ms per training sample after an untimed warm-up chunk; spikes per sample."""
+    arch = build_architecture(spec)
+    params = initial_params(arch, 0)
+    engine = make_engine(spec, arch, params, init_optim_state(params))
+    try:
+        engine.train_chunk(x[:n_warm], y[:n_warm])
+        t0 = time.perf_counter()
+        result = engine.train_chunk(x, y)
+        ms = 1e3 * (time.perf_counter() - t0) / x.shape[0]
+    finally:
+        engine.close()
+    spikes = sum(result.spikes.values()) / x.shape[0] if result.spikes else 0.0
+    return ms, spikes
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer samples")
+    args = parser.parse_args(argv)
+    ds = load_mnist()
+    n_sa = 1000 if args.quick else 5000
+    n_rt = 50 if args.quick else 200
+    targets = [
+        ("cpp_standalone", {"run.device": "cpp_standalone"}, n_sa),
+        ("numpy engine, batch 1", {"run.engine": "numpy"}, n_rt * 4),
+        ("runtime cython", {"run.device": "runtime", "run.target": "cython"}, n_rt),
+    ]
+    models = [("rate", RATE, {}), ("spiking", SPIKING, {}), ("spiking, spike input", SPIKING, {"model.input.encoding": "spikes"})]
+    rows = []
+    for target, over, n in targets:
+        x, y = ds.x_train[:n], one_hot(ds.y_train[:n], 10)
+        for label, path, extra in models:
+            spec = load_spec(path, overrides={**over, **extra, "run.chunk_size": n})
+            ms, spikes = time_engine(spec, x, y, n_warm=min(n, 100))
+            rows.append((target, label, n, ms, spikes))
+            print(f"  measured {target} / {label}: {ms:.3f} ms/sample", flush=True)
+    print(f"\nMNIST 784-500-10, {spec.ep.window_steps} steps per sample; ratio = ms/sample over the rate model's on the same target")
+    print(f"{'target':24s} {'model':22s} {'samples':>8s} {'ms/sample':>10s} {'vs rate':>8s} {'spikes/sample':>14s}")
+    ref = {}
+    for target, label, n, ms, spikes in rows:
+        ref.setdefault(target, ms)
+        print(f"{target:24s} {label:22s} {n:8d} {ms:10.3f} {ms / ref[target]:8.2f} {spikes:14.0f}")
+    ratio = rows[1][3] / rows[0][3]
+    print(f"\ncpp_standalone target spiking <= 2x rate per time step: {'met' if ratio <= 2 else 'NOT met'} ({ratio:.2f}x)")
+
+
+if __name__ == "__main__":
+    main()
