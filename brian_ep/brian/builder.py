@@ -211,7 +211,7 @@ def _context(arch, ep, optim, n_windows, data, name, modify_equations) -> _Conte
         "mask": TimedArray(values("mask", (n_windows,)), dt=wdt, name=f"{name}_mask"),
     }
     shared = {
-        "NW": ep.window_steps, "NF": ep.free_steps, "NN": ep.nudged_steps, "WDT": wdt, "mask": timed["mask"],
+        "NW": ep.window_steps, "NF": ep.free_steps, "NN": ep.nudged_steps, "WDT": wdt, "NWIN": n_windows, "mask": timed["mask"],
         "target": timed["target"], "B1": optim.adam_betas[0], "B2": optim.adam_betas[1], "ADAM_EPS": optim.adam_eps,
     }
     if ep.nudging == "random_sign":
@@ -282,7 +282,7 @@ def _free_layer(ctx, layer):
     if layer.neuron.stochastic:
         options = layer.neuron.brian_group_options(layer, noise=noise_expression(ctx, layer, ns))
     if layer.neuron.brian_spikes:  # the energy proxy: spikes of real (unmasked) samples
-        options["reset"] = options.get("reset", "") + "n_spk += mask(t)\n"
+        options["reset"] = options.get("reset", "") + eq.SPIKE_COUNT
     G = NeuronGroup(layer.size, text, clock=ctx.step_clock, namespace=ns, name=f"{ctx.name}_{layer.name}", **options)
     G.beta = ctx.ep.beta
     G.learn = 1.0

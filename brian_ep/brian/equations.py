@@ -20,6 +20,7 @@ from .schedule import beta_expression, latched_state
 
 __all__ = [
     "NOISE_SEED_LINE",
+    "SPIKE_COUNT",
     "layer_equations",
     "current_lines",
     "bias_lines",
@@ -43,6 +44,12 @@ __all__ = [
 #: generators from it after the run arguments are read, so every run (chunk) of one compiled
 #: program draws new numbers, reproducibly (see :mod:`brian_ep.engines.brian`).
 NOISE_SEED_LINE = "noise_seed : integer (shared)\n"
+
+
+#: Reset statement of a spiking group: count the spike for the energy proxy, in real windows
+#: only (``mask`` is 0 in padding windows; ``NWIN``, the number of windows, excludes the run's
+#: extra last step, where the clamped ``TimedArray`` values repeat the last window's).
+SPIKE_COUNT = "n_spk += mask(t) * int(timestep(t, WDT) < NWIN)\n"
 
 
 def layer_equations(layer, wiring, rule) -> str:

@@ -60,7 +60,7 @@ def input_spike_group(ctx, order_load: int, order_event: int):
     namespace = dict(ctx.shared, stim=ctx.timed["stim"])
     text = eq.input_group_equations() + "n_spk : 1\n" + eq.NOISE_SEED_LINE
     G = NeuronGroup(
-        inp.size, text, threshold=f"{noise_expression(ctx, inp, namespace)} < x", reset="n_spk += mask(t)\n",
+        inp.size, text, threshold=f"{noise_expression(ctx, inp, namespace)} < x", reset=eq.SPIKE_COUNT,
         events={"learn_ev": f"x_last > 0 and {step_in_window()} == 0"}, clock=ctx.step_clock,
         namespace=namespace, name=f"{ctx.name}_{inp.name}",
     )
