@@ -81,9 +81,12 @@ def test_same_noise_same_weights(brian_device, tmp_path):
     [
         {"model.neuron": {"model": "bernoulli", "read": "trace", "max_rate": "500 Hz"}},
         {"optim.algorithm": "adam", "optim.batch_size": 8, "ep.nudging": "random_sign", "model.chain.lr": [0.002, 0.001]},
-        {"ep.nudging": "positive", "model.hidden": [{"size": 16}, {"size": 12}], "model.chain.lr": 0.05},
+        {
+            "ep.nudging": "positive", "model.hidden": {"count": 4, "size": 6}, "model.chain.lr": 0.05,
+            "model.chain.gamma": 0.5, "model.residual": [{"topology": "dense_every", "k": 2, "start": 1}],
+        },
     ],
-    ids=["mse-trace-sparse", "adam-batch-random-sign", "positive-two-hidden"],
+    ids=["mse-trace-sparse", "adam-batch-random-sign", "positive-residual-skips"],
 )
 def test_same_noise_same_weights_runtime(config):
     """MSE output layer (spiking, nudged from its trace), other readouts of the rate and
