@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
 
 from brian_ep.architecture import build_architecture
 from brian_ep.data import load_mnist, one_hot
