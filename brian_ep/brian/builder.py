@@ -17,7 +17,7 @@ from ..maths.optim import learning_rates
 from . import equations as eq
 from . import schedule as sc
 from .rule import Rule, Wiring
-from .spikes import input_spike_group, input_spike_synapses, noise_expression, noise_timed_arrays
+from .spikes import add_noise_operation, input_spike_group, input_spike_synapses, noise_timed_arrays, threshold_noise
 
 __all__ = ["EPNetwork", "build_network"]
 
@@ -273,14 +273,14 @@ def _free_layer(ctx, layer):
     from brian2 import NeuronGroup, second
 
     wiring, rule = _wiring(ctx.arch, layer), ctx.rule
-    text = eq.layer_equations(layer, wiring, rule)
-    if layer.neuron.stochastic:
-        text += eq.NOISE_SEED_LINE
-    text = ctx.edit(layer.name, text)
     ns = dict(ctx.shared, tau=layer.tau * second, target=ctx.timed["target"])
-    options = layer.neuron.brian_group_options(layer)
+    text = eq.layer_equations(layer, wiring, rule)
+    options, noise_code = layer.neuron.brian_group_options(layer), None
     if layer.neuron.stochastic:
-        options = layer.neuron.brian_group_options(layer, noise=noise_expression(ctx, layer, ns))
+        noise, noise_lines, noise_code = threshold_noise(ctx, layer, ns)
+        text += eq.NOISE_SEED_LINE + noise_lines
+        options = layer.neuron.brian_group_options(layer, noise=noise)
+    text = ctx.edit(layer.name, text)
     if layer.neuron.brian_spikes:  # the energy proxy: spikes of real (unmasked) samples
         options["reset"] = options.get("reset", "") + eq.SPIKE_COUNT
     G = NeuronGroup(layer.size, text, clock=ctx.step_clock, namespace=ns, name=f"{ctx.name}_{layer.name}", **options)
@@ -292,6 +292,7 @@ def _free_layer(ctx, layer):
     G.run_regularly(
         sc.latch_code(layer, wiring, rule, factor), when="start", order=ORDER_LATCH, name=f"{ctx.name}_{layer.name}_schedule"
     )
+    add_noise_operation(ctx, G, noise_code, 0)
     if wiring.events:
         G.run_regularly(
             "I_syn = 0\n", when="after_groups", order=ORDER_CLEAR_SPIKES, name=f"{ctx.name}_{layer.name}_clear_spikes"

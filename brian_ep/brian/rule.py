@@ -20,6 +20,8 @@ class Rule:
     readout_error : {"free", "nudged"}
     algorithm : {"sgd", "adam"}
     batch_size : int
+    common_noise : bool
+        Stochastic thresholds of the -beta phase reuse the numbers of the +beta phase.
     """
 
     mode: str = "exact"
@@ -28,11 +30,15 @@ class Rule:
     readout_error: str = "free"
     algorithm: str = "sgd"
     batch_size: int = 1
+    common_noise: bool = False
 
     @classmethod
     def from_spec(cls, ep, optim) -> "Rule":
         """The rule of an ``EPSpec`` and an ``OptimSpec``."""
-        return cls(ep.mode, ep.nudging, ep.nudge_force, ep.readout_error, optim.algorithm, optim.batch_size)
+        return cls(
+            ep.mode, ep.nudging, ep.nudge_force, ep.readout_error, optim.algorithm, optim.batch_size,
+            getattr(ep, "common_noise", False),
+        )
 
     @property
     def centered(self) -> bool:

@@ -14,7 +14,10 @@ from ..maths.noise import noise_layers
 from . import equations as eq
 from .schedule import step_in_window
 
-__all__ = ["noise_timed_arrays", "noise_expression", "input_spike_group", "input_spike_synapses"]
+__all__ = [
+    "noise_timed_arrays", "noise_expression", "threshold_noise", "add_noise_operation", "input_spike_group",
+    "input_spike_synapses",
+]
 
 
 def noise_timed_arrays(arch, ep, n_windows: int, noise: dict | None, name: str) -> dict:
@@ -50,6 +53,32 @@ def noise_expression(ctx, layer, namespace: dict) -> str:
     return "rand()"
 
 
+def threshold_noise(ctx, layer, namespace: dict) -> tuple:
+    """What a stochastic threshold of ``layer`` compares with: ``(expression, equation lines,
+    code)``. Without ``ep.common_noise`` the expression is the source itself
+    (:func:`noise_expression`) and there is nothing to add. With it, a per-step operation
+    (``code``, run before the thresholds) draws ``cn`` from the source in the free and +beta
+    phases, keeps the +beta phase's numbers in ``cn_0 ... cn_{NN-1}`` and hands them out
+    again, step by step, in the -beta phase (``xi`` would be Brian2's white noise)."""
+    source = noise_expression(ctx, layer, namespace)
+    if not ctx.rule.common_noise:
+        return source, "", None
+    n = ctx.ep.nudged_steps
+    lines = "cn : 1\n" + "".join(f"cn_{k} : 1\n" for k in range(n))
+    code = [f"cn_new = {source}", f"j_w = {step_in_window()}"]
+    code += [f"cn_{k} += int(j_w == NF + {k}) * (cn_new - cn_{k})" for k in range(n)]
+    again = " + ".join(f"int(j_w == NF + NN + {k}) * cn_{k}" for k in range(n))
+    code.append(f"cn = cn_new + int(j_w >= NF + NN) * ({again} - cn_new)")
+    return "cn", lines, "\n".join(code) + "\n"
+
+
+def add_noise_operation(ctx, group, code, order: int) -> None:
+    """Schedule the common-noise ``code`` of :func:`threshold_noise` (if any) just before the
+    thresholds of every step."""
+    if code is not None:
+        group.run_regularly(code, when="before_thresholds", order=order, name=f"{group.name}_noise")
+
+
 def input_spike_group(ctx, order_load: int, order_event: int):
     """The input encoded as spikes: neuron ``i`` spikes in each step with probability
     ``x_i`` (its stimulus, loaded once a window); it also emits the ``learn_ev`` event at
@@ -58,12 +87,14 @@ def input_spike_group(ctx, order_load: int, order_event: int):
 
     inp = ctx.arch.input
     namespace = dict(ctx.shared, stim=ctx.timed["stim"])
-    text = eq.input_group_equations() + "n_spk : 1\n" + eq.NOISE_SEED_LINE
+    noise, noise_lines, noise_code = threshold_noise(ctx, inp, namespace)
+    text = eq.input_group_equations() + "n_spk : 1\n" + eq.NOISE_SEED_LINE + noise_lines
     G = NeuronGroup(
-        inp.size, text, threshold=f"{noise_expression(ctx, inp, namespace)} < x", reset=eq.SPIKE_COUNT,
+        inp.size, text, threshold=f"{noise} < x", reset=eq.SPIKE_COUNT,
         events={"learn_ev": f"x_last > 0 and {step_in_window()} == 0"}, clock=ctx.step_clock,
         namespace=namespace, name=f"{ctx.name}_{inp.name}",
     )
+    add_noise_operation(ctx, G, noise_code, 0)
     G.run_regularly(
         eq.input_window_code(), clock=ctx.window_clock, when="start", order=order_load, name=f"{ctx.name}_{inp.name}_load"
     )

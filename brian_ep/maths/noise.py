@@ -16,7 +16,7 @@ import numpy as np
 
 from .arrays import device_of, namespace
 
-__all__ = ["SeededNoise", "ArrayNoise", "noise_layers"]
+__all__ = ["SeededNoise", "ArrayNoise", "RecordedNoise", "noise_layers"]
 
 
 def noise_layers(arch) -> tuple:
@@ -116,3 +116,35 @@ class ArrayNoise:
         """Move every layer past ``n_windows`` whole windows (e.g. padding)."""
         for name, (window, j) in self._cursor.items():
             self._cursor[name] = (window + n_windows, j)
+
+
+class RecordedNoise:
+    """Common random numbers: pass ``noise`` through while recording it, then :meth:`replay`
+    the recording, call for call (``ep.common_noise``: the -beta phase reuses the numbers of
+    the +beta phase).
+
+    The replay still draws from ``noise`` and discards the numbers, so that a source read in
+    time order (:class:`ArrayNoise`, Brian2's ``TimedArray``) stays aligned with the steps.
+    """
+
+    def __init__(self, noise):
+        self.noise = noise
+        self.calls = []
+
+    def __call__(self, layer, like):
+        values = self.noise(layer, like)
+        self.calls.append((layer.name, values))
+        return values
+
+    def replay(self):
+        """A noise callable returning the recorded numbers in the recorded order."""
+        recorded = iter(self.calls)
+
+        def again(layer, like):
+            self.noise(layer, like)
+            name, values = next(recorded)
+            if name != layer.name:
+                raise ValueError(f"replayed noise of layer '{name}' asked for layer '{layer.name}'")
+            return values
+
+        return again
