@@ -141,10 +141,10 @@ class RecordedNoise:
         recorded = iter(self.calls)
 
         def again(layer, like):
-            self.noise(layer, like)
             name, values = next(recorded)
             if name != layer.name:
                 raise ValueError(f"replayed noise of layer '{name}' asked for layer '{layer.name}'")
+            self.noise(layer, like)
             return values
 
         return again

@@ -6,6 +6,7 @@ import pytest
 
 from brian_ep.architecture import Layer
 from brian_ep.maths import ArrayNoise, SeededNoise
+from brian_ep.maths.noise import RecordedNoise
 
 LAYER = Layer("h1", 1, 3, "hidden")
 
@@ -49,3 +50,18 @@ def test_noise_sources_serve_torch_tensors():
     got = ArrayNoise({"h1": table}, 4)(LAYER, like[:2])
     assert isinstance(got, torch.Tensor)
     np.testing.assert_allclose(got.numpy(), table[[0, 4]], rtol=1e-7)
+
+
+def test_recorded_noise_replays_call_for_call_and_keeps_the_source_in_step():
+    nw, n = 4, 3
+    table = np.random.default_rng(0).random((nw, n))
+    source = ArrayNoise({"h1": table}, nw)
+    recorded = RecordedNoise(source)
+    like = np.zeros((1, n))
+    first = [recorded(LAYER, like), recorded(LAYER, like)]
+    again = recorded.replay()
+    np.testing.assert_array_equal(again(LAYER, like), first[0])
+    np.testing.assert_array_equal(again(LAYER, like), first[1])
+    assert source._cursor["h1"] == (1, 0)  # all four steps of the window were read
+    with pytest.raises(ValueError, match="'h1' asked for layer 'h2'"):
+        recorded.replay()(Layer("h2", 2, 3, "hidden"), like)

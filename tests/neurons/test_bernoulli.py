@@ -57,6 +57,11 @@ def test_dt_too_coarse_for_the_rates_is_refused():
     spiking_spec(neuron={"max_rate": "2 kHz"})  # exactly one spike per step at rho = 1: allowed
 
 
+def test_common_noise_needs_two_nudged_phases():
+    err = spec_error(ep={"nudging": "positive", "common_noise": True})
+    assert err.key == "ep" and "centered" in str(err)
+
+
 # -- one step ------------------------------------------------------------------------------------
 def _layer(**neuron):
     return build_architecture(spiking_spec(neuron=neuron)).layer("h1")
