@@ -13,7 +13,7 @@ from pydantic import BeforeValidator, PlainSerializer
 __all__ = ["parse_time", "TimeQuantity", "format_time", "parse_rate", "RateQuantity", "format_rate"]
 
 _UNITS = {"s": 1.0, "second": 1.0, "ms": 1e-3, "msecond": 1e-3, "us": 1e-6, "usecond": 1e-6}
-_PATTERN = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*\*?\s*([a-z]+)\s*$")
+_PATTERN = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*\*?\s*([a-zA-Z]+)\s*$")
 
 
 def parse_time(value: Any):
@@ -35,27 +35,35 @@ def parse_time(value: Any):
     ValueError
         If the text is not a positive, finite number followed by one of ``s``, ``ms``, ``us``.
     """
-    from brian2 import Quantity, second
+    from brian2 import second
+
+    return _parse(value, second, _UNITS, "duration", "0.5 ms", "s, ms or us")
+
+
+def _parse(value: Any, unit, units: dict, what: str, example: str, allowed: str):
+    """``value`` (text with one of ``units``, or a Brian2 quantity of the dimension of
+    ``unit``) as a Brian2 quantity; errors say ``what`` is expected, with an ``example``."""
+    from brian2 import Quantity
     from brian2.units.fundamentalunits import get_dimensions
 
     if isinstance(value, Quantity):
-        if get_dimensions(value) != get_dimensions(second):
-            raise ValueError(f"must be a duration (got {value!r})")
+        if get_dimensions(value) != get_dimensions(unit):
+            raise ValueError(f"must be a {what} (got {value!r})")
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        raise ValueError(f"needs a unit, e.g. '{value} ms' (got the bare number {value!r})")
+        raise ValueError(f"needs a unit, e.g. '{value} {example.split()[1]}' (got the bare number {value!r})")
     if not isinstance(value, str):
-        raise ValueError(f"must be a duration such as '0.5 ms' (got {value!r})")
+        raise ValueError(f"must be a {what} such as '{example}' (got {value!r})")
     match = _PATTERN.match(value)
-    if not match or match.group(2) not in _UNITS:
-        raise ValueError(f"must be a duration such as '0.5 ms' with unit s, ms or us (got {value!r})")
+    if not match or match.group(2) not in units:
+        raise ValueError(f"must be a {what} such as '{example}' with unit {allowed} (got {value!r})")
     number = float(match.group(1))
     if not number > 0:
         raise ValueError(f"must be > 0 (got {value!r})")
-    seconds = number * _UNITS[match.group(2)]
-    if not math.isfinite(seconds) or seconds == 0:
-        raise ValueError(f"must be a finite duration that a float can hold, e.g. '0.5 ms' (got {value!r})")
-    return seconds * second
+    base = number * units[match.group(2)]
+    if not math.isfinite(base) or base == 0:
+        raise ValueError(f"must be a finite {what} that a float can hold, e.g. '{example}' (got {value!r})")
+    return base * unit
 
 
 def format_time(q) -> str:
@@ -63,14 +71,14 @@ def format_time(q) -> str:
     return f"{float(q) * 1e3:.12g} ms"
 
 
-TimeQuantity = Annotated[
-    Any,
-    BeforeValidator(parse_time),
-    PlainSerializer(format_time, return_type=str),
-]
+def _text_quantity(parse, fmt):
+    """A pydantic type: text parsed by ``parse`` into a quantity, written back by ``fmt``."""
+    return Annotated[Any, BeforeValidator(parse), PlainSerializer(fmt, return_type=str)]
 
 
-_RATE_PATTERN = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*\*?\s*([a-zA-Z]+)\s*$")
+TimeQuantity = _text_quantity(parse_time, format_time)
+
+
 _RATE_UNITS = {"Hz": 1.0, "hertz": 1.0, "kHz": 1e3, "khertz": 1e3}
 
 
@@ -83,22 +91,9 @@ def parse_rate(value: Any):
     ValueError
         If the text is not a positive, finite number followed by ``Hz`` or ``kHz``.
     """
-    from brian2 import Hz, Quantity
-    from brian2.units.fundamentalunits import get_dimensions
+    from brian2 import Hz
 
-    if isinstance(value, Quantity):
-        if get_dimensions(value) != get_dimensions(Hz):
-            raise ValueError(f"must be a rate (got {value!r})")
-        return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        raise ValueError(f"needs a unit, e.g. '{value} Hz' (got the bare number {value!r})")
-    match = _RATE_PATTERN.match(value) if isinstance(value, str) else None
-    if not match or match.group(2) not in _RATE_UNITS:
-        raise ValueError(f"must be a rate such as '200 Hz' with unit Hz or kHz (got {value!r})")
-    hertz = float(match.group(1)) * _RATE_UNITS[match.group(2)]
-    if not (math.isfinite(hertz) and hertz > 0):
-        raise ValueError(f"must be a finite rate > 0, e.g. '200 Hz' (got {value!r})")
-    return hertz * Hz
+    return _parse(value, Hz, _RATE_UNITS, "rate", "200 Hz", "Hz or kHz")
 
 
 def format_rate(q) -> str:
@@ -106,8 +101,4 @@ def format_rate(q) -> str:
     return f"{float(q):.12g} Hz"
 
 
-RateQuantity = Annotated[
-    Any,
-    BeforeValidator(parse_rate),
-    PlainSerializer(format_rate, return_type=str),
-]
+RateQuantity = _text_quantity(parse_rate, format_rate)

@@ -33,6 +33,7 @@ from brian2 import SpikeMonitor, StateMonitor, ms, prefs  # noqa: E402
 import brian_ep  # noqa: E402
 from brian_ep.architecture import build_architecture  # noqa: E402
 from brian_ep.meanfield import rate_errors, update_agreement  # noqa: E402
+from brian_ep.report import save_figure  # noqa: E402
 
 SPEC = "network_specs/stochep/mnist_784_500_10.yaml"
 
@@ -69,9 +70,7 @@ def raster(spec, params, x, y, out):
             if ax is axes[0]:
                 ax.text((a + b) / 2, 1.02, text, transform=ax.get_xaxis_transform(), ha="center", fontsize=8)
     fig.suptitle("One MNIST test sample in Brian2: Bernoulli spiking EP (spike-encoded input)", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
+    save_figure(fig, out)
 
 
 def meanfield(spec, params, x, y, quick):
@@ -121,9 +120,7 @@ def plot_meanfield(res, out):
     for ax in axes:
         ax.grid(alpha=0.3, which="both")
     axes[0].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
+    save_figure(fig, out)
 
 
 def main(argv=None):

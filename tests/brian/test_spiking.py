@@ -6,6 +6,8 @@ numpy engine give the same weights after 100 samples. With Brian2's own ``rand()
 statistics agree with the numpy engine's seeded generator.
 """
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from conftest import arch_of
@@ -20,19 +22,20 @@ from brian_ep.spec import load_spec
 N_SAMPLES = 100
 
 
+DIGITS = Path(__file__).resolve().parents[2] / "network_specs" / "digits.yaml"
+
+
 def _spec(**extra):
-    base = {
-        "model": {
-            "input": {"size": 64},
-            "hidden": [{"size": 16}],
-            "output": {"size": 10},
-            "neuron": {"model": "bernoulli", "read": "window", "window": 4, "free_window": 8},
-            "chain": {"lr": [0.05, 0.02]},
-        },
-        "ep": {"dt": "0.5 ms", "free_steps": 12, "nudged_steps": 4, "beta": 1.0},
-        "run": {"chunk_size": 60, "target": "numpy"},
+    """digits.yaml as a 64-16-10 spiking network with short phases (MSE output unless a test
+    asks for the softmax readout), runtime numpy target."""
+    over = {
+        "model.hidden": [{"size": 16}],
+        "model.readout": {"kind": "none"},
+        "model.neuron": {"model": "bernoulli", "read": "window", "window": 4, "free_window": 8},
+        "ep.free_steps": 12, "ep.nudged_steps": 4, "ep.beta": 1.0, "optim.lr_schedule": "constant",
+        "run.chunk_size": 60, "run.target": "numpy", "run.device": "runtime",
     }
-    return load_spec(base, overrides=extra)
+    return load_spec(DIGITS, overrides={**over, **extra})
 
 
 def _data(n=N_SAMPLES):
