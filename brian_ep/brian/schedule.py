@@ -75,10 +75,12 @@ def latch_code(layer, wiring, rule, factor: str) -> str:
     Parameters
     ----------
     layer : Layer
-        Its neuron model names the state variables (``brian_state``) and the rate
-        (``brian_rate``) to latch.
+        Its neuron model names the state variables (``brian_state``), the rates to latch at
+        the end of the free and the nudged phases (``brian_phase_rate``) and any per-step
+        statements of its own (``brian_schedule_lines``, e.g. restarting spike counts).
     wiring : Wiring
-        Whether the layer receives the input (``I_in`` is cleared with each new window).
+        Whether the layer receives the input (``I_in`` is cleared with each new window) and
+        spikes (``I_syn`` is latched and restored with the state, see :func:`latched_state`).
     rule : Rule
     factor : str
         Expression of the update factor latched into ``f`` (see :func:`update_factor`);

@@ -71,16 +71,17 @@ class Engine(ABC):
         #: uniform noise supplied from outside (:meth:`set_noise`), or None
         self.supplied_noise = None
 
-    def noise_seed(self, predict: bool = False) -> list:
+    def noise_seed(self, predict: bool = False, offset: int = 0) -> list:
         """The seed of the noise of the next chunk (``run.seed``, the ``noise`` stream, epoch
-        and first sample; engines called outside the trainer count samples themselves) or,
-        with ``predict``, of evaluation (the same numbers for every evaluation)."""
+        and first sample, plus ``offset`` samples; engines called outside the trainer count
+        samples themselves) or, with ``predict``, of evaluation from sample ``offset`` (the
+        same numbers for every evaluation)."""
         from ..seeds import stream_seed
 
         if predict:
-            return stream_seed(self.spec.run.seed, "noise", 2**31 - 1)
+            return stream_seed(self.spec.run.seed, "noise", 2**31 - 1, offset)
         epoch, first = self.position if self.position is not None else (0, self.samples_seen)
-        return stream_seed(self.spec.run.seed, "noise", epoch, first)
+        return stream_seed(self.spec.run.seed, "noise", epoch, first + offset)
 
     def set_noise(self, arrays: dict | None) -> None:
         """Train on uniform noise supplied from outside instead of the engine's generator:

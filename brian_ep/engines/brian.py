@@ -85,6 +85,7 @@ class BrianEngine(Engine):
         self._built = False
         self._noise_window = 0  # supplied noise: windows already consumed
         self._spikes = {}
+        self._offset = 0  # first sample of the current run within its chunk (noise seeds)
         self.stochastic = bool(noise_layers(arch))
 
     # -- values moving in and out of Brian2 --------------------------------------------------
@@ -169,12 +170,15 @@ class BrianEngine(Engine):
         self._noise_window = 0
 
     def _seed(self, learn: bool) -> int:
-        """The seed of ``rand()`` for the next run (from :meth:`noise_seed`), below 2**31."""
-        return int(np.random.SeedSequence(self.noise_seed(predict=not learn)).generate_state(1)[0] >> 1)
+        """The seed of ``rand()`` for the next run (from :meth:`noise_seed` and the run's first
+        sample within the chunk), below 2**31."""
+        key = self.noise_seed(predict=not learn, offset=self._offset)
+        return int(np.random.SeedSequence(key).generate_state(1)[0] >> 1)
 
     # -- one run ----------------------------------------------------------------------------------
     def _run(self, x, y, signs, learn: bool, offset: int = 0) -> np.ndarray:
         n = x.shape[0]
+        self._offset = offset
         if self.standalone:
             outputs = self._run_standalone(x, y, signs, learn)
         else:
@@ -272,7 +276,7 @@ class BrianEngine(Engine):
         zeros_y = np.zeros((min(x.shape[0], self.capacity), self.arch.output.size))
         for start in range(0, x.shape[0], self.capacity):
             xs = x[start : start + self.capacity]
-            outputs.append(self._run(xs, zeros_y[: xs.shape[0]], None, learn=False))
+            outputs.append(self._run(xs, zeros_y[: xs.shape[0]], None, learn=False, offset=start))
         return np.concatenate(outputs, axis=0)
 
     def close(self):
