@@ -98,3 +98,27 @@ def test_spike_counts_and_seeded_noise_are_reproducible():
     assert set(a) == {"h1", "output"}
     np.testing.assert_array_equal(a["h1"], b["h1"])
     assert not np.array_equal(a["h1"], c["h1"])
+
+
+def test_the_spiking_maths_runs_on_torch_with_the_same_result():
+    """The array-API maths: the EP update of a spiking network (spike-encoded input, common
+    noise) from the same supplied noise is the same on numpy arrays and torch tensors."""
+    torch = pytest.importorskip("torch")
+    from brian_ep.maths import ArrayNoise, Params, noise_layers
+    from brian_ep.maths.phases import ep_phase_gradient
+
+    spec = spiking_spec(neuron={"read": "window", "window": 5}, ep={"common_noise": True}, input={"size": 10, "encoding": "spikes"})
+    arch = build_architecture(spec)
+    params = initial_params(arch, 0)
+    rng = np.random.default_rng(0)
+    x, y = rng.random((3, 10)), np.eye(4)[[0, 2, 3]]
+    table = {layer.name: rng.random((3 * spec.ep.window_steps, layer.size)) for layer in noise_layers(arch)}
+    ref, _ = ep_phase_gradient(arch, params, x, y, spec.ep, noise=ArrayNoise(table, spec.ep.window_steps))
+    tensors = Params({k: torch.tensor(v) for k, v in params.W.items()}, {k: torch.tensor(v) for k, v in params.b.items()})
+    got, _ = ep_phase_gradient(
+        arch, tensors, torch.tensor(x), torch.tensor(y), spec.ep, noise=ArrayNoise(table, spec.ep.window_steps)
+    )
+    assert np.abs(ref.W["input_h1"]).max() > 0
+    for k in ref.W:
+        assert isinstance(got.W[k], torch.Tensor)
+        np.testing.assert_allclose(got.W[k].numpy(), ref.W[k], atol=1e-12)
