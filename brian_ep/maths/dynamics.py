@@ -223,6 +223,8 @@ def step(arch, params, state: dict, x_drive: dict, nudge=None, noise=None, x=Non
     new = {}
     for layer in arch.free_layers:
         s, current = state[layer.name], I[layer.name]
+        if layer.neuron.stochastic and noise is None:
+            raise ValueError(f"layer '{layer.name}' is stochastic: pass noise (e.g. brian_ep.maths.SeededNoise(seed))")
         draw = noise(layer, current) if layer.neuron.stochastic else None
         new[layer.name] = layer.neuron.advance(layer, s, current, draw)
     if spiking_input:

@@ -122,3 +122,9 @@ def test_the_spiking_maths_runs_on_torch_with_the_same_result():
     for k in ref.W:
         assert isinstance(got.W[k], torch.Tensor)
         np.testing.assert_allclose(got.W[k].numpy(), ref.W[k], atol=1e-12)
+
+
+def test_a_stochastic_network_without_noise_says_so():
+    arch = build_architecture(spiking_spec())
+    with pytest.raises(ValueError, match="layer 'h1' is stochastic: pass noise"):
+        relax(arch, initial_params(arch, 0), np.zeros((1, 10)), 3)
