@@ -90,12 +90,14 @@ def test_same_noise_same_weights(brian_device, tmp_path):
             "ep.nudging": "positive", "model.hidden": {"count": 4, "size": 6}, "model.chain.lr": 0.05,
             "model.chain.gamma": 0.5, "model.residual": [{"topology": "dense_every", "k": 2, "start": 1}],
         },
+        {"model.output": {"size": 10, "neuron": {"model": "rate", "activation": "sigmoid"}}},
     ],
-    ids=["mse-trace-sparse", "adam-batch-random-sign", "positive-residual-skips"],
+    ids=["mse-trace-sparse", "adam-batch-random-sign", "positive-residual-skips", "spiking-hidden-rate-output"],
 )
 def test_same_noise_same_weights_runtime(config):
-    """MSE output layer (spiking, nudged from its trace), other readouts of the rate and
-    schedules, on the runtime numpy target."""
+    """MSE output layer (spiking, nudged from its trace), other schedules and optimisers,
+    residual skips, and a rate layer next to a spiking one (spikes one way, summed rates the
+    other), on the runtime numpy target."""
     _same_noise(_spec(**config))
 
 
