@@ -64,6 +64,17 @@ def conv_spec(**over):
     return load_spec(base, overrides={k.replace("__", "."): v for k, v in over.items()})
 
 
+def spiking_spec(neuron=None, ep=None, **model):
+    """A 10-8-4 network of Bernoulli spiking neurons (MSE output), 30 free and 2 x 10 nudged
+    steps; ``neuron``, ``ep`` and ``model`` keys replace the defaults."""
+    m = {
+        "input": {"size": 10}, "hidden": [{"size": 8}], "output": {"size": 4},
+        "neuron": {"model": "bernoulli", **(neuron or {})}, "chain": {"init": {"gain": 0.5}},
+    }
+    m.update(model)
+    return load_spec({"model": m, "ep": {"dt": "0.5 ms", "free_steps": 30, "nudged_steps": 10, "beta": 0.5, **(ep or {})}})
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)

@@ -101,7 +101,7 @@ def _layers(spec) -> list:
     output_key = "model.output.neuron" if m.output.neuron is not None else "model.neuron"
     entries = _hidden_sizes(m) + [(m.output.name or "output", m.output.size, output_key)]
     shapes = _layer_shapes(m)
-    layers = [Layer(m.input.name or "input", 0, m.input.size, "input", shape=shapes[0])]
+    layers = [Layer(m.input.name or "input", 0, m.input.size, "input", shape=shapes[0], encoding=m.input.encoding)]
     for i, ((name, size, key), (_, neuron)) in enumerate(zip(entries, m.layer_neurons())):
         tau = float(neuron.tau)
         eps = dt / tau
@@ -194,10 +194,13 @@ def _check_engine_features(spec, projections) -> None:
 
 def _check_model(layer, ep, key) -> None:
     """Ask the layer's neuron model whether it can work with the EP schedule; a plain
-    ``ValueError`` is reported at the layer's neuron section ``key``."""
+    ``ValueError`` is reported at the layer's neuron section ``key``, a ``SpecError`` whose key
+    starts with ``.`` at that key inside the section."""
     try:
         layer.neuron.check(layer, ep)
-    except SpecError:
+    except SpecError as exc:
+        if exc.key and exc.key.startswith("."):  # a key inside the neuron section
+            raise SpecError(exc.message, key=key + exc.key, allowed=exc.allowed) from None
         raise
     except ValueError as exc:
         raise SpecError(str(exc), key=key) from None

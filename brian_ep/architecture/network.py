@@ -41,6 +41,9 @@ class Layer:
         ``(channels, height, width)`` of an image layer (its state is stored flat, in this
         order, so ``size = channels * height * width``); ``()`` for a flat layer. An image
         layer has one bias per channel.
+    encoding : {"current", "spikes"}
+        Input layer only: its values drive constant currents, or Bernoulli spike trains with
+        those probabilities per step (``model.input.encoding``).
     """
 
     name: str
@@ -54,6 +57,7 @@ class Layer:
     neuron: object = None
     options: object = None
     shape: tuple = ()
+    encoding: str = "current"
 
     def __post_init__(self):
         if self.neuron is None and self.role != "input":

@@ -17,6 +17,7 @@ from ..maths.optim import learning_rates
 from . import equations as eq
 from . import schedule as sc
 from .rule import Rule, Wiring
+from .spikes import add_noise_operation, input_spike_group, input_spike_synapses, noise_timed_arrays, threshold_noise
 
 __all__ = ["EPNetwork", "build_network"]
 
@@ -35,6 +36,7 @@ ORDER_NORMALISER = -6  # groups: softmax normaliser Z
 ORDER_READOUT_LATCH = -5  # groups: latch the free-phase (and nudged) readout output
 ORDER_READOUT_UPDATE = -4  # groups: readout synapses apply the update (once a window)
 ORDER_READOUT_OPTIM = -3  # groups: readout optimiser step at the end of a mini-batch
+ORDER_CLEAR_SPIKES = 0  # after_groups: spike currents, integrated by the state update, are cleared
 
 
 @dataclass
@@ -97,6 +99,17 @@ class EPNetwork:
         b = {layer.name: np.asarray(self.groups[layer.name].b[:]) for layer in self.arch.free_layers if layer.bias}
         return Params(W, b)
 
+    @property
+    def spiking_groups(self) -> dict:
+        """The groups that count their spikes in ``n_spk`` (spiking layers, a spike-encoded
+        input), by layer name."""
+        return {name: G for name, G in self.groups.items() if "n_spk" in G.variables}
+
+    def spike_counts(self) -> dict:
+        """Spikes counted since ``n_spk`` was last zeroed, per layer (padding windows, whose
+        ``mask`` is 0, do not count)."""
+        return {name: float(np.sum(G.n_spk[:])) for name, G in self.spiking_groups.items()}
+
     def outputs(self) -> np.ndarray:
         """The latched free-phase output of each window, shape ``(n_windows, n_output)``."""
         var = "o_free" if "readout" in self.groups else "r_free"
@@ -141,7 +154,10 @@ def build_network(
     data : dict, optional
         ``x`` (n_windows, n_input), ``y`` (n_windows, n_output), ``mask`` (n_windows,) and
         ``signs`` (n_windows,) arrays; zeros if omitted (placeholders for standalone
-        ``run_args``).
+        ``run_args``). ``noise``: uniform numbers for the stochastic layers, ``{layer:
+        array (n_windows * window_steps, n_layer)}``, thresholds then read ``TimedArray``
+        objects ``noise_<layer>`` instead of ``rand()`` (the same-noise comparison with the
+        numpy engine).
     name : str
         Prefix of the Brian2 object names.
     modify_equations : callable, optional
@@ -195,12 +211,13 @@ def _context(arch, ep, optim, n_windows, data, name, modify_equations) -> _Conte
         "mask": TimedArray(values("mask", (n_windows,)), dt=wdt, name=f"{name}_mask"),
     }
     shared = {
-        "NW": ep.window_steps, "NF": ep.free_steps, "NN": ep.nudged_steps, "WDT": wdt, "mask": timed["mask"],
+        "NW": ep.window_steps, "NF": ep.free_steps, "NN": ep.nudged_steps, "WDT": wdt, "NWIN": n_windows, "mask": timed["mask"],
         "target": timed["target"], "B1": optim.adam_betas[0], "B2": optim.adam_betas[1], "ADAM_EPS": optim.adam_eps,
     }
     if ep.nudging == "random_sign":
         timed["signs"] = TimedArray(values("signs", (n_windows,)), dt=wdt, name=f"{name}_signs")
         shared["signs"] = timed["signs"]
+    timed.update(noise_timed_arrays(arch, ep, n_windows, data.get("noise"), name))
     return _Context(
         arch, ep, Rule.from_spec(ep, optim), name, n_windows,
         Clock(dt=ep.dt, name=f"{name}_clock"), Clock(dt=wdt, name=f"{name}_window_clock"),
@@ -210,10 +227,13 @@ def _context(arch, ep, optim, n_windows, data, name, modify_equations) -> _Conte
 
 def _input_group(ctx):
     """The clamped input: it lives on the window clock, loads the stimulus once a window and
-    emits the ``learn`` and ``deliver`` events of its synapses."""
+    emits the ``learn`` and ``deliver`` events of its synapses (a spike-encoded input:
+    :func:`~brian_ep.brian.spikes.input_spike_group`)."""
     from brian2 import NeuronGroup
 
     inp = ctx.arch.input
+    if inp.encoding == "spikes":
+        return input_spike_group(ctx, ORDER_INPUT, ORDER_INPUT_EVENT)
     text = eq.input_group_equations()
     G = NeuronGroup(
         inp.size, text, events=eq.input_events(), clock=ctx.window_clock,
@@ -230,15 +250,21 @@ def _input_group(ctx):
 
 
 def _wiring(arch, layer) -> Wiring:
-    inp = arch.input.name
+    inp = arch.input
     nudge = None
     if layer.name == arch.top.name:
         nudge = "softmax" if arch.readout is not None else "mse"
+    incoming = [p for p in arch.incoming(layer.name) if p.pre != inp.name]
+    outgoing = arch.outgoing(layer.name)
+    from_input = any(p.pre == inp.name for p in arch.incoming(layer.name))
+    spikes_in = [arch.layer(p.pre).neuron.brian_spikes for p in incoming]
+    spikes_back = [arch.layer(p.post).neuron.brian_spikes for p in outgoing]
     return Wiring(
-        tuple(p.name for p in arch.incoming(layer.name) if p.pre != inp),
-        tuple(p.name for p in arch.outgoing(layer.name)),
-        any(p.pre == inp for p in arch.incoming(layer.name)),
+        tuple(p.name for p, spiking in zip(incoming, spikes_in) if not spiking),
+        tuple(p.name for p, spiking in zip(outgoing, spikes_back) if not spiking),
+        from_input and inp.encoding == "current",
         nudge,
+        any(spikes_in) or any(spikes_back) or (from_input and inp.encoding == "spikes"),
     )
 
 
@@ -247,12 +273,17 @@ def _free_layer(ctx, layer):
     from brian2 import NeuronGroup, second
 
     wiring, rule = _wiring(ctx.arch, layer), ctx.rule
-    text = ctx.edit(layer.name, eq.layer_equations(layer, wiring, rule))
     ns = dict(ctx.shared, tau=layer.tau * second, target=ctx.timed["target"])
-    G = NeuronGroup(
-        layer.size, text, clock=ctx.step_clock, namespace=ns, name=f"{ctx.name}_{layer.name}",
-        **layer.neuron.brian_group_options(layer),
-    )
+    text = eq.layer_equations(layer, wiring, rule)
+    options, noise_code = layer.neuron.brian_group_options(layer), None
+    if layer.neuron.stochastic:
+        noise, noise_lines, noise_code = threshold_noise(ctx, layer, ns)
+        text += eq.NOISE_SEED_LINE + noise_lines
+        options = layer.neuron.brian_group_options(layer, noise=noise)
+    text = ctx.edit(layer.name, text)
+    if layer.neuron.brian_spikes:  # the energy proxy: spikes of real (unmasked) samples
+        options["reset"] = options.get("reset", "") + eq.SPIKE_COUNT
+    G = NeuronGroup(layer.size, text, clock=ctx.step_clock, namespace=ns, name=f"{ctx.name}_{layer.name}", **options)
     G.beta = ctx.ep.beta
     G.learn = 1.0
     if layer.bias:
@@ -261,6 +292,11 @@ def _free_layer(ctx, layer):
     G.run_regularly(
         sc.latch_code(layer, wiring, rule, factor), when="start", order=ORDER_LATCH, name=f"{ctx.name}_{layer.name}_schedule"
     )
+    add_noise_operation(ctx, G, noise_code, 0)
+    if wiring.events:
+        G.run_regularly(
+            "I_syn = 0\n", when="after_groups", order=ORDER_CLEAR_SPIKES, name=f"{ctx.name}_{layer.name}_clear_spikes"
+        )
     if wiring.nudge == "mse" and rule.nudge_force != "recomputed":
         G.run_regularly(
             sc.output_error_code(rule.nudge_force, layer.neuron.brian_rate),
@@ -304,6 +340,8 @@ def _projection(ctx, p, groups):
     pre, post = groups[p.pre], groups["readout" if readout else p.post]
     if readout:
         S, update = _readout_synapses(ctx, p, pre, post)
+    elif p.pre == ctx.arch.input.name and ctx.arch.input.encoding == "spikes":
+        S, update = input_spike_synapses(ctx, p, pre, post, ORDER_INPUT_LEARN), None
     elif p.pre == ctx.arch.input.name:
         S, update = _input_synapses(ctx, p, pre, post), None
     else:
@@ -355,9 +393,14 @@ def _input_synapses(ctx, p, pre, post):
 def _recurrent_synapses(ctx, p, pre, post):
     from brian2 import Synapses
 
-    signals = (ctx.arch.layer(p.pre).neuron.brian_signal, ctx.arch.layer(p.post).neuron.brian_signal)
+    a, b = ctx.arch.layer(p.pre), ctx.arch.layer(p.post)
+    signals = [None if layer.neuron.brian_spikes else layer.neuron.brian_signal for layer in (a, b)]
+    weights = [layer.neuron.brian_spike_weight(layer) if layer.neuron.brian_spikes else None for layer in (a, b)]
     text = ctx.edit(p.name, eq.synapse_equations(p.name, p.gamma, ctx.rule, *signals))
-    S = Synapses(pre, post, text, clock=ctx.step_clock, namespace=dict(ctx.shared), name=f"{ctx.name}_{p.name}")
+    S = Synapses(
+        pre, post, text, clock=ctx.step_clock, namespace=dict(ctx.shared), name=f"{ctx.name}_{p.name}",
+        **eq.spike_pathways(p.gamma, *weights),
+    )
     ctx.texts[p.name] = text
     return S, sc.synapse_update(ctx.rule.mode, ctx.rule.direct)
 

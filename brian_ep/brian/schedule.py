@@ -18,6 +18,7 @@ __all__ = [
     "step_in_window",
     "window_index",
     "beta_expression",
+    "latched_state",
     "latch_code",
     "update_factor",
     "nudge_error_update",
@@ -59,6 +60,13 @@ def update_factor(rule, energy_weight: float) -> str:
     return f"{numerator} / ({denominator} + 1 - learn)"
 
 
+def latched_state(layer, wiring) -> tuple:
+    """The state variables the schedule latches at the end of the free phase and restores for
+    a second nudged phase: the model's ``brian_state`` and, where spikes arrive, the pending
+    spike current ``I_syn`` (the spikes of the free phase's last step)."""
+    return tuple(layer.neuron.brian_state) + (("I_syn",) if wiring.events else ())
+
+
 def latch_code(layer, wiring, rule, factor: str) -> str:
     """Per-step bookkeeping of a layer (``run_regularly`` at ``when='start'``): latch the phase
     results, restart the second nudged phase from the free state, apply the bias update, and
@@ -67,31 +75,35 @@ def latch_code(layer, wiring, rule, factor: str) -> str:
     Parameters
     ----------
     layer : Layer
-        Its neuron model names the state variables (``brian_state``) and the rate
-        (``brian_rate``) to latch.
+        Its neuron model names the state variables (``brian_state``), the rates to latch at
+        the end of the free and the nudged phases (``brian_phase_rate``) and any per-step
+        statements of its own (``brian_schedule_lines``, e.g. restarting spike counts).
     wiring : Wiring
-        Whether the layer receives the input (``I_in`` is cleared with each new window).
+        Whether the layer receives the input (``I_in`` is cleared with each new window) and
+        spikes (``I_syn`` is latched and restored with the state, see :func:`latched_state`).
     rule : Rule
     factor : str
         Expression of the update factor latched into ``f`` (see :func:`update_factor`);
         multiplied by ``learn * mask(t)``.
     """
     j = step_in_window()
-    state, r = layer.neuron.brian_state, layer.neuron.brian_rate
+    state = latched_state(layer, wiring)
+    r_free, r = layer.neuron.brian_phase_rate(layer, False), layer.neuron.brian_phase_rate(layer, True)
     lines = [f"fe = int({j} == NF)", f"we = int({j} == 0)"]
     lines += [f"{v}_free += fe * ({v} - {v}_free)" for v in state]
-    lines += [f"r_free += fe * ({r} - r_free)", f"f += fe * (learn * mask(t) * {factor} - f)"]
+    lines += [f"r_free += fe * ({r_free} - r_free)", f"f += fe * (learn * mask(t) * {factor} - f)"]
     if rule.centered:
         lines += [f"ae = int({j} == NF + NN)", f"ra += ae * ({r} - ra)"]
         lines += [f"{v} += ae * ({v}_free - {v})" for v in state]
         lines.append(f"rb += we * ({r} - rb)")
     else:
-        lines += [f"rb += fe * ({r} - rb)", f"ra += we * ({r} - ra)"]
+        lines += [f"rb += fe * ({r_free} - rb)", f"ra += we * ({r} - ra)"]
     if layer.bias:
         lines.append(("b += we * lr_b * " if rule.direct else "gb += we * ") + "f * (ra - rb)")
     lines += [f"{v} *= 1 - we" for v in state]
     if wiring.receives_input:
         lines.append("I_in *= 1 - we")
+    lines += layer.neuron.brian_schedule_lines(layer, j, 2 if rule.centered else 1)
     return "\n".join(lines) + "\n"
 
 

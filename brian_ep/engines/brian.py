@@ -17,6 +17,7 @@ import numpy as np
 
 from ..brian.builder import build_network
 from ..errors import DIVERGENCE_ADVICE, DivergenceError
+from ..maths.noise import noise_layers
 from ..maths.optim import learning_rates
 from ..epochs import chunk_length
 from .base import ChunkResult, Engine
@@ -28,6 +29,28 @@ def _is_standalone(dev) -> bool:
     from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
 
     return isinstance(dev, CPPStandaloneDevice)
+
+
+def _seeded_groups(net) -> list:
+    """The groups that hold a ``noise_seed`` (stochastic layers, a spike-encoded input)."""
+    return [G for G in net.groups.values() if "noise_seed" in G.variables]
+
+
+def _reseed_each_run(net) -> None:
+    """Make a ``cpp_standalone`` program seed its random generators from ``noise_seed`` (a
+    run argument) before it runs, instead of from the seed compiled in: every chunk then
+    draws new numbers, and each is reproducible from the run's seed and its position."""
+    from brian2 import device, prefs
+
+    groups = _seeded_groups(net)
+    if not groups:
+        return
+    array = device.get_array_name(groups[0].variables["noise_seed"])
+    threads = max(1, prefs.devices.cpp_standalone.openmp_threads)
+    device.apply_run_args()
+    device.insert_code(
+        "main", f"for (int _i=0; _i<{threads}; _i++) _random_generators[_i].seed((unsigned long){array}[0] * {threads} + _i);"
+    )
 
 
 class BrianEngine(Engine):
@@ -60,6 +83,10 @@ class BrianEngine(Engine):
         self._net = None
         self._owns_device = False
         self._built = False
+        self._noise_window = 0  # supplied noise: windows already consumed
+        self._spikes = {}
+        self._offset = 0  # first sample of the current run within its chunk (noise seeds)
+        self.stochastic = bool(noise_layers(arch))
 
     # -- values moving in and out of Brian2 --------------------------------------------------
     def _values(self, net, learn: bool, n_real: int) -> dict:
@@ -93,9 +120,14 @@ class BrianEngine(Engine):
             out[R.learn] = 1.0 if learn else 0.0
             out[R.n_real] = float(n_real)
             out[R.t_adam0] = float(self.optim_state.t)
+        for G in net.spiking_groups.values():
+            out[G.n_spk] = np.zeros(len(G))
+        for G in _seeded_groups(net):
+            out[G.noise_seed] = self._seed(learn)
         return out
 
     def _read_back(self, net, n_real: int, learn: bool) -> None:
+        self._spikes = net.spike_counts()
         adam = self.spec.optim.algorithm == "adam"
         for p in self.arch.all_projections:
             S = net.synapses[p.name]
@@ -121,11 +153,32 @@ class BrianEngine(Engine):
         xs = np.concatenate([x, np.zeros((pad, x.shape[1]))])
         ys = np.concatenate([y, np.zeros((pad, y.shape[1]))])
         sg = np.ones(n_windows) if signs is None else np.concatenate([np.asarray(signs, float), np.ones(pad)])
-        return {"x": xs, "y": ys, "mask": mask, "signs": sg}
+        return {"x": xs, "y": ys, "mask": mask, "signs": sg, "noise": self._chunk_noise(n)}
+
+    def _chunk_noise(self, n: int):
+        """The supplied noise of the next ``n`` training windows (``None``: ``rand()``)."""
+        if self.supplied_noise is None:
+            return None
+        nw = self.spec.ep.window_steps
+        rows = slice(self._noise_window * nw, (self._noise_window + n) * nw)
+        return {name: a[rows] for name, a in self.supplied_noise.items()}
+
+    def set_noise(self, arrays):
+        if self._built and (arrays is None) != (self.supplied_noise is None):
+            raise ValueError("the standalone program is built; set the noise before the first chunk")
+        super().set_noise(arrays)
+        self._noise_window = 0
+
+    def _seed(self, learn: bool) -> int:
+        """The seed of ``rand()`` for the next run (from :meth:`noise_seed` and the run's first
+        sample within the chunk), below 2**31."""
+        key = self.noise_seed(predict=not learn, offset=self._offset)
+        return int(np.random.SeedSequence(key).generate_state(1)[0] >> 1)
 
     # -- one run ----------------------------------------------------------------------------------
     def _run(self, x, y, signs, learn: bool, offset: int = 0) -> np.ndarray:
         n = x.shape[0]
+        self._offset = offset
         if self.standalone:
             outputs = self._run_standalone(x, y, signs, learn)
         else:
@@ -137,12 +190,16 @@ class BrianEngine(Engine):
     def _run_runtime(self, x, y, signs, learn):
         from brian2 import prefs
 
+        from brian2 import seed
+
         net = build_network(self.arch, self.spec.ep, self.spec.optim, x.shape[0], self._data(x, y, signs, x.shape[0]))
         for view, value in self._values(net, learn, x.shape[0]).items():
             view[:] = value
         previous = prefs.codegen.target
         prefs.codegen.target = self.spec.run.target
         try:
+            if self.stochastic:
+                seed(self._seed(learn))
             net.network.run(net.duration, namespace={})
         finally:
             prefs.codegen.target = previous
@@ -150,7 +207,7 @@ class BrianEngine(Engine):
         return net.outputs()
 
     def _build_standalone(self):
-        from brian2 import device, get_device, prefs, set_device
+        from brian2 import device, get_device, prefs, seed, set_device
 
         if not _is_standalone(get_device()):
             set_device("cpp_standalone", build_on_run=False)
@@ -161,6 +218,9 @@ class BrianEngine(Engine):
             prefs.devices.cpp_standalone.openmp_threads = self.spec.run.threads
         data = self._data(np.zeros((0, self.arch.input.size)), np.zeros((0, self.arch.output.size)), None, self.capacity)
         net = build_network(self.arch, self.spec.ep, self.spec.optim, self.capacity, data)
+        if self.stochastic:
+            seed(self._seed(True))
+            _reseed_each_run(net)
         net.network.run(net.duration, namespace={})
         device.build(directory=self.directory, compile=True, run=False, with_output=False)
         self._net = net
@@ -177,6 +237,12 @@ class BrianEngine(Engine):
         for key, value in (("stim", "x"), ("target", "y"), ("mask", "mask"), ("signs", "signs")):
             if key in net.timed_arrays:
                 run_args[net.timed_arrays[key]] = data[value]
+        if "noise" in data and data["noise"] is not None:
+            for name, values in data["noise"].items():
+                timed = net.timed_arrays[f"noise_{name}"]
+                full = np.ones((self.capacity * self.spec.ep.window_steps + 1, values.shape[1]))
+                full[: values.shape[0]] = values
+                run_args[timed] = full
         device.run(directory=self.directory, with_output=False, run_args=run_args)
         self._read_back(net, x.shape[0], learn)
         return net.outputs()
@@ -195,19 +261,22 @@ class BrianEngine(Engine):
 
     # -- Engine interface --------------------------------------------------------------------------
     def train_chunk(self, x, y, signs=None):
-        outputs = []
+        outputs, spikes = [], {}
         for start in range(0, x.shape[0], self.capacity):
             sl = slice(start, start + self.capacity)
             outputs.append(self._run(x[sl], y[sl], None if signs is None else signs[sl], learn=True, offset=start))
+            self._noise_window += outputs[-1].shape[0]
+            for name, count in self._spikes.items():
+                spikes[name] = spikes.get(name, 0.0) + count
         self.samples_seen += x.shape[0]
-        return ChunkResult(np.concatenate(outputs, axis=0))
+        return ChunkResult(np.concatenate(outputs, axis=0), spikes or None)
 
     def predict(self, x):
         outputs = []
         zeros_y = np.zeros((min(x.shape[0], self.capacity), self.arch.output.size))
         for start in range(0, x.shape[0], self.capacity):
             xs = x[start : start + self.capacity]
-            outputs.append(self._run(xs, zeros_y[: xs.shape[0]], None, learn=False))
+            outputs.append(self._run(xs, zeros_y[: xs.shape[0]], None, learn=False, offset=start))
         return np.concatenate(outputs, axis=0)
 
     def close(self):

@@ -16,10 +16,18 @@ advances it by one step of length ``dt`` driven by the total current::
 the step, which is what Brian2 does (summed variables are computed just before each group's
 state update).
 
+Spiking layers (a neuron model with ``stochastic = True``) draw one uniform number per
+neuron and step from the ``noise`` callable; their signal is the spikes of the last step.
+An input encoded as spikes (``model.input.encoding: spikes``) keeps its last spikes in the
+state too (:class:`InputSpikes`, under the input layer's name) and drives the next step with
+them instead of the constant ``x W``.
+
 Functions take arrays of any array-API namespace (numpy, torch) and return the same kind.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
@@ -29,9 +37,12 @@ from .projections import add_bias, feedback, feedforward
 
 __all__ = [
     "NUDGE_FORCES",
+    "InputSpikes",
     "initial_state",
     "rates",
+    "phase_rates",
     "signals",
+    "spike_counts",
     "input_drive",
     "currents",
     "softmax",
@@ -50,8 +61,17 @@ __all__ = [
 NUDGE_FORCES = ("recomputed", "constant", "accumulated")
 
 
+class InputSpikes(NamedTuple):
+    """The state of an input encoded as spikes: ``s`` the spikes of the last step (0 or 1)
+    and ``total`` the spikes since the initial state, shape ``(n_samples, n_input)``."""
+
+    s: object
+    total: object
+
+
 def initial_state(arch, like, n_samples: int | None = None) -> dict:
-    """Every free layer's state before a sample is presented (zeros for the rate model).
+    """Every free layer's state before a sample is presented (zeros for the rate model), and
+    the input's :class:`InputSpikes` when it is encoded as spikes.
 
     Parameters
     ----------
@@ -59,13 +79,37 @@ def initial_state(arch, like, n_samples: int | None = None) -> dict:
         Gives the namespace, dtype, device and (unless ``n_samples`` is given) the batch size.
     """
     n = like.shape[0] if n_samples is None else n_samples
-    return {layer.name: layer.neuron.initial_state(layer, n, like) for layer in arch.free_layers}
+    state = {layer.name: layer.neuron.initial_state(layer, n, like) for layer in arch.free_layers}
+    if arch.input.encoding == "spikes":
+        zeros = namespace(like).zeros((n, arch.input.size), dtype=like.dtype, device=device_of(like))
+        state[arch.input.name] = InputSpikes(zeros, zeros)
+    return state
 
 
 def rates(arch, state: dict) -> dict:
-    """The rate of every free layer (``r_l = rho_l(u_l)`` for the rate model): what the EP
-    rule, the output and the energy read."""
+    """The rate of every free layer (``r_l = rho_l(u_l)`` for the rate model, the spike trace
+    of a spiking layer): what the nudge, the output and the energy read."""
     return {layer.name: layer.neuron.rate(layer, state[layer.name]) for layer in arch.free_layers}
+
+
+def phase_rates(arch, state: dict) -> dict:
+    """The rate estimate of every free layer that the EP rule reads at the end of a phase
+    (the rates, for the rate model; a spiking layer's trace or windowed spike count)."""
+    return {layer.name: layer.neuron.phase_rate(layer, state[layer.name]) for layer in arch.free_layers}
+
+
+def spike_counts(arch, state: dict) -> dict:
+    """Spikes emitted since the initial state, summed over neurons, per sample: ``{layer:
+    array of shape (n_samples,)}`` for every spiking layer (and a spike-encoded input)."""
+    out = {}
+    inp = arch.input
+    if inp.encoding == "spikes":
+        out[inp.name] = namespace(state[inp.name].total).sum(state[inp.name].total, axis=1)
+    for layer in arch.free_layers:
+        total = layer.neuron.spikes(layer, state[layer.name])
+        if total is not None:
+            out[layer.name] = namespace(total).sum(total, axis=1)
+    return out
 
 
 def signals(arch, state: dict) -> dict:
@@ -132,8 +176,13 @@ def readout_output(arch, params, r_top):
 
 
 def output(arch, params, state: dict):
-    """The network's output at ``state``, shape ``(n_samples, n_output)``."""
+    """The network's output at ``state``, shape ``(n_samples, n_output)``: the softmax
+    readout of the top layer's rates, or the output layer's rate estimate at a phase end
+    (``phase_rate``; for a spiking output layer the EP rule's estimate, which Brian2
+    latches at the end of the free phase)."""
     top = arch.top
+    if arch.readout is None:
+        return top.neuron.phase_rate(top, state[top.name])
     return readout_output(arch, params, top.neuron.rate(top, state[top.name]))
 
 
@@ -162,29 +211,49 @@ def _nudge_strength(beta, like):
     return beta[:, None] if beta.ndim == 1 else beta
 
 
-def step(arch, params, state: dict, x_drive: dict, nudge=None, noise=None) -> dict:
+def step(arch, params, state: dict, x_drive: dict, nudge=None, noise=None, x=None) -> dict:
     """One synchronous step; returns the new state (inputs are not modified).
+
+    The order is Brian2's: every layer integrates the currents of the signals at the start
+    of the step (summed variables, or the spikes of the last step), then draws its spikes
+    (thresholds), which become the signals of the next step.
 
     Parameters
     ----------
+    x_drive : dict
+        The constant input currents (:func:`input_drive`); ignored for a spike-encoded
+        input, whose last spikes (in ``state``) drive the step.
     nudge : array, optional
         Extra current into the top layer (see :func:`nudge_current`).
     noise : callable, optional
         ``noise(layer, like) -> uniform array shaped like like``: the random numbers of this
-        step for layers whose neuron model is stochastic.
+        step for layers whose neuron model is stochastic (and a spike-encoded input).
+    x : array, optional
+        The clamped input (needed for a spike-encoded input: its spike probabilities).
     """
+    inp = arch.input
+    spiking_input = inp.encoding == "spikes"
+    if spiking_input:
+        x_drive = input_drive(arch, params, state[inp.name].s)
     I = currents(arch, params, signals(arch, state), x_drive)
     if nudge is not None:
         I[arch.top.name] = I[arch.top.name] + nudge
     new = {}
     for layer in arch.free_layers:
         s, current = state[layer.name], I[layer.name]
+        if layer.neuron.stochastic and noise is None:
+            raise ValueError(f"layer '{layer.name}' is stochastic: pass noise (e.g. brian_ep.maths.SeededNoise(seed))")
         draw = noise(layer, current) if layer.neuron.stochastic else None
         new[layer.name] = layer.neuron.advance(layer, s, current, draw)
+    if spiking_input:
+        spikes = namespace(x).astype(noise(inp, x) < x, x.dtype)
+        new[inp.name] = InputSpikes(spikes, state[inp.name].total + spikes)
     return new
 
 
-def relax_step(arch, params, u: dict, x_drive: dict, nudge=None, y=None, beta=0.0, nudge_force="recomputed", noise=None, nudged=False):
+def relax_step(
+    arch, params, u: dict, x_drive: dict, nudge=None, y=None, beta=0.0, nudge_force="recomputed", noise=None, nudged=False, x=None,
+):
     """One step of :func:`relax`: the nudging current of this step (when ``nudged``: see
     ``nudge_force``), then :func:`step`. Returns ``(state, nudge)``.
 
@@ -196,7 +265,7 @@ def relax_step(arch, params, u: dict, x_drive: dict, nudge=None, y=None, beta=0.
         top = arch.top
         now = nudge_current(arch, params, top.neuron.rate(top, u[top.name]), y, beta)
         nudge = nudge + now if (nudge is not None and nudge_force == "accumulated") else now
-    return step(arch, params, u, x_drive, nudge, noise), nudge
+    return step(arch, params, u, x_drive, nudge, noise, x), nudge
 
 
 def relax(
@@ -232,7 +301,8 @@ def relax(
     trajectory : bool
         Also return the list of states after each step.
     noise : callable, optional
-        Random numbers for stochastic neuron models (see :func:`step`).
+        Random numbers for stochastic neuron models (see :func:`step`); each layer's model
+        is told where a phase begins (``begin_phase``), e.g. to restart a spike count.
     stepper : callable, optional
         A stand-in for :func:`relax_step` with its signature and result (e.g. compiled).
 
@@ -251,11 +321,13 @@ def relax(
     nudged = y is not None and _any_nonzero(beta)
     if nudged:  # once per phase rather than in every step (nudge_current would convert it)
         beta = _nudge_strength(beta, x)
+    for layer in arch.free_layers:
+        u[layer.name] = layer.neuron.begin_phase(layer, u[layer.name], n_steps, nudged)
     one_step = relax_step if stepper is None else stepper
     traj = []
     nudge = None
     for _ in range(n_steps):
-        u, nudge = one_step(arch, params, u, x_drive, nudge, y, beta, nudge_force, noise, nudged)
+        u, nudge = one_step(arch, params, u, x_drive, nudge, y, beta, nudge_force, noise, nudged, x)
         if trajectory:
             traj.append(u)
     return (u, traj) if trajectory else u

@@ -12,7 +12,7 @@ import numpy as np
 
 from .activations import get_activation
 from .arrays import device_of, namespace, on_host
-from .dynamics import rates, readout_output
+from .dynamics import phase_rates, rates, readout_output
 from .params import Params
 from .projections import bias_sum, correlation, operator_matrix
 
@@ -31,10 +31,16 @@ def readout_gradient(arch, params, u_free: dict, y: np.ndarray, u_error: dict | 
 
     With ``u_error`` the free state (the default) this is the exact cross-entropy gradient.
     With the nudged state it is the FRE-RNN authors' deep-network rule (``models_LN_G.py``).
+    For a spiking top layer, ``r_top^0`` and the rates at a nudged ``u_error`` are the
+    estimates latched at the phase ends (``phase_rate``); the output at the free state is the
+    network's output there (from the trace), as in Brian2.
     """
     top = arch.top
-    r_top = top.neuron.rate(top, u_free[top.name])
-    r_err = r_top if u_error is None else top.neuron.rate(top, u_error[top.name])
+    r_top = top.neuron.phase_rate(top, u_free[top.name])
+    if u_error is None:
+        r_err = top.neuron.rate(top, u_free[top.name])
+    else:
+        r_err = top.neuron.phase_rate(top, u_error[top.name])
     return r_top.T @ (readout_output(arch, params, r_err) - y) / y.shape[0]
 
 
@@ -58,6 +64,9 @@ def ep_gradient(
     with the free rates ``r^0`` presynaptically and ``s = |beta| / (beta_a - beta_b)``
     (1 for one-sided nudging), no energy weights.
 
+    ``r`` are the rate estimates at the phase ends (``phase_rates``: the rates of rate
+    neurons; the trace or windowed spike count of spiking neurons).
+
     Parameters
     ----------
     beta_a, beta_b : float or ndarray, shape (n_samples,)
@@ -73,7 +82,7 @@ def ep_gradient(
     denom = ba - bb
     if on_host(denom) and bool(np.any(denom == 0)):  # checked where reading it is free
         raise ValueError("beta_a and beta_b must differ for every sample")
-    ra, rb = rates(arch, u_a), rates(arch, u_b)
+    ra, rb = phase_rates(arch, u_a), phase_rates(arch, u_b)
     inp = arch.input.name
     ra[inp] = rb[inp] = x
     grads_W, grads_b = {}, {}
@@ -89,7 +98,7 @@ def ep_gradient(
     else:
         if u_free is None:
             raise ValueError("the vector-field update needs the free state u_free")
-        r0 = rates(arch, u_free)
+        r0 = phase_rates(arch, u_free)
         r0[inp] = x
         scale = (xp.abs(ba) / denom)[:, None] / n
         for p in arch.projections:

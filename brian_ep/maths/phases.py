@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from .arrays import device_of, namespace
 from .dynamics import input_drive, relax
 from .gradients import ep_gradient
+from .noise import RecordedNoise
 
 __all__ = ["Phases", "run_phases", "ep_phase_gradient"]
 
@@ -45,7 +46,8 @@ def run_phases(arch, params, x, y, ep, signs=None, noise=None, stepper=None) -> 
         Nudging signs for ``nudging: random_sign`` (drawn by the caller from the run's
         generator, so that every engine uses the same ones).
     noise : callable, optional
-        Random numbers for stochastic neuron models (see :func:`~brian_ep.maths.dynamics.step`).
+        Random numbers for stochastic neuron models (see :func:`~brian_ep.maths.dynamics.step`);
+        with ``ep.common_noise`` the -beta phase reuses the numbers of the +beta phase.
     stepper : callable, optional
         Stand-in for :func:`~brian_ep.maths.dynamics.relax_step` (e.g. compiled).
     """
@@ -60,16 +62,18 @@ def run_phases(arch, params, x, y, ep, signs=None, noise=None, stepper=None) -> 
     else:
         beta_a = xp.full((n,), ep.beta, dtype=xp.float64, device=device)
 
-    def nudged_phase(beta):
+    def nudged_phase(beta, source):
         return relax(
             arch, params, x, ep.nudged_steps, u0=u_free, y=y, beta=beta, nudge_force=ep.nudge_force, x_drive=x_drive,
-            noise=noise, stepper=stepper,
+            noise=source, stepper=stepper,
         )
 
-    u_a = nudged_phase(beta_a)
+    common = getattr(ep, "common_noise", False) and noise is not None
+    source_a = RecordedNoise(noise) if common else noise
+    u_a = nudged_phase(beta_a, source_a)
     if ep.nudging == "centered":
         beta_b = -beta_a
-        u_b = nudged_phase(beta_b)
+        u_b = nudged_phase(beta_b, source_a.replay() if common else noise)
     else:
         beta_b = xp.zeros((n,), dtype=xp.float64, device=device)
         u_b = u_free

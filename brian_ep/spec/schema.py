@@ -23,6 +23,7 @@ __all__ = [
     "KeyedValueError",
     "NeuronSpec",
     "LayerSpec",
+    "InputSpec",
     "HiddenStack",
     "InitSpec",
     "ChainSpec",
@@ -189,6 +190,15 @@ class LayerSpec(_Frozen):
         return self
 
 
+class InputSpec(LayerSpec):
+    """The clamped input layer: ``size``, an optional ``name`` and its ``encoding``:
+    ``current`` (each pixel ``x`` drives ``x w`` into the next layers, constant over a sample)
+    or ``spikes`` (each pixel is a Bernoulli spike train with probability ``x`` per step, a
+    spike carrying ``w``: the same mean current)."""
+
+    encoding: Literal["current", "spikes"] = "current"
+
+
 class HiddenStack(_Frozen):
     """``count`` hidden layers of ``size`` neurons each (named ``h1`` ... ``hN``)."""
 
@@ -325,7 +335,7 @@ class ReadoutSpec(_Frozen):
 class ModelSpec(_Frozen):
     """Layers, neuron models and projections."""
 
-    input: LayerSpec
+    input: InputSpec
     hidden: Union[list[LayerSpec], HiddenStack] = Field(default_factory=list)
     output: LayerSpec
     neuron: NeuronSpec = NeuronSpec()
@@ -388,6 +398,9 @@ class EPSpec(_Frozen):
     ``r_top^0 (softmax(r_top W) - y)^T``, is read at the ``free`` state (the exact cross-entropy
     gradient) or at the ``nudged`` state (the authors' deep-network code; vector-field mode with
     positive nudging only: it is not a gradient, and the nudged state must be the +beta one).
+    ``common_noise`` (stochastic neurons, centered nudging): the -beta phase reuses the random
+    numbers of the +beta phase (common random numbers), so that the difference of the two
+    nudged states, from which EP learns, is not swamped by independent noise.
     """
 
     mode: Literal["exact", "vector_field"] = "exact"
@@ -400,7 +413,17 @@ class EPSpec(_Frozen):
     nudging: Literal["centered", "positive", "random_sign"] = "centered"
     nudge_force: Literal["recomputed", "constant", "accumulated"] = "recomputed"
     readout_error: Literal["free", "nudged"] = "free"
+    common_noise: bool = False
     divergence_threshold: float = Field(default=1e6, gt=0)
+
+    @model_validator(mode="after")
+    def _common_noise_needs_two_phases(self):
+        if self.common_noise and self.nudging != "centered":
+            raise ValueError(
+                "common_noise makes the -beta phase reuse the random numbers of the +beta phase, so it needs "
+                f"'nudging: centered' (this spec has nudging '{self.nudging}'), or set common_noise to false"
+            )
+        return self
 
     @model_validator(mode="after")
     def _accumulated_needs_vector_field(self):

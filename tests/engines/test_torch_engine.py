@@ -193,10 +193,11 @@ def _stochastic_spec(**over):
     return tiny(**{"model.neuron": {"model": "toy_bernoulli", "tau": "1 ms"}, "optim.batch_size": 10, **over})
 
 
-def test_supplied_noise_gives_the_numpy_maths(bernoulli):
+@pytest.mark.parametrize("model", ["toy_bernoulli", "bernoulli"])
+def test_supplied_noise_gives_the_numpy_maths(bernoulli, model):
     """The same uniform numbers through the torch engine and through the numpy maths: the
-    same spikes, the same update (one mini-batch of 10)."""
-    spec = _stochastic_spec()
+    same spikes, the same update (one mini-batch of 10), for the toy model and StochEP's."""
+    spec = _stochastic_spec(**({} if model == "toy_bernoulli" else {"model.neuron": {"model": "bernoulli", "tau": "1 ms", "window": 4}}))
     arch = build_architecture(spec)
     params = initial_params(arch, 0)
     x, y = _digits(10)

@@ -24,6 +24,7 @@ from brian_ep.engines.torch_engine.engine import TorchEngine
 from brian_ep.engines.torch_engine.tensors import params_to_torch
 from brian_ep.maths import init_optim_state, initial_params
 from brian_ep.maths.dynamics import relax
+from brian_ep.maths.noise import noise_layers
 from brian_ep.maths.phases import ep_phase_gradient
 from brian_ep.spec import load_spec
 from brian_ep.spec.load import spec_to_dict
@@ -58,6 +59,10 @@ def _torch_spec(spec, device="cpu", **options):
 
 
 def assert_close(got, want, scale, what, rtol=RTOL):
+    if isinstance(want, tuple):  # a neuron model's state of several arrays (named fields)
+        for name, a, b in zip(getattr(want, "_fields", range(len(want))), got, want):
+            assert_close(a, b, scale, f"{what}.{name}", rtol)
+        return
     got = got.detach().cpu().numpy() if isinstance(got, torch.Tensor) else np.asarray(got)
     np.testing.assert_allclose(got, want, rtol=0, atol=rtol * max(scale, 1.0), err_msg=what)
 
@@ -71,22 +76,35 @@ def assert_same_params(got, want, what="", rtol=RTOL):
             assert_close(a[k], b[k], scale, f"{what} {kind}:{k}", rtol)
 
 
-def _phases_agree(spec, arch, params, x, y, signs):
-    """Free trajectory step by step, the phases' final states and the EP update."""
+def _phases_agree(spec, arch, params, x, y, signs, noise=lambda: None):
+    """Free trajectory step by step, the phases' final states and the EP update; ``noise()``
+    makes a fresh noise source for each engine (the same numbers), for stochastic models."""
     tp = params_to_torch(params, torch.float64)
     tx, ty = torch.tensor(x), torch.tensor(y)
-    _, traj_np = relax(arch, params, x, spec.ep.free_steps, trajectory=True)
-    _, traj_t = relax(arch, tp, tx, spec.ep.free_steps, trajectory=True)
+    _, traj_np = relax(arch, params, x, spec.ep.free_steps, trajectory=True, noise=noise())
+    _, traj_t = relax(arch, tp, tx, spec.ep.free_steps, trajectory=True, noise=noise())
     for t, (a, b) in enumerate(zip(traj_t, traj_np)):
         for k in b:
             assert_close(a[k], b[k], 1.0, f"free step {t + 1}, layer {k}")
-    g_np, ph_np = ep_phase_gradient(arch, params, x, y, spec.ep, signs)
-    g_t, ph_t = ep_phase_gradient(arch, tp, tx, ty, spec.ep, None if signs is None else torch.tensor(signs))
+    g_np, ph_np = ep_phase_gradient(arch, params, x, y, spec.ep, signs, noise())
+    g_t, ph_t = ep_phase_gradient(arch, tp, tx, ty, spec.ep, None if signs is None else torch.tensor(signs), noise())
     for phase in ("u_free", "u_a", "u_b"):
         for k, v in getattr(ph_np, phase).items():
             assert_close(getattr(ph_t, phase)[k], v, 1.0, f"{phase} {k}")
     assert_same_params(g_t, g_np, "EP update")
     assert max(float(np.max(np.abs(v))) for v in g_np.W.values()) > 1e-6  # a real update is compared
+
+
+class HostNoise:
+    """Uniform numbers from one numpy generator, handed to numpy or torch alike (the same
+    numbers for both engines' maths)."""
+
+    def __init__(self, seed):
+        self.rng = np.random.default_rng(seed)
+
+    def __call__(self, layer, like):
+        draw = self.rng.random(tuple(like.shape))
+        return torch.from_numpy(draw) if isinstance(like, torch.Tensor) else draw
 
 
 def _train_both(spec, x, y, signs, x_test, chunks=(60,), learned=1e-3, device="cpu", **options):
@@ -161,8 +179,10 @@ def test_network_specs(path):
     in the target configurations above."""
     spec = load_spec(path, overrides={"run.engine": "numpy", "run.torch": {}})
     bs = min(spec.optim.batch_size, 4)
-    overrides = {"run.engine": "numpy", "run.dtype": "float64", "optim.batch_size": bs, "ep.free_steps": 6, "ep.nudged_steps": 3,
-                 "run.torch": {}}
+    stochastic = bool(noise_layers(build_architecture(spec)))
+    overrides = {"run.engine": "numpy", "run.dtype": "float64", "optim.batch_size": bs, "run.torch": {}}
+    if not stochastic:  # spiking specs keep their phases: their counting windows fill them
+        overrides.update({"ep.free_steps": 6, "ep.nudged_steps": 3})
     spec = load_spec(path, overrides=overrides)
     arch = build_architecture(spec)
     n = 2 * bs
@@ -170,6 +190,8 @@ def test_network_specs(path):
     x = rng.random((n, arch.input.size))
     y = np.eye(arch.output.size)[rng.integers(0, arch.output.size, n)]
     signs = rng.choice([-1.0, 1.0], n)
-    _phases_agree(spec, arch, initial_params(arch, 0), x[:bs], y[:bs], signs[:bs])
+    _phases_agree(spec, arch, initial_params(arch, 0), x[:bs], y[:bs], signs[:bs], lambda: HostNoise(7) if stochastic else None)
+    if stochastic:  # engines draw from generators of their own; same-noise training: test_torch_engine.py
+        return
     sgd = load_spec(path, overrides={**overrides, "optim.algorithm": "sgd", "optim.lr_scale": 10.0, "run.torch": {}})
     _train_both(sgd, x, y, signs, x[:3], chunks=(), learned=1e-6)
