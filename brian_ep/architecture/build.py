@@ -18,6 +18,7 @@ from ..spec.load import spec_to_dict
 from ..spec.schema import HiddenStack
 from ..topology import skip_pairs
 from .feedback import resolve_feedback
+from .names import check_names
 from .network import Architecture, Layer, Projection
 
 __all__ = ["build_architecture"]
@@ -57,6 +58,7 @@ def _resolve(spec) -> Architecture:
     pending_auto = []
     _add_extra_projections(m, names, projections, pending_auto, spec.optim.lr_scale)
     residual_keys = _add_residual_skips(spec, names, projections, pending_auto)
+    check_names(_layer_keys(m, names), [(p.name, p.pre, p.post) for p in projections.values()])
     readout = _split_readout(m, names, projections)
     free = [layer.name for layer in layers[1:] if not (readout is not None and layer.role == "output")]
     weights = resolve_feedback(spec, names[0], free, projections, pending_auto, residual_keys)
@@ -119,6 +121,15 @@ def _layers(spec) -> list:
         if names.count(name) > 1:
             raise SpecError(f"layer name '{name}' is used twice", key="model", allowed="distinct layer names")
     return layers
+
+
+def _layer_keys(m, names) -> dict:
+    """Layer name -> the spec key that names it, from the input up."""
+    if isinstance(m.hidden, HiddenStack):
+        hidden = ["model.hidden"] * m.hidden.count
+    else:
+        hidden = [f"model.hidden[{i}].name" for i in range(len(m.hidden))]
+    return dict(zip(names, ["model.input.name"] + hidden + ["model.output.name"]))
 
 
 def _check_model(layer, ep, key) -> None:

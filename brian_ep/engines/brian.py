@@ -16,6 +16,7 @@ import tempfile
 import numpy as np
 
 from ..brian.builder import build_network
+from ..brian.program import build_program
 from ..errors import DIVERGENCE_ADVICE, DivergenceError
 from ..maths.optim import learning_rates
 from ..epochs import chunk_length
@@ -127,10 +128,11 @@ class BrianEngine(Engine):
     def _run(self, x, y, signs, learn: bool, offset: int = 0) -> np.ndarray:
         n = x.shape[0]
         if self.standalone:
-            outputs = self._run_standalone(x, y, signs, learn)
+            outputs, net = self._run_standalone(x, y, signs, learn)
         else:
-            outputs = self._run_runtime(x, y, signs, learn)
+            outputs, net = self._run_runtime(x, y, signs, learn)
         outputs = outputs[:n]
+        self._check_state(net, n, offset)
         self._check(outputs, offset)
         return outputs
 
@@ -147,10 +149,10 @@ class BrianEngine(Engine):
         finally:
             prefs.codegen.target = previous
         self._read_back(net, x.shape[0], learn)
-        return net.outputs()
+        return net.outputs(), net
 
     def _build_standalone(self):
-        from brian2 import device, get_device, prefs, set_device
+        from brian2 import get_device, prefs, set_device
 
         if not _is_standalone(get_device()):
             set_device("cpp_standalone", build_on_run=False)
@@ -162,7 +164,7 @@ class BrianEngine(Engine):
         data = self._data(np.zeros((0, self.arch.input.size)), np.zeros((0, self.arch.output.size)), None, self.capacity)
         net = build_network(self.arch, self.spec.ep, self.spec.optim, self.capacity, data)
         net.network.run(net.duration, namespace={})
-        device.build(directory=self.directory, compile=True, run=False, with_output=False)
+        build_program(self.directory)
         self._net = net
         self._built = True
 
@@ -179,7 +181,25 @@ class BrianEngine(Engine):
                 run_args[net.timed_arrays[key]] = data[value]
         device.run(directory=self.directory, with_output=False, run_args=run_args)
         self._read_back(net, x.shape[0], learn)
-        return net.outputs()
+        return net.outputs(), net
+
+    def _check_state(self, net, n_real, offset):
+        """Refuse a run whose state passed ``ep.divergence_threshold`` (or became non-finite) at
+        the end of a phase, as recorded in ``diverged_at`` by the phase schedule; names the
+        layer and the first sample."""
+        first = None
+        for layer in self.arch.free_layers:
+            at = np.asarray(net.groups[layer.name].diverged_at[:])
+            hit = at[at > 0]
+            if hit.size and (first is None or hit.min() < first[0]):
+                first = (float(hit.min()), layer.name)
+        if first is None or first[0] - 1 >= n_real:
+            return
+        window, layer = int(first[0]) - 1, first[1]
+        raise DivergenceError(
+            f"the state of layer '{layer}' diverged (non-finite or |u| > {self.spec.ep.divergence_threshold:g}, "
+            f"ep.divergence_threshold) at {self.describe_sample(offset + window)}. {DIVERGENCE_ADVICE}"
+        )
 
     def _check(self, outputs, offset):
         bad = ~np.all(np.isfinite(outputs), axis=1)
