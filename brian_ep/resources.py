@@ -161,24 +161,36 @@ def check_resources(spec, arch, n_samples: int, available: int | None = -1) -> E
     if available is not None and est.total > available:
         raise SpecError(
             f"this run would need {est.describe()}, more than this machine's {format_bytes(available)} of memory",
-            key=_largest_key(spec, arch, est),
+            key=_largest_key(spec, arch),
             allowed="smaller layers, run.chunk_size or batch sizes",
         )
     return est
 
 
-def _largest_key(spec, arch, est: Estimate) -> str:
-    """The spec key behind the largest part of the estimate."""
-    if est.chunk >= max(est.weights, est.state):
-        return "run.chunk_size" if spec.run.engine == "brian2" else "data.n_train"
-    if est.state > est.weights and spec.run.engine != "brian2":
-        return "optim.batch_size" if spec.optim.batch_size >= spec.run.eval_batch_size else "run.eval_batch_size"
+#: Sizes beyond which a setting is unusual (the key named is the one furthest beyond its own).
+_USUAL = {"layer": 10_000, "chunk": 100_000, "batch": 10_000}
+
+
+def _largest_key(spec, arch) -> str:
+    """The spec key that is furthest beyond its usual size (the one to change)."""
     largest = max(arch.layers, key=lambda layer: layer.size)
-    if largest.is_input:
+    candidates = [(largest.size / _USUAL["layer"], _layer_key(spec, arch, largest))]
+    if spec.run.engine == "brian2":
+        candidates.append((chunk_length(spec) / _USUAL["chunk"], "run.chunk_size"))
+        if spec.optim.batch_size > spec.run.chunk_size:
+            candidates.append((spec.optim.batch_size / _USUAL["chunk"] * 1.01, "optim.batch_size"))
+    else:
+        candidates.append((spec.optim.batch_size / _USUAL["batch"], "optim.batch_size"))
+        candidates.append((spec.run.eval_batch_size / _USUAL["batch"], "run.eval_batch_size"))
+    return max(candidates)[1]
+
+
+def _layer_key(spec, arch, layer) -> str:
+    if layer.is_input:
         return "model.input.size"
-    if largest.role == "output":
+    if layer.role == "output":
         return "model.output.size"
-    hidden = [layer.name for layer in arch.layers if layer.role == "hidden"]
+    hidden = [item.name for item in arch.layers if item.role == "hidden"]
     if isinstance(spec.model.hidden, list):
-        return f"model.hidden[{hidden.index(largest.name)}].size"
+        return f"model.hidden[{hidden.index(layer.name)}].size"
     return "model.hidden.size"
