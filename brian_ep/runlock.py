@@ -6,6 +6,8 @@ a second command is refused while the first lives and never after. Once the lock
 anything a dead predecessor left is ours to clean: :func:`end_orphans` ends processes still
 working in the directory (a compiler or the standalone binary), :func:`remove_stale_temporaries`
 deletes half-written files of interrupted atomic writes.
+
+The checks read ``/proc`` (Linux); elsewhere they find nothing.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 
 from .errors import ArgumentError
 
-__all__ = ["LOCK_NAME", "RunLock", "end_orphans", "remove_stale_temporaries"]
+__all__ = ["LOCK_NAME", "ORPHAN_PROGRAMS", "RunLock", "processes_in", "end_orphans", "remove_stale_temporaries"]
 
 LOCK_NAME = ".lock"
 
@@ -65,17 +67,15 @@ def _within(path: str, directory: str) -> bool:
     return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)
 
 
-def end_orphans(directory) -> list:
-    """End (SIGKILL) the processes of this user whose working directory is ``directory`` or
-    below it: a compiler or standalone binary whose run was killed. Call it only while holding
-    the directory's :class:`RunLock`. Returns their process ids (empty where ``/proc`` is
-    missing)."""
+def processes_in(directory) -> list:
+    """Process ids of this user's processes (other than this one) whose working directory is
+    ``directory`` or below it (empty where ``/proc`` is missing)."""
     directory = Path(directory)
     proc = Path("/proc")
     if not directory.is_dir() or not proc.is_dir():
         return []
     target = os.path.realpath(directory)
-    ended = []
+    found = []
     for entry in proc.iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
@@ -84,11 +84,33 @@ def end_orphans(directory) -> list:
         except OSError:  # another user's process, or gone
             continue
         if _within(cwd, target):
-            try:
-                os.kill(int(entry.name), signal.SIGKILL)
-                ended.append(int(entry.name))
-            except OSError:
-                pass
+            found.append(int(entry.name))
+    return found
+
+
+#: Programs a killed run can leave working in its build folder: the standalone binary and the
+#: compiler chain (a user's shell or Python there is never touched).
+ORPHAN_PROGRAMS = frozenset({"main", "make", "gmake", "cc1plus", "cc1", "g++", "gcc", "c++", "cc", "clang", "clang++",
+                             "as", "ld", "collect2", "ccache"})
+
+
+def end_orphans(directory) -> list:
+    """End (SIGKILL) the standalone binary or compilers still working in the build folder
+    ``directory`` (see :func:`processes_in`, :data:`ORPHAN_PROGRAMS`): what a killed run left.
+    Call it only while holding the run directory's :class:`RunLock`. Returns their ids."""
+    ended = []
+    for pid in processes_in(directory):
+        try:
+            name = Path(f"/proc/{pid}/comm").read_text().strip()
+        except OSError:
+            continue
+        if name not in ORPHAN_PROGRAMS:
+            continue
+        try:
+            os.kill(pid, signal.SIGKILL)
+            ended.append(pid)
+        except OSError:
+            pass
     return ended
 
 

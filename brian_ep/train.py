@@ -223,7 +223,7 @@ def _claimed(run_dir):
             f"cannot write the run directory '{run_dir.path}': {exc.strerror or exc}. Choose another with --out"
         ) from None
     with RunLock(run_dir.path) as lock:
-        end_orphans(run_dir.path)
+        end_orphans(run_dir.path / "standalone")
         remove_stale_temporaries(run_dir.path)
         yield lock
 
