@@ -184,3 +184,31 @@ def test_ctrl_c_once_twice_and_sigkill_during_standalone_chunks(reference, tmp_p
     assert [{k: r[k] for k in keep} for r in got_rows] == [{k: r[k] for k in keep} for r in expected.metrics["epochs"]]
     history = [h["event"] for h in json.loads((run / "history.json").read_text())]
     assert history == ["start", "resume", "resume", "resume"]
+
+
+def test_divergence_in_a_standalone_chunk_names_the_sample_as_numpy_does(reference, tmp_path):
+    """``ep.divergence_threshold`` is honoured by the compiled program and names the sample the
+    numpy engine names (the threshold is a per-run value, so the reference's build is reused:
+    only main.cpp, which holds initial values, changes)."""
+    import re
+
+    from brian2 import prefs
+
+    from brian_ep.errors import DivergenceError
+
+    root, _ = reference
+    run = tmp_path / "run"
+    shutil.copytree(root / "reference" / "standalone", run / "standalone", copy_function=shutil.copy2)
+    over = dict(STANDALONE, **{"ep.divergence_threshold": 0.8})
+    previous = prefs.codegen.cpp.extra_compile_args_gcc
+    prefs.codegen.cpp.extra_compile_args_gcc = FAST_COMPILE
+    try:
+        with pytest.raises(DivergenceError) as standalone:
+            train(load_spec(DIGITS, over), out=run, progress=False)
+    finally:
+        prefs.codegen.cpp.extra_compile_args_gcc = previous
+    with pytest.raises(DivergenceError) as numpy_engine:
+        train(load_spec(DIGITS, dict(over, **{"run.engine": "numpy"})), progress=False)
+    sample = [re.search(r"training sample #(\d+)", str(e.value)).group(1) for e in (standalone, numpy_engine)]
+    assert sample[0] == sample[1], (str(standalone.value), str(numpy_engine.value))
+    assert "layer 'output'" in str(standalone.value) and "ep.divergence_threshold" in str(standalone.value)

@@ -197,7 +197,6 @@ def _context(arch, ep, optim, n_windows, data, name, modify_equations) -> _Conte
     shared = {
         "NW": ep.window_steps, "NF": ep.free_steps, "NN": ep.nudged_steps, "WDT": wdt, "mask": timed["mask"],
         "target": timed["target"], "B1": optim.adam_betas[0], "B2": optim.adam_betas[1], "ADAM_EPS": optim.adam_eps,
-        "DIV_THETA": ep.divergence_threshold,
     }
     if ep.nudging == "random_sign":
         timed["signs"] = TimedArray(values("signs", (n_windows,)), dt=wdt, name=f"{name}_signs")
@@ -256,6 +255,7 @@ def _free_layer(ctx, layer):
     )
     G.beta = ctx.ep.beta
     G.learn = 1.0
+    G.div_theta = ctx.ep.divergence_threshold
     if layer.bias:
         G.lr_b = ctx.lrs.b[layer.name]
     factor = sc.update_factor(rule, ctx.arch.energy_weights[layer.name])

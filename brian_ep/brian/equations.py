@@ -117,6 +117,7 @@ def latch_variable_lines(neuron) -> list:
     lines = [f"{v}_free : 1" for v in neuron.brian_state]
     return lines + [
         "diverged_at : 1",
+        "div_theta : 1 (shared)",
         "r_free : 1",
         "ra : 1",
         "rb : 1",

@@ -101,14 +101,14 @@ def divergence_lines(state, centered: bool) -> list:
     """Record where the state first diverged, checked at the end of every phase (as the
     numpy engine checks its phase results): ``diverged_at`` (per neuron, 0 until then) becomes
     the window index plus one the first time a state variable is non-finite or larger than
-    ``DIV_THETA`` (``ep.divergence_threshold``) in magnitude. The engine reads it after each
+    ``div_theta`` (``ep.divergence_threshold``, a per-run value) in magnitude. The engine reads it after each
     run and names the sample. A window's end is seen at step 0 of the next window, before the
     state is reset, hence ``- we`` in the window index."""
     j = step_in_window()
     ends = f"int({j} == NF) + int({j} == NF + NN) + we" if centered else f"int({j} == NF) + we"
     window = f"({window_index()} + 1 - we)"
     return [
-        f"diverged_at += int(diverged_at == 0) * int(not (abs({v}) <= DIV_THETA)) * ({ends}) * {window}" for v in state
+        f"diverged_at += int(diverged_at == 0) * int(not (abs({v}) <= div_theta)) * ({ends}) * {window}" for v in state
     ]
 
 

@@ -80,6 +80,7 @@ class BrianEngine(Engine):
         for layer in self.arch.free_layers:
             G = net.groups[layer.name]
             out[G.beta] = self.spec.ep.beta if learn else 0.0
+            out[G.div_theta] = self.spec.ep.divergence_threshold
             out[G.learn] = 1.0 if learn else 0.0
             out[G.n_real] = float(n_real)
             out[G.t_adam0] = float(self.optim_state.t)
