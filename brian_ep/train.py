@@ -10,7 +10,6 @@ its last checkpoint ends with the same weights as an uninterrupted one.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -23,16 +22,13 @@ from .architecture import build_architecture
 from .data import one_hot
 from .engines import make_engine
 from .epochs import chunk_length, epoch_order, lr_factor, nudge_signs
-from .errors import BrianEPError, DataError, DivergenceError, Interrupted, SpecError
+from .errors import DivergenceError, Interrupted
 from .interrupts import StopGuard
 from .maths.energy import output_loss
-from .maths.optim import init_optim_state
-from .maths.params import Params, initial_params
+from .maths.params import Params
 from .resources import check_resources
-from .resume import check_resume
 from .rundir import RunDirectory
-from .runlock import RunLock, end_orphans, remove_stale_temporaries
-from .spec.load import load_spec, spec_to_dict
+from .session import begin_run, claimed, new_position, open_run
 from .splits import prepare_data
 from .weights import check_params
 
@@ -69,11 +65,6 @@ class _Data:
 def accuracy(outputs, labels) -> float:
     """Fraction of samples whose largest output is at their label."""
     return float(np.mean(np.argmax(outputs, axis=1) == labels))
-
-
-def _new_position(epoch: int = 0) -> dict:
-    """Where a run stands within an epoch (saved in every checkpoint)."""
-    return {"epoch": epoch, "sample": 0, "correct": 0, "loss": 0.0, "seconds": 0.0}
 
 
 def train(
@@ -123,12 +114,12 @@ def train(
     arch = build_architecture(spec)
     check_resources(spec, arch, x_tr.shape[0])
     run_dir = RunDirectory(out) if out is not None else None
-    start = _start(spec, arch, run_dir, resume, overwrite, tuple(allow_changes), x_tr.shape[0])
+    start = begin_run(spec, arch, run_dir, resume, overwrite, tuple(allow_changes), x_tr.shape[0])
     if on_start is not None:
         on_start()
-    with StopGuard() as guard, _claimed(run_dir):
+    with StopGuard() as guard, claimed(run_dir):
         if run_dir is not None:
-            _open(run_dir, spec, start, command)
+            open_run(run_dir, spec, start, command)
         workdir = None if run_dir is None else run_dir.path / "standalone"
         loop = _Loop(spec, arch, data, run_dir, progress, guard, start.metrics)
         engine = make_engine(spec, arch, start.params, start.optim_state, workdir=workdir)
@@ -147,93 +138,6 @@ def train(
 
 def _exit_code(exc) -> int:
     return exc.exit_code if isinstance(exc, Interrupted) else 130
-
-
-@dataclass
-class _Begin:
-    """Where a run starts: weights, optimiser state, position, metrics so far, and what the
-    run directory's history records (``event``, allowed spec ``changes``)."""
-
-    params: Params
-    optim_state: object
-    position: dict
-    metrics: dict
-    event: str
-    changes: dict
-
-
-def _start(spec, arch, run_dir, resume, overwrite, allow, n_train) -> _Begin:
-    """Initial (or resumed) state, after every check that can refuse the command; writes
-    nothing."""
-    params = initial_params(arch, spec.run.seed)
-    metrics = {"spec": spec.name, "engine": spec.run.engine, "device": spec.run.device, "epochs": []}
-    begin = _Begin(params, init_optim_state(params), _new_position(), metrics, "start", {})
-    if run_dir is None:
-        return begin
-    if not resume:
-        state = run_dir.state()
-        if state != "empty" and not overwrite:
-            run_dir.refuse_existing(False)
-        begin.event = "overwrite" if state != "empty" else "start"
-        return begin
-    ckpt = run_dir.load_checkpoint()
-    recorded = ckpt.spec if ckpt.spec is not None else _recorded_spec(run_dir)
-    begin.changes = check_resume(recorded, ckpt.version, spec_to_dict(spec), _version(), allow, f"'{run_dir.path}'")
-    source = f"checkpoint '{run_dir.path / 'checkpoint.npz'}'"
-    check_params(ckpt.params, arch, source)
-    for moments in (ckpt.optim_state.m, ckpt.optim_state.v):
-        if moments.W or moments.b:
-            check_params(moments, arch, f"{source} (optimiser moments)")
-    position = dict(ckpt.position)
-    if position["sample"] > n_train:
-        raise DataError(
-            f"{source} is at sample {position['sample']} of an epoch, but the training set has {n_train} samples "
-            "(data.n_train or data.validation changed?); resume with the original data settings"
-        )
-    begin.metrics = position.pop("metrics", begin.metrics)
-    begin.params, begin.optim_state, begin.position, begin.event = ckpt.params, ckpt.optim_state, position, "resume"
-    return begin
-
-
-def _recorded_spec(run_dir) -> dict:
-    """The spec of a run whose checkpoint predates recorded specs: its ``spec.yaml``."""
-    try:
-        return spec_to_dict(load_spec(run_dir.path / "spec.yaml"))
-    except SpecError as exc:
-        raise DataError(f"cannot check the resumed spec against the run's own: {exc}") from None
-
-
-def _version() -> str:
-    from . import __version__
-
-    return __version__
-
-
-@contextlib.contextmanager
-def _claimed(run_dir):
-    """Hold the run directory's lock (creating the directory), and clean what a killed run
-    left in it: processes still working there and half-written files."""
-    if run_dir is None:
-        yield None
-        return
-    try:
-        run_dir.path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise BrianEPError(
-            f"cannot write the run directory '{run_dir.path}': {exc.strerror or exc}. Choose another with --out"
-        ) from None
-    with RunLock(run_dir.path) as lock:
-        end_orphans(run_dir.path / "standalone")
-        remove_stale_temporaries(run_dir.path)
-        yield lock
-
-
-def _open(run_dir, spec, begin: _Begin, command) -> None:
-    """Write the run directory's spec, environment and history (under its lock)."""
-    if begin.event == "overwrite":
-        run_dir.refuse_existing(True)
-    run_dir.create(spec, command=command, resume=begin.event == "resume")
-    run_dir.append_history(begin.event, command, begin.changes)
 
 
 class _Loop:
@@ -258,7 +162,7 @@ class _Loop:
             self.metrics["epochs"].append(row)
             if self.progress:
                 _print_epoch(row, self.spec.run.epochs)
-            position = _new_position(epoch + 1)
+            position = new_position(epoch + 1)
             self._checkpoint(engine, position)
             if self.run_dir is not None:
                 self.run_dir.write_metrics(self.metrics)
