@@ -57,7 +57,7 @@ def _cmd_train(args) -> int:
         raise ArgumentError("--allow-changes only applies with --resume")
     where = f"brian2, {spec.run.device}" if spec.run.engine == "brian2" else f"{spec.run.engine} engine, {spec.run.dtype}"
     result = train(
-        spec, out=out, resume=args.resume, progress=not args.quiet, command=" ".join(sys.argv),
+        spec, out=out, resume=args.resume, progress=not args.quiet, command=args.command_line,
         overwrite=args.overwrite, allow_changes=args.allow_changes or (), resume_command=_resume_command(args, out),
         on_start=lambda: print(f"brian-ep: training '{spec.name}' ({where}) -> {out}", flush=True),
     )
@@ -221,7 +221,9 @@ class _WarningParagraphs(logging.Handler):
 
 def main(argv=None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
+    args.command_line = shlex.join(["brian-ep", *argv])
     sys.excepthook = sys.__excepthook__  # Brian2's hook would blame Brian2 for any error
     logger = logging.getLogger("brian_ep")
     handler = _WarningParagraphs(logging.WARNING)
