@@ -24,6 +24,7 @@ from brian_ep.interrupts import StopGuard
 from brian_ep.rundir import RunDirectory
 from brian_ep.spec import load_spec
 from brian_ep.train import train
+from fsync_hook import fsync_that_signals
 
 REPO = Path(__file__).resolve().parents[1]
 DIGITS = REPO / "network_specs" / "digits.yaml"
@@ -32,21 +33,12 @@ DIGITS = REPO / "network_specs" / "digits.yaml"
 NUMPY = ["--engine", "numpy", "--set", "model.hidden=[{size: 8}]", "--set", "model.chain.lr=0.05", "--set", "data.n_train=60",
          "--set", "data.n_test=20", "--set", "run.chunk_size=20", "--set", "run.epochs=2", "--quiet"]
 
-# Run the command line with os.fsync replaced: the n-th fsync of a checkpoint's temporary file
-# sends the signals given (after the file's bytes are written, before its rename).
+# The command line with os.fsync replaced (see fsync_hook.py), in a process of its own.
 DRIVER = """
-import os, signal, sys
+import os, sys
+from fsync_hook import fsync_that_signals
 from brian_ep.cli import main
-n, signals = int(sys.argv[1]), [int(s) for s in sys.argv[2].split(",")]
-fsync, seen = os.fsync, [0]
-def hooked(fd):
-    if os.path.basename(os.readlink(f"/proc/self/fd/{fd}")).startswith(".checkpoint.npz."):
-        seen[0] += 1
-        if seen[0] == n:
-            for s in signals:
-                os.kill(os.getpid(), s)
-    return fsync(fd)
-os.fsync = hooked
+os.fsync = fsync_that_signals(os.fsync, int(sys.argv[1]), [int(s) for s in sys.argv[2].split(",")])
 sys.exit(main(sys.argv[3:]))
 """
 
@@ -62,17 +54,7 @@ def temporaries(run: Path) -> list:
 
 def hook_checkpoint_fsync(monkeypatch, n, signals):
     """In this process: the n-th checkpoint fsync sends ``signals`` to this process."""
-    fsync, seen = os.fsync, [0]
-
-    def hooked(fd):
-        if os.path.basename(os.readlink(f"/proc/self/fd/{fd}")).startswith(".checkpoint.npz."):
-            seen[0] += 1
-            if seen[0] == n:
-                for s in signals:
-                    os.kill(os.getpid(), s)
-        return fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", hooked)
+    monkeypatch.setattr(os, "fsync", fsync_that_signals(os.fsync, n, signals))
 
 
 @pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="needs /proc (Linux)")
@@ -83,7 +65,7 @@ def test_sigkill_and_ctrl_c_during_checkpoint_writes(tmp_path, monkeypatch, caps
     argv = ["train", str(DIGITS), *NUMPY, "--out", str(run)]
 
     # SIGKILL between writing the second checkpoint's bytes and renaming it
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "tests")]))
     proc = subprocess.run([sys.executable, "-c", DRIVER, "2", str(int(signal.SIGKILL)), *argv], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == -signal.SIGKILL, proc.stderr
