@@ -45,7 +45,11 @@ def read_npz(path, what: str = "weights file", numeric: bool = True) -> dict:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{what} '{path}' not found" + (" (it is a directory)" if path.is_dir() else ""))
-    fix = f"The file is damaged or not a {what} written by brian_ep; use another one (or train again)"
+    fix = (
+        "The checkpoint is damaged; start the run again with --overwrite, or restore a copy of the run directory"
+        if what == "checkpoint"
+        else f"The file is damaged or not a {what} written by brian_ep; use another one (or train again)"
+    )
     try:
         loaded = np.load(path, allow_pickle=False)
     except BrianEPError:
