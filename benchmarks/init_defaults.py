@@ -7,8 +7,8 @@ the table that docs/reliability.md shows).
 
     BRIAN_EP_DATA=../shared/data OMP_NUM_THREADS=1 python benchmarks/init_defaults.py [--epochs 10]
 
-Numpy engine (the same mathematics as the Brian2 engine), digits, batch 1, 10 epochs:
-about 25 minutes on one core.
+Numpy engine (the same mathematics as the Brian2 engine), digits, batch 1, 10 epochs: 24
+runs, 78 minutes measured on the shared 2-core machine under heavy load.
 """
 
 from __future__ import annotations

@@ -10,6 +10,9 @@ weights, whatever the engine, so they cost a few small relaxations per chunk:
 * :func:`stalled` -- whether the loss on the probe moved during the first chunk; if not, it
   names the layers whose rates are the same for every probe sample (a silent network: the
   rates sit where the activation is flat, so nothing can learn).
+* :func:`at_chance` -- whether the training accuracy of the first epoch is still at chance;
+  it reports how much of the output layer sits where its activation is flat (a saturated
+  output cannot be moved by the nudge, so it cannot learn).
 
 Warnings go to the ``brian_ep.train`` logger and into the run's metrics.
 """
@@ -19,11 +22,12 @@ from __future__ import annotations
 import numpy as np
 
 from .analysis import free_steps_for
+from .maths.activations import get_activation
 from .maths.convergence import settling_steps
 from .maths.dynamics import output, rates, relax, step, input_drive
 from .maths.energy import output_loss
 
-__all__ = ["PROBE_SAMPLES", "SETTLE_TOL", "UNSETTLED", "probe_loss", "settling", "stalled"]
+__all__ = ["PROBE_SAMPLES", "SETTLE_TOL", "UNSETTLED", "probe_loss", "settling", "stalled", "at_chance"]
 
 #: Samples of the training set the checks use (the first ones of the data set).
 PROBE_SAMPLES = 32
@@ -91,6 +95,34 @@ def stalled(spec, arch, before: float, params, x, y) -> str | None:
     why = f"the rates of layer(s) {', '.join(silent)} are the same for every sample, so no error reaches the weights" if silent else "the weights did not change the outputs"
     return (
         f"the loss has not moved after the first chunk ({before:.4f} -> {after:.4f} on {x.shape[0]} training samples): "
-        f"{why}. This network is not learning; try model.chain.init: {{scheme: fan_in_uniform}}, a larger init gain, or "
+        f"{why}. This network is not learning; try model.chain.init: {{scheme: fan_in_uniform}}, another init gain, or "
         "larger learning rates"
     )
+
+
+#: Training accuracy up to this multiple of chance (1 / number of classes) counts as chance.
+CHANCE_FACTOR = 1.5
+_ADVICE = "try model.chain.init: {scheme: fan_in_uniform}, a smaller init gain, or other learning rates"
+
+
+def at_chance(spec, arch, train_accuracy: float, params, x) -> str | None:
+    """A warning if the first epoch's training accuracy is at chance, with the fraction of the
+    top layer's rates that sit where its activation is flat; else ``None``."""
+    chance = 1.0 / arch.output.size
+    if train_accuracy > CHANCE_FACTOR * chance:
+        return None
+    top = arch.top
+    flat = ""
+    if _deterministic(arch):
+        u = top.neuron.potential(top, relax(arch, params.astype(np.float64), x, spec.ep.free_steps)[top.name])
+        fraction = float(np.mean(get_activation(top.activation).rho_prime(u) == 0))
+        if fraction > 0:
+            flat = (
+                f"; {100 * fraction:.0f}% of the rates of layer '{top.name}' sit where '{top.activation}' is flat, "
+                "where the nudge cannot move them"
+            )
+    return (
+        f"after the first epoch the training accuracy is {100 * train_accuracy:.1f}% (chance: {100 * chance:.0f}%){flat}. "
+        f"This network may not be learning; {_ADVICE}"
+    )
+

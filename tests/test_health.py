@@ -52,3 +52,14 @@ def test_stalled_names_silent_layers_and_is_quiet_when_the_loss_moves():
     before = health.probe_loss(arch, params, X, Y, live.ep.free_steps)
     assert health.stalled(live, arch, before, moved, X, Y) is None
     assert "the weights did not change the outputs" in health.stalled(live, arch, before, params, X, Y)
+
+
+def test_at_chance_reports_a_saturated_output():
+    s = spec(model__readout__kind="none")
+    arch = build_architecture(s)
+    params = initial_params(arch, 0)
+    params.b["output"] = params.b["output"] + 10.0  # every output rate at the upper clip
+    message = health.at_chance(s, arch, 0.1, params, X)
+    assert "training accuracy is 10.0% (chance: 10%)" in message
+    assert "100% of the rates of layer 'output' sit where 'hard_sigmoid' is flat" in message
+    assert health.at_chance(s, arch, 0.5, params, X) is None
