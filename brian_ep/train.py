@@ -22,7 +22,7 @@ from .architecture import build_architecture
 from .data import one_hot
 from .engines import make_engine
 from .epochs import chunk_length, epoch_order, lr_factor, nudge_signs
-from .errors import DivergenceError, Interrupted
+from .errors import DIVERGENCE_ADVICE, DivergenceError, Interrupted
 from .interrupts import StopGuard
 from .maths.energy import output_loss
 from .maths.params import Params
@@ -261,11 +261,25 @@ def _train_chunk(engine, data, idx, signs, epoch, run_dir):
     engine.sample_ids = idx
     try:
         result = engine.train_chunk(data.x[idx], data.y[idx], None if signs is None else signs[idx])
+        _check_finite(engine, result.outputs)
     except DivergenceError as exc:
         has_checkpoint = run_dir is not None and (run_dir.path / "checkpoint.npz").exists()
         where = f" The last good checkpoint is in {run_dir.path}." if has_checkpoint else ""
         raise DivergenceError(f"{exc} (epoch {epoch + 1}).{where}") from None
     return result.outputs, time.perf_counter() - t0
+
+
+def _check_finite(engine, outputs) -> None:
+    """Whatever the engine: non-finite outputs or weights after a chunk are a divergence."""
+    bad = ~np.all(np.isfinite(np.asarray(outputs, dtype=np.float64)), axis=1)
+    if np.any(bad):
+        raise DivergenceError(
+            f"the outputs became non-finite at {engine.describe_sample(int(np.argmax(bad)))}. {DIVERGENCE_ADVICE}"
+        )
+    params = engine.get_params()
+    if not params.is_finite():
+        name = next(k for k, v in params.to_flat().items() if not np.all(np.isfinite(v)))
+        raise DivergenceError(f"the weights '{name}' became non-finite in this chunk. {DIVERGENCE_ADVICE}")
 
 
 def _epoch_row(spec, engine, data, epoch, position) -> dict:

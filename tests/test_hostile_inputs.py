@@ -265,3 +265,23 @@ def test_hostile_case(name, trained, tmp_path, capsys):
         assert snapshot(run) == before
     if case.rc == 2 and case.refused:
         assert not (tmp_path / "new").exists()
+
+
+def test_the_docs_network_learns_with_the_default_init_and_says_so_when_it_cannot(tmp_path, capsys):
+    """64-128-64-10 with the output read directly (issue 17: chance with the old default,
+    Glorot, and no warning). The default initialisation learns; Glorot's is at chance after
+    the first epoch, and the warning says that the output is saturated."""
+    common = ["train", DIGITS, "--engine", "numpy", "--set", "model.hidden=[{size: 128}, {size: 64}]",
+              "--set", "model.readout.kind=none", "--set", "run.epochs=1", "--set", "data.n_train=300",
+              "--set", "data.n_test=50", "--set", "optim.lr_schedule=constant", "--quiet"]
+    results = {}
+    for init in ("{}", "{init: {scheme: glorot_uniform}}"):  # {}: every chain key at its default
+        out = tmp_path / str(len(results))
+        rc, _, err = run_cli([*common, "--set", f"model.chain={init}", "--out", str(out)], capsys)
+        assert rc == 0 and "Traceback" not in err
+        results[init] = (json.loads((out / "metrics.json").read_text()), " ".join(err.split()))
+    default, glorot = results["{}"], results["{init: {scheme: glorot_uniform}}"]
+    assert default[0]["epochs"][0]["train_accuracy"] > 0.25 and "chance" not in default[1]
+    assert glorot[0]["epochs"][0]["train_accuracy"] < 0.15
+    assert "training accuracy is" in glorot[1] and "of the rates of layer 'output' sit where 'hard_sigmoid' is flat" in glorot[1]
+    assert any("chance" in w for w in glorot[0]["warnings"])

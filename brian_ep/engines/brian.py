@@ -17,7 +17,7 @@ import numpy as np
 
 from ..brian.builder import build_network
 from ..brian.program import build_program
-from ..errors import DIVERGENCE_ADVICE, DivergenceError
+from ..errors import DIVERGENCE_ADVICE, BrianEPError, DivergenceError
 from ..maths.optim import learning_rates
 from ..epochs import chunk_length
 from .base import ChunkResult, Engine
@@ -180,7 +180,13 @@ class BrianEngine(Engine):
         for key, value in (("stim", "x"), ("target", "y"), ("mask", "mask"), ("signs", "signs")):
             if key in net.timed_arrays:
                 run_args[net.timed_arrays[key]] = data[value]
-        device.run(directory=self.directory, with_output=False, run_args=run_args)
+        try:
+            device.run(directory=self.directory, with_output=False, run_args=run_args)
+        except RuntimeError as exc:  # the binary ended with an error (killed, out of memory...)
+            raise BrianEPError(
+                f"the compiled program failed: {exc}; its output is in {self.directory}/results/stdout.txt. The last "
+                "checkpoint is kept; resume once the cause (memory, disk space, a killed process) is fixed"
+            ) from None
         self._read_back(net, x.shape[0], learn)
         return net.outputs(), net
 
