@@ -102,14 +102,16 @@ def stalled(spec, arch, before: float, params, x, y) -> str | None:
 
 #: Training accuracy up to this multiple of chance (1 / number of classes) counts as chance.
 CHANCE_FACTOR = 1.5
-_ADVICE = "try model.chain.init: {scheme: fan_in_uniform}, a smaller init gain, or other learning rates"
+#: Fewer optimiser steps than this in the first epoch are too few to judge.
+MIN_STEPS = 100
 
 
-def at_chance(spec, arch, train_accuracy: float, params, x) -> str | None:
-    """A warning if the first epoch's training accuracy is at chance, with the fraction of the
-    top layer's rates that sit where its activation is flat; else ``None``."""
+def at_chance(spec, arch, train_accuracy: float, params, x, n_samples: int) -> str | None:
+    """A warning if the first epoch (of ``n_samples`` samples) ended with the training accuracy
+    at chance, with the fraction of the top layer's rates that sit where its activation is
+    flat; else ``None`` (also when the epoch made fewer than :data:`MIN_STEPS` optimiser steps)."""
     chance = 1.0 / arch.output.size
-    if train_accuracy > CHANCE_FACTOR * chance:
+    if train_accuracy > CHANCE_FACTOR * chance or -(-n_samples // spec.optim.batch_size) < MIN_STEPS:
         return None
     top = arch.top
     flat = ""
@@ -121,8 +123,10 @@ def at_chance(spec, arch, train_accuracy: float, params, x) -> str | None:
                 f"; {100 * fraction:.0f}% of the rates of layer '{top.name}' sit where '{top.activation}' is flat, "
                 "where the nudge cannot move them"
             )
+    init = spec.model.chain.init
+    other = "a smaller init gain" if init.scheme == "fan_in_uniform" else "model.chain.init: {scheme: fan_in_uniform}"
     return (
         f"after the first epoch the training accuracy is {100 * train_accuracy:.1f}% (chance: {100 * chance:.0f}%){flat}. "
-        f"This network may not be learning; {_ADVICE}"
+        f"This network may not be learning; try {other}, or other learning rates"
     )
 

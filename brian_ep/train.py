@@ -161,7 +161,9 @@ class _Loop:
             row = _epoch_row(self.spec, engine, self.data, epoch, position)
             self.metrics["epochs"].append(row)
             if epoch == 0:
-                self._warn(health.at_chance(self.spec, self.arch, row["train_accuracy"], engine.get_params(), self.probe[0]))
+                self._warn(health.at_chance(
+                    self.spec, self.arch, row["train_accuracy"], engine.get_params(), self.probe[0], self.data.x.shape[0]
+                ))
             if self.progress:
                 _print_epoch(row, self.spec.run.epochs)
             position = new_position(epoch + 1)

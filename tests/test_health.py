@@ -59,7 +59,9 @@ def test_at_chance_reports_a_saturated_output():
     arch = build_architecture(s)
     params = initial_params(arch, 0)
     params.b["output"] = params.b["output"] + 10.0  # every output rate at the upper clip
-    message = health.at_chance(s, arch, 0.1, params, X)
+    message = health.at_chance(s, arch, 0.1, params, X, 1000)
     assert "training accuracy is 10.0% (chance: 10%)" in message
     assert "100% of the rates of layer 'output' sit where 'hard_sigmoid' is flat" in message
-    assert health.at_chance(s, arch, 0.5, params, X) is None
+    assert "a smaller init gain" in message  # the spec already has the default, fan-in
+    assert health.at_chance(s, arch, 0.5, params, X, 1000) is None
+    assert health.at_chance(s, arch, 0.1, params, X, health.MIN_STEPS - 1) is None  # too early to tell

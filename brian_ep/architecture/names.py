@@ -21,7 +21,7 @@ BUILDER_OBJECTS = (
     "outputs", "network",
 )
 #: Objects named ``<prefix>_<layer>_<suffix>`` (per-layer operations).
-LAYER_SUFFIXES = ("load", "schedule", "nudge_error", "optim")
+LAYER_SUFFIXES = ("load", "schedule", "divergence", "nudge_error", "optim")
 #: Objects named ``<prefix>_<projection>_<suffix>`` (per-projection operations).
 PROJECTION_SUFFIXES = ("ep", "optim")
 

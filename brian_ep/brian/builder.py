@@ -21,6 +21,7 @@ from .rule import Rule, Wiring
 __all__ = ["EPNetwork", "build_network"]
 
 # Scheduling: the order of operations within one time step (see docs/brian.md).
+ORDER_DIVERGENCE = -1  # start: layers record a state that diverged in the last window (once a window)
 ORDER_LATCH = 0  # start: layers latch phase results, restart/reset states
 ORDER_UPDATE = 1  # start: recurrent synapses apply the EP update (once a window)
 ORDER_INPUT = 2  # start: the input layer loads the next stimulus (once a window)
@@ -259,6 +260,10 @@ def _free_layer(ctx, layer):
     if layer.bias:
         G.lr_b = ctx.lrs.b[layer.name]
     factor = sc.update_factor(rule, ctx.arch.energy_weights[layer.name])
+    G.run_regularly(
+        sc.divergence_code(layer.neuron.brian_state), clock=ctx.window_clock, when="start", order=ORDER_DIVERGENCE,
+        name=f"{ctx.name}_{layer.name}_divergence",
+    )
     G.run_regularly(
         sc.latch_code(layer, wiring, rule, factor), when="start", order=ORDER_LATCH, name=f"{ctx.name}_{layer.name}_schedule"
     )

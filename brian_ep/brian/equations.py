@@ -118,7 +118,7 @@ def latch_variable_lines(neuron) -> list:
     """Where the phase schedule keeps its results: the free-phase state (``<v>_free`` for
     each of the model's state variables), the free and nudged rates, the update factor
     ``f``, where the state first diverged (``diverged_at``, see
-    :func:`~brian_ep.brian.schedule.divergence_lines`) and the per-run constants."""
+    :func:`~brian_ep.brian.schedule.divergence_code`) and the per-run constants."""
     lines = [f"{v}_free : 1" for v in neuron.brian_state]
     return lines + [
         "diverged_at : 1",

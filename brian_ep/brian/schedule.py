@@ -19,7 +19,7 @@ __all__ = [
     "window_index",
     "beta_expression",
     "latch_code",
-    "divergence_lines",
+    "divergence_code",
     "update_factor",
     "nudge_error_update",
     "output_error_code",
@@ -80,7 +80,6 @@ def latch_code(layer, wiring, rule, factor: str) -> str:
     j = step_in_window()
     state, r = layer.neuron.brian_state, layer.neuron.brian_rate
     lines = [f"fe = int({j} == NF)", f"we = int({j} == 0)"]
-    lines += divergence_lines(state, rule.centered)
     lines += [f"{v}_free += fe * ({v} - {v}_free)" for v in state]
     lines += [f"r_free += fe * ({r} - r_free)", f"f += fe * (learn * mask(t) * {factor} - f)"]
     if rule.centered:
@@ -97,19 +96,15 @@ def latch_code(layer, wiring, rule, factor: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def divergence_lines(state, centered: bool) -> list:
-    """Record where the state first diverged, checked at the end of every phase (as the
-    numpy engine checks its phase results): ``diverged_at`` (per neuron, 0 until then) becomes
-    the window index plus one the first time a state variable is non-finite or larger than
-    ``div_theta`` (``ep.divergence_threshold``, a per-run value) in magnitude. The engine reads it after each
-    run and names the sample. A window's end is seen at step 0 of the next window, before the
-    state is reset, hence ``- we`` in the window index."""
-    j = step_in_window()
-    ends = f"int({j} == NF) + int({j} == NF + NN) + we" if centered else f"int({j} == NF) + we"
-    window = f"({window_index()} + 1 - we)"
-    return [
-        f"diverged_at += int(diverged_at == 0) * int(not (abs({v}) <= div_theta)) * ({ends}) * {window}" for v in state
-    ]
+def divergence_code(state) -> str:
+    """Once a window, at its start and before the phase schedule resets the state: record
+    where the state first diverged. ``diverged_at`` (per neuron, 0 until then) becomes the
+    index of the window just ended plus one if a state variable is non-finite or larger than
+    ``div_theta`` (``ep.divergence_threshold``, a per-run value) in magnitude at the end of
+    its free phase (``<v>_free``) or at its end. The engine reads it after each run and names
+    the sample. Once a window, so that it costs nothing per time step."""
+    ok = " and ".join(f"abs({v}) <= div_theta and abs({v}_free) <= div_theta" for v in state)
+    return f"diverged_at += int(diverged_at == 0) * int(not ({ok})) * {window_index()}\n"
 
 
 def nudge_error_update(error: str, held: str, nudge_force: str) -> str:
