@@ -47,12 +47,15 @@ class RunLock:
         fh = open(self.path, "a")  # noqa: SIM115 - held open for the lifetime of the lock
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        except BlockingIOError:
             fh.close()
             raise ArgumentError(
                 f"another brian-ep process is working in the run directory '{self.path.parent}'; wait for it to end "
                 "(or stop it) before training, resuming or overwriting there, or choose another --out"
             ) from None
+        except OSError:  # a file system without locks (some network mounts): go on unlocked
+            fh.close()
+            return self
         self._fh = fh
         return self
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 
-from .errors import BrianEPError, DataError, SpecError
+from .errors import ArgumentError, BrianEPError, DataError, SpecError
 from .maths.optim import init_optim_state
 from .maths.params import Params, initial_params
 from .resume import check_resume
@@ -48,7 +48,13 @@ def begin_run(spec, arch, run_dir, resume, overwrite, allow, n_train) -> Begin:
     params = initial_params(arch, spec.run.seed)
     metrics = {"spec": spec.name, "engine": spec.run.engine, "device": spec.run.device, "epochs": []}
     begin = Begin(params, init_optim_state(params), new_position(), metrics, "start", {})
+    if resume and overwrite:
+        raise ArgumentError("resume continues the run in 'out' and overwrite replaces it; give one of them")
+    if allow and not resume:
+        raise ArgumentError("allow_changes only applies when resuming (resume=True)")
     if run_dir is None:
+        if resume:
+            raise ArgumentError("resume needs the run directory to resume from (out=...)")
         return begin
     if not resume:
         state = run_dir.state()

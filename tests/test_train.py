@@ -393,3 +393,14 @@ def test_divergence_after_a_checkpoint_points_to_it(tmp_path, monkeypatch):
     assert f"The last good checkpoint is in {tmp_path / 'run'}." in msg
     _, _, position = RunDirectory(tmp_path / "run").load_checkpoint()
     assert (position["epoch"], position["sample"]) == (1, 50)
+
+
+def test_contradictory_api_arguments_are_refused(tmp_path):
+    spec = tiny_digits(run__epochs=1)
+    with pytest.raises(ArgumentError, match="resume needs the run directory"):
+        train(spec, resume=True, progress=False)
+    with pytest.raises(ArgumentError, match="give one of them"):
+        train(spec, out=tmp_path / "r", resume=True, overwrite=True, progress=False)
+    with pytest.raises(ArgumentError, match="only applies when resuming"):
+        train(spec, out=tmp_path / "r", allow_changes=["run.epochs"], progress=False)
+    assert not (tmp_path / "r").exists()
