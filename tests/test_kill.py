@@ -1,11 +1,13 @@
-"""Kill tests: Ctrl-C once and twice and SIGKILL, during a cpp_standalone chunk and during a
-checkpoint write. Each must end without a traceback and without an orphan process, keep the
-last checkpoint, and a resume must give exactly the weights of an uninterrupted run.
+"""Kill tests: Ctrl-C once and twice and SIGKILL during cpp_standalone chunks (the
+checkpoint-write cases are in test_interrupts.py). Each must end without a traceback and
+without an orphan process, keep the last checkpoint, and a resume must give exactly the
+weights of an uninterrupted run.
 
-The standalone cases share one compiled program: the uninterrupted reference run builds it
-(in this process, at -O0 to compile faster), and the interrupted runs, separate processes
-started in their own process group as a terminal starts them, find it up to date in a copy
-of its build folder. Linux only (``/proc`` shows which processes work in a run directory).
+The cases share one compiled program: the uninterrupted reference run builds it (in this
+process, at -O0 to compile faster), and the interrupted runs, processes of their own in
+their own process group as a shell starts a job (forked from this one, see forked.py), find
+it up to date in a copy of its build folder. Linux only (``/proc`` shows which processes
+work in a run directory).
 """
 
 from __future__ import annotations
@@ -15,8 +17,6 @@ import os
 import shlex
 import shutil
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -27,6 +27,7 @@ from brian_ep.rundir import RunDirectory
 from brian_ep.runlock import processes_in
 from brian_ep.spec import load_spec
 from brian_ep.train import train
+from forked import fork_main
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="needs /proc (Linux)")
 
@@ -48,18 +49,15 @@ def cli_args(overrides: dict) -> list:
     return args
 
 
-def environment():
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    env.pop("PYTHONSTARTUP", None)
-    return env
+def launch(root: Path, argv: list, name: str):
+    """``brian-ep`` as a process of its own (forked), in its own process group."""
+    return fork_main(argv, root, root / "logs" / name, prepare=_fast_compile)
 
 
-def launch(cwd: Path, argv: list) -> subprocess.Popen:
-    """``brian-ep`` in its own session and process group (as a shell starts a job)."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "brian_ep.cli", *argv], cwd=cwd, env=environment(), stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, start_new_session=True,
-    )
+def _fast_compile():
+    from brian2 import prefs
+
+    prefs.codegen.cpp.extra_compile_args_gcc = FAST_COMPILE
 
 
 def programs(build: Path) -> list:
@@ -85,14 +83,13 @@ def wait_for_program(proc, build: Path, nth: int, timeout: float = 240.0) -> int
                 if len(seen) == nth:
                     return pid
         if proc.poll() is not None:
-            raise AssertionError(f"the run ended before binary run {nth}: {proc.communicate()}")
+            raise AssertionError(f"the run ended before binary run {nth}: {proc.wait()}")
         time.sleep(0.002)
     raise AssertionError(f"binary run {nth} never started")
 
 
-def finish(proc, timeout: float = 240.0):
-    out, err = proc.communicate(timeout=timeout)
-    return proc.returncode, out, err
+def finish(proc):
+    return proc.wait()
 
 
 def assert_clean_stop(rc, err, run: Path, rc_expected=130):
@@ -110,7 +107,7 @@ def position(run: Path):
 
 
 def resume_argv(err: str) -> list:
-    """The command the interrupted run printed, as arguments of ``python -m brian_ep.cli``."""
+    """The command the interrupted run printed, as the arguments of ``main``."""
     text = " ".join(err.split())
     command = text.split("Continue with: ", 1)[1]
     words = shlex.split(command)
@@ -124,7 +121,6 @@ def reference(tmp_path_factory):
     from brian2 import prefs
 
     root = tmp_path_factory.mktemp("kill")
-    (root / "brian_preferences").write_text(f"codegen.cpp.extra_compile_args_gcc = {FAST_COMPILE!r}\n")
     previous = prefs.codegen.cpp.extra_compile_args_gcc
     prefs.codegen.cpp.extra_compile_args_gcc = FAST_COMPILE
     try:
@@ -143,7 +139,7 @@ def test_ctrl_c_once_twice_and_sigkill_during_standalone_chunks(reference, tmp_p
 
     # Ctrl-C in the terminal (SIGINT to the whole process group) during chunk 2: the chunk
     # finishes, its checkpoint is written, and the run stops with the command to resume.
-    proc = launch(root, argv)
+    proc = launch(root, argv, "once")
     wait_for_program(proc, build, 2)
     os.killpg(proc.pid, signal.SIGINT)
     rc, _, err = finish(proc)
@@ -154,7 +150,7 @@ def test_ctrl_c_once_twice_and_sigkill_during_standalone_chunks(reference, tmp_p
 
     # Ctrl-C twice to Python alone during chunk 3: it stops at once, the binary is killed, and
     # the checkpoint stays that of chunk 2.
-    proc = launch(root, resume)
+    proc = launch(root, resume, "twice")
     wait_for_program(proc, build, 1)
     os.kill(proc.pid, signal.SIGINT)
     time.sleep(0.02)
@@ -165,7 +161,7 @@ def test_ctrl_c_once_twice_and_sigkill_during_standalone_chunks(reference, tmp_p
     assert position(run) == (0, 20)
 
     # SIGKILL to Python during chunk 4 (after chunk 3's checkpoint): the binary dies with it.
-    proc = launch(root, resume)
+    proc = launch(root, resume, "killed")
     wait_for_program(proc, build, 2)
     os.kill(proc.pid, signal.SIGKILL)
     rc, _, err = finish(proc)
@@ -173,7 +169,7 @@ def test_ctrl_c_once_twice_and_sigkill_during_standalone_chunks(reference, tmp_p
     assert position(run) == (0, 30)
 
     # the resumed run ends with the reference's weights and metrics
-    rc, out, err = finish(launch(root, resume))
+    rc, out, err = finish(launch(root, resume, "resumed"))
     assert rc == 0, err
     with np.load(run / "weights.npz") as got, np.load(root / "reference" / "weights.npz") as want:
         assert sorted(got.files) == sorted(want.files)
@@ -192,23 +188,17 @@ def test_divergence_in_a_standalone_chunk_names_the_sample_as_numpy_does(referen
     only main.cpp, which holds initial values, changes)."""
     import re
 
-    from brian2 import prefs
-
     from brian_ep.errors import DivergenceError
 
     root, _ = reference
     run = tmp_path / "run"
     shutil.copytree(root / "reference" / "standalone", run / "standalone", copy_function=shutil.copy2)
     over = dict(STANDALONE, **{"ep.divergence_threshold": 0.8})
-    previous = prefs.codegen.cpp.extra_compile_args_gcc
-    prefs.codegen.cpp.extra_compile_args_gcc = FAST_COMPILE
-    try:
-        with pytest.raises(DivergenceError) as standalone:
-            train(load_spec(DIGITS, over), out=run, progress=False)
-    finally:
-        prefs.codegen.cpp.extra_compile_args_gcc = previous
+    rc, _, err = finish(launch(tmp_path, ["train", *cli_args(over), "--out", str(run)], "diverged"))
+    assert rc == 2 and "Traceback" not in err, err
+    standalone = " ".join(err.split())
     with pytest.raises(DivergenceError) as numpy_engine:
         train(load_spec(DIGITS, dict(over, **{"run.engine": "numpy"})), progress=False)
-    sample = [re.search(r"training sample #(\d+)", str(e.value)).group(1) for e in (standalone, numpy_engine)]
-    assert sample[0] == sample[1], (str(standalone.value), str(numpy_engine.value))
-    assert "layer 'output'" in str(standalone.value) and "ep.divergence_threshold" in str(standalone.value)
+    sample = [re.search(r"training sample #(\d+)", text).group(1) for text in (standalone, str(numpy_engine.value))]
+    assert sample[0] == sample[1], (standalone, str(numpy_engine.value))
+    assert "layer 'output'" in standalone and "ep.divergence_threshold" in standalone
