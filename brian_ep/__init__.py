@@ -18,11 +18,12 @@ from .api import build, example_run, make_spec
 from .architecture import Architecture, Layer, Projection, build_architecture
 from .data import Dataset, load_dataset, load_digits, load_fashion_mnist, load_mnist, one_hot
 from .engines import Engine, register_engine
-from .errors import ArgumentError, BrianEPError, DataError, DivergenceError, SpecError
+from .errors import ArgumentError, BrianEPError, DataError, DivergenceError, Interrupted, SpecError
 from .maths.params import Params, init_params, initial_params
 from .neurons import NeuronModel, register_neuron_model
 from .spec import Spec, load_spec
 from .train import TrainResult, evaluate, train
+from .weights import load_weights
 
 __version__ = "0.1.0"
 
@@ -39,6 +40,7 @@ __all__ = [
     "Layer",
     "Projection",
     "Params",
+    "load_weights",
     "init_params",
     "initial_params",
     "NeuronModel",
@@ -58,4 +60,5 @@ __all__ = [
     "DivergenceError",
     "BrianEPError",
     "ArgumentError",
+    "Interrupted",
 ]

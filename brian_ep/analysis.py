@@ -17,7 +17,10 @@ from .architecture import build_architecture, with_gamma
 from .maths.convergence import coupling_spectral_radius, settling_steps, spectral_radius
 from .report import pyplot, save_figure
 
-__all__ = ["ConvergenceRow", "with_gamma", "convergence_rows", "recommend_free_steps", "plot_residuals", "plot_radius_vs_gamma"]
+__all__ = [
+    "ConvergenceRow", "with_gamma", "convergence_rows", "recommend_free_steps", "free_steps_for", "plot_residuals",
+    "plot_radius_vs_gamma",
+]
 
 
 @dataclass
@@ -65,9 +68,15 @@ def convergence_rows(spec, params, x, gammas, tol=1e-6, max_steps=500, n_radius=
 
 def recommend_free_steps(row: ConvergenceRow, margin: float = 1.2) -> int | None:
     """A free-phase length that lets 90% of samples reach the tolerance, with a margin."""
-    if row.converged < 0.9:
+    return free_steps_for(row.converged, row.p90_steps, margin)
+
+
+def free_steps_for(converged: float, p90_steps: float, margin: float = 1.2) -> int | None:
+    """``margin`` times the steps that 90% of samples need to reach the tolerance; ``None`` if
+    fewer than 90% reach it (``converged`` is that fraction)."""
+    if converged < 0.9:
         return None
-    return int(math.ceil(margin * row.p90_steps))
+    return int(math.ceil(margin * p90_steps))
 
 
 def plot_residuals(rows, path, tol=1e-6, title="") -> Path:

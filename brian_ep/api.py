@@ -17,6 +17,7 @@ from brian2 import check_units, second
 from .architecture import build_architecture
 from .maths.params import Params, initial_params
 from .spec.load import load_spec
+from .weights import check_params
 
 __all__ = ["make_spec", "build", "example_run"]
 
@@ -114,7 +115,9 @@ def build(spec, n_samples: int, x=None, y=None, params: Params | None = None, se
     y : ndarray, shape (n_samples, n_output), optional
         One-hot targets (zeros if omitted: no learning signal).
     params : Params, optional
-        Weights; default: the initial weights of ``seed`` (or ``spec.run.seed``).
+        Weights; default: the initial weights of ``seed`` (or ``spec.run.seed``). Checked
+        against the network (names, shapes, finite values; a
+        :class:`~brian_ep.errors.DataError` names the array).
     modify_equations : callable, optional
         ``f(name, text) -> text``, applied to each layer's and projection's equations.
 
@@ -144,6 +147,7 @@ def build(spec, n_samples: int, x=None, y=None, params: Params | None = None, se
         )
     if params is None:
         params = initial_params(arch, spec.run.seed if seed is None else seed)
+    check_params(params, arch, "params")
     data = {"x": x, "y": y, "mask": np.ones(n_samples), "signs": np.ones(n_samples)}
     net = build_network(arch, spec.ep, spec.optim, n_samples, data, name=name, modify_equations=modify_equations)
     net.set_params(params)

@@ -1,31 +1,38 @@
 """The ``brian-ep`` command line: ``train``, ``evaluate``, ``analyze``.
 
-Errors in specs, data, arguments or diverging dynamics are printed as one paragraph
-(no traceback) and the command exits with status 2.
+Errors in specs, data, arguments, files or diverging dynamics are printed as one paragraph
+(no traceback) and the command exits with status 2; an interrupted run exits with 130 after
+saying how to resume it. Anything else is a bug: one paragraph too, exit status 1, and the
+traceback with ``--debug``. Warnings of the package (a run that does not learn) are printed
+as ``brian-ep: warning: ...`` paragraphs.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import shlex
 import sys
 import textwrap
 from pathlib import Path
 
-from .errors import ArgumentError, BrianEPError
+from .errors import ArgumentError, BrianEPError, Interrupted
 
 __all__ = ["main", "build_parser"]
 
 
 def _overrides(args) -> dict:
-    import yaml
+    from .spec.yaml_text import parse_yaml
 
     out = {}
     for item in getattr(args, "set", None) or []:
         if "=" not in item:
             raise ArgumentError(f"--set expects KEY=VALUE (e.g. --set run.epochs=2), got '{item}'")
         key, value = item.split("=", 1)
-        out[key.strip()] = yaml.safe_load(value)
+        if not key.strip():
+            raise ArgumentError(f"--set expects KEY=VALUE with a dotted key such as run.epochs, got '{item}'")
+        out[key.strip()] = parse_yaml(value, f"--set {key.strip()}")
     for key, attr in (("run.device", "device"), ("run.engine", "engine"), ("run.target", "target"), ("run.epochs", "epochs"), ("run.seed", "seed")):
         value = getattr(args, attr, None)
         if value is not None:
@@ -41,12 +48,21 @@ def _cmd_train(args) -> int:
     spec = load_spec(args.spec, _overrides(args))
     out = Path(args.out) if args.out else default_run_dir(spec)
     if args.resume and not (out / "checkpoint.npz").exists():
-        raise ArgumentError(f"--resume: no checkpoint in '{out}'; pass the run directory with --out")
+        raise ArgumentError(
+            f"--resume: no checkpoint in '{out}'; pass the run directory with --out (the default directory depends on "
+            "the spec's content)"
+        )
+    if args.resume and args.overwrite:
+        raise ArgumentError("--resume continues the run in --out and --overwrite replaces it; give one of them")
+    if args.allow_changes and not args.resume:
+        raise ArgumentError("--allow-changes only applies with --resume")
     where = f"brian2, {spec.run.device}" if spec.run.engine == "brian2" else f"{spec.run.engine} engine, {spec.run.dtype}"
     main_process = os.environ.get("RANK", "0") == "0"  # under torchrun, one process speaks
-    if main_process:
-        print(f"brian-ep: training '{spec.name}' ({where}) -> {out}", flush=True)
-    result = train(spec, out=out, resume=args.resume, progress=not args.quiet, command=" ".join(sys.argv))
+    result = train(
+        spec, out=out, resume=args.resume, progress=not args.quiet, command=args.command_line,
+        overwrite=args.overwrite, allow_changes=args.allow_changes or (), resume_command=_resume_command(args, out),
+        on_start=lambda: print(f"brian-ep: training '{spec.name}' ({where}) -> {out}", flush=True),
+    )
     if not main_process:
         return 0
     final = result.metrics["epochs"][-1]
@@ -58,10 +74,22 @@ def _cmd_train(args) -> int:
     return 0
 
 
+def _resume_command(args, out) -> str:
+    """The command that continues this run where it stops."""
+    parts = ["brian-ep", "train", str(args.spec)]
+    for flag in ("device", "engine", "target", "epochs", "seed"):
+        value = getattr(args, flag, None)
+        if value is not None:
+            parts += [f"--{flag}", str(value)]
+    for item in args.set or []:
+        parts += ["--set", item]
+    return shlex.join(parts + ["--out", str(out), "--resume"])
+
+
 def _cmd_evaluate(args) -> int:
-    from .maths.params import Params
     from .spec import load_spec
     from .train import evaluate
+    from .weights import load_weights
 
     spec_path = Path(args.spec)
     weights = Path(args.weights) if args.weights else None
@@ -73,7 +101,7 @@ def _cmd_evaluate(args) -> int:
     if not weights.is_file():
         raise ArgumentError(f"weights file '{weights}' not found")
     spec = load_spec(spec_path, _overrides(args))
-    acc = evaluate(spec, Params.load(weights), split=args.split)
+    acc = evaluate(spec, load_weights(weights, spec), split=args.split)
     print(f"{args.split} accuracy: {100 * acc:.2f}%")
     return 0
 
@@ -115,17 +143,14 @@ def _cmd_analyze(args) -> int:
 
 def _analysis_weights(args, spec, arch):
     """The weights ``analyze`` reads (``--weights``, or the spec's initial weights) and their source."""
-    from .maths.params import Params, initial_params
+    from .maths.params import initial_params
+    from .weights import load_weights
 
     if not args.weights:
         return initial_params(arch, spec.run.seed), f"initial weights (seed {spec.run.seed})"
     if not Path(args.weights).is_file():
         raise ArgumentError(f"weights file '{args.weights}' not found")
-    params = Params.load(args.weights)
-    missing = sorted({p.name for p in arch.all_projections} - set(params.W))
-    if missing:
-        raise ArgumentError(f"weights file '{args.weights}' has no weights for projection(s) {', '.join(missing)} of this spec")
-    return params, args.weights
+    return load_weights(args.weights, arch), args.weights
 
 
 def _gammas(text):
@@ -150,13 +175,19 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--engine", choices=engine_names(), help="engine (overrides run.engine)")
         p.add_argument("--target", choices=["numpy", "cython"], help="runtime code generation target")
         p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a spec key, e.g. run.epochs=2")
+        p.add_argument("--debug", action="store_true", help="show the traceback of an unexpected error")
 
     p = sub.add_parser("train", help="train a network from a spec")
     common(p)
     p.add_argument("--out", help="run directory (default: runs/<name>-<hash>-s<seed>)")
     p.add_argument("--epochs", type=int, help="number of epochs (overrides run.epochs)")
     p.add_argument("--seed", type=int, help="seed (overrides run.seed)")
-    p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out (same spec)")
+    p.add_argument(
+        "--allow-changes", nargs="+", metavar="KEY",
+        help="with --resume: spec keys (or sections) that may differ from the checkpoint's, e.g. run.epochs",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace a run that --out already holds")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
     p.set_defaults(func=_cmd_train)
 
@@ -185,17 +216,41 @@ def _paragraph(message: str) -> str:
     )
 
 
+class _WarningParagraphs(logging.Handler):
+    """Prints the package's warnings as ``brian-ep: warning: ...`` paragraphs on stderr."""
+
+    def emit(self, record):
+        print(_paragraph(f"brian-ep: warning: {record.getMessage()}"), file=sys.stderr, flush=True)
+
+
 def main(argv=None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
+    args.command_line = shlex.join(["brian-ep", *argv])
+    sys.excepthook = sys.__excepthook__  # Brian2's hook would blame Brian2 for any error
+    logger = logging.getLogger("brian_ep")
+    handler = _WarningParagraphs(logging.WARNING)
+    logger.addHandler(handler)
     try:
         return args.func(args)
     except BrianEPError as exc:
-        print(_paragraph(f"brian-ep: error: {exc}"), file=sys.stderr)
-        return 2
+        kind = "stopped" if isinstance(exc, Interrupted) else "error"
+        print(_paragraph(f"brian-ep: {kind}: {exc}"), file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
-        print("brian-ep: interrupted; continue with the same command and --resume --out DIR", file=sys.stderr)
+        print("brian-ep: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - a bug: one paragraph, traceback with --debug
+        if args.debug:
+            raise
+        print(_paragraph(
+            f"brian-ep: internal error: {type(exc).__name__}: {exc}. This is a bug in brian-ep, not in your input; "
+            "run the command again with --debug for the traceback and report it"
+        ), file=sys.stderr)
+        return 1
+    finally:
+        logger.removeHandler(handler)
 
 
 if __name__ == "__main__":  # pragma: no cover

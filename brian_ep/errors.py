@@ -8,7 +8,7 @@ other) just to raise an error.
 
 from __future__ import annotations
 
-__all__ = ["BrianEPError", "SpecError", "DataError", "DivergenceError", "ArgumentError", "DIVERGENCE_ADVICE"]
+__all__ = ["BrianEPError", "SpecError", "DataError", "DivergenceError", "ArgumentError", "Interrupted", "DIVERGENCE_ADVICE"]
 
 #: What to change when the dynamics or the weights diverge (appended to divergence errors).
 DIVERGENCE_ADVICE = (
@@ -18,7 +18,11 @@ DIVERGENCE_ADVICE = (
 
 
 class BrianEPError(Exception):
-    """Base class of the errors that ``brian-ep`` reports as one paragraph."""
+    """Base class of the errors that ``brian-ep`` reports as one paragraph.
+
+    ``exit_code`` is the command line's exit status for it (2: refused input)."""
+
+    exit_code = 2
 
 
 class SpecError(BrianEPError, ValueError):
@@ -71,3 +75,16 @@ class DivergenceError(BrianEPError, FloatingPointError):
 
 class ArgumentError(BrianEPError):
     """A command-line argument or a Python API argument cannot be used."""
+
+
+class Interrupted(BrianEPError):
+    """The user stopped a run (Ctrl-C, SIGTERM); the message says what was kept and how to go on.
+
+    The command line exits with ``exit_code``: 130 for Ctrl-C, as a shell does (128 plus the
+    signal number)."""
+
+    exit_code = 130
+
+    def __init__(self, message, exit_code: int = 130):
+        super().__init__(message)
+        self.exit_code = exit_code

@@ -10,24 +10,32 @@ its last checkpoint ends with the same weights as an uninterrupted one.
 
 from __future__ import annotations
 
+import logging
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from . import health
 from .architecture import build_architecture
 from .data import one_hot
 from .engines import make_engine
 from .epochs import chunk_length, epoch_order, lr_factor, nudge_signs
-from .errors import DivergenceError
+from .errors import DIVERGENCE_ADVICE, DivergenceError, Interrupted
+from .interrupts import StopGuard
 from .maths.energy import output_loss
-from .maths.optim import init_optim_state
-from .maths.params import Params, initial_params
+from .maths.params import Params
+from .resources import check_resources
 from .rundir import RunDirectory
+from .session import begin_run, claimed, new_position, open_run
 from .splits import prepare_data
+from .weights import check_params
 
 __all__ = ["TrainResult", "train", "evaluate", "accuracy"]
+
+_LOG = logging.getLogger("brian_ep.train")
 
 
 @dataclass
@@ -60,12 +68,10 @@ def accuracy(outputs, labels) -> float:
     return float(np.mean(np.argmax(outputs, axis=1) == labels))
 
 
-def _new_position(epoch: int = 0) -> dict:
-    """Where a run stands within an epoch (saved in every checkpoint)."""
-    return {"epoch": epoch, "sample": 0, "correct": 0, "loss": 0.0, "seconds": 0.0, "spikes": {}}
-
-
-def train(spec, out=None, resume=False, progress=True, dataset=None, command=None) -> TrainResult:
+def train(
+    spec, out=None, resume=False, progress=True, dataset=None, command=None, overwrite=False, allow_changes=(),
+    resume_command=None, on_start=None,
+) -> TrainResult:
     """Train the network described by ``spec``.
 
     Parameters
@@ -74,92 +80,196 @@ def train(spec, out=None, resume=False, progress=True, dataset=None, command=Non
     out : str or Path, optional
         Run directory (spec, metrics, checkpoints, weights, figures); nothing is written if None.
     resume : bool
-        Continue from ``out/checkpoint.npz``.
+        Continue from ``out/checkpoint.npz``; the spec must be the checkpoint's (see
+        ``allow_changes``).
     progress : bool
         Show a progress bar.
     dataset : Dataset, optional
         Use this data instead of loading ``spec.data.dataset``.
     command : str, optional
         The command line to record in the run directory.
+    overwrite : bool
+        Start a new run in ``out`` even if it holds one (its files are deleted); without it,
+        such a directory is refused.
+    allow_changes : sequence of str
+        Spec keys (or sections, e.g. ``run.epochs``) that may differ from the checkpoint's
+        when resuming; the changes are recorded in ``history.json``.
+    resume_command : str, optional
+        How to continue the run, printed when it is interrupted.
+    on_start : callable, optional
+        Called without arguments once every check has passed, before anything is written.
 
     Returns
     -------
     TrainResult
         Final weights and per-epoch metrics (test accuracy of the final epoch, never the best).
+
+    Raises
+    ------
+    Interrupted
+        After Ctrl-C (at the next chunk boundary, with its checkpoint) or a second Ctrl-C
+        (at once); the message says what was kept and how to resume.
     """
     (x_tr, l_tr), val, (x_te, l_te) = prepare_data(spec, dataset)
     data = _Data(x_tr, l_tr, one_hot(l_tr, spec.model.output.size), val, x_te, l_te)
     arch = build_architecture(spec)
-    source = RunDirectory(out) if out is not None else None
-    params, optim_state, position, metrics = _start(spec, arch, source, resume)
-    workdir = None if source is None else source.path / "standalone"
-    engine = make_engine(spec, arch, params, optim_state, workdir=workdir)
-    # in a data-parallel run every process trains, one writes (and shows progress)
-    run_dir = source if engine.is_main_process else None
-    progress = progress and engine.is_main_process
-    if run_dir is not None:
-        run_dir.create(spec, command=command, resume=resume)
-    try:
-        for epoch in range(position["epoch"], spec.run.epochs):
-            position = _train_epoch(spec, arch, engine, data, epoch, position, run_dir, metrics, progress)
-            row = _epoch_row(spec, engine, data, epoch, position)
-            metrics["epochs"].append(row)
-            if progress:
-                _print_epoch(row, spec.run.epochs)
-            position = _new_position(epoch + 1)
-            if run_dir is not None:
-                run_dir.save_checkpoint(engine.get_params(), engine.get_optim_state(), dict(position, metrics=metrics))
-                run_dir.write_metrics(metrics)
-        params = engine.get_params()
-    finally:
-        engine.close()
-    if run_dir is not None:
-        _finish(run_dir, params, metrics)
-    return TrainResult(params, metrics, None if source is None else source.path)
+    check_resources(spec, arch, x_tr.shape[0])
+    main = _is_main_process()
+    run_dir = RunDirectory(out) if out is not None and main else None
+    # in a data-parallel run every process trains and one writes; the others read a resumed
+    # checkpoint (the first chunk's all-reduce waits for them, so it is not yet rewritten)
+    reads = run_dir if main or not resume or out is None else RunDirectory(out)
+    start = begin_run(spec, arch, reads, resume, overwrite, tuple(allow_changes), x_tr.shape[0])
+    progress = progress and main
+    if on_start is not None and main:
+        on_start()
+    with StopGuard() as guard, claimed(run_dir):
+        if run_dir is not None:
+            open_run(run_dir, spec, start, command)
+        workdir = None if run_dir is None else run_dir.path / "standalone"
+        loop = _Loop(spec, arch, data, run_dir, progress, guard, start.metrics)
+        engine = make_engine(spec, arch, start.params, start.optim_state, workdir=workdir)
+        try:
+            params = loop.run(engine, start.position)
+        except (Exception, KeyboardInterrupt) as exc:
+            if guard.stopped or isinstance(exc, (Interrupted, KeyboardInterrupt)):
+                raise Interrupted(loop.stop_message(guard, resume_command), _exit_code(exc)) from None
+            raise
+        finally:
+            engine.close()
+        if run_dir is not None:
+            _finish(run_dir, params, loop.metrics)
+    return TrainResult(params, loop.metrics, None if run_dir is None else run_dir.path)
 
 
-def _start(spec, arch, source, resume):
-    """Initial (or resumed from the run directory ``source``) weights, optimiser state,
-    position and metrics."""
-    params = initial_params(arch, spec.run.seed)
-    optim_state = init_optim_state(params)
-    position = _new_position()
-    metrics = {"spec": spec.name, "engine": spec.run.engine, "device": spec.run.device, "epochs": []}
-    if source is not None and resume:
-        params, optim_state, position = source.load_checkpoint()
-        metrics = position.pop("metrics", metrics)
-    return params, optim_state, position, metrics
+def _is_main_process() -> bool:
+    """Whether this process writes the run directory: not one of the other ranks of a
+    data-parallel run started by ``torchrun`` (which sets ``RANK``)."""
+    return os.environ.get("RANK", "0") == "0"
 
 
-def _train_epoch(spec, arch, engine, data, epoch, position, run_dir, metrics, progress) -> dict:
-    """Present the rest of ``epoch`` chunk by chunk (checkpointing between chunks); returns
-    the position at its end."""
-    n = data.x.shape[0]
-    order = epoch_order(n, spec.optim.batch_size, spec.run.seed, epoch, spec.optim.shuffle)
-    signs = nudge_signs(n, spec.run.seed, epoch) if spec.ep.nudging == "random_sign" else None
-    engine.set_lr_factor(lr_factor(spec, epoch))
-    chunk = chunk_length(spec)
-    bar = _progress(n, f"epoch {epoch + 1}/{spec.run.epochs}", progress)
-    if bar is not None:
-        bar.update(position["sample"])
-    while position["sample"] < n:
-        idx = order[position["sample"] : position["sample"] + chunk]
-        engine.position = (epoch, position["sample"])
-        result, seconds = _train_chunk(engine, data, idx, signs, epoch, run_dir)
-        outputs = result.outputs
-        _add_spikes(position, result.spikes)
-        position["seconds"] += seconds
-        position["correct"] += int(np.sum(np.argmax(outputs, axis=1) == data.labels[idx]))
-        position["loss"] += float(np.sum(output_loss(arch, outputs, data.y[idx])))
-        position["sample"] += len(idx)
+def _exit_code(exc) -> int:
+    return exc.exit_code if isinstance(exc, Interrupted) else 130
+
+
+class _Loop:
+    """The epochs and chunks of one run, with its checkpoints, checks and safe stops."""
+
+    def __init__(self, spec, arch, data, run_dir, progress, guard, metrics):
+        self.spec, self.arch, self.data, self.run_dir = spec, arch, data, run_dir
+        self.progress, self.guard, self.metrics = progress, guard, metrics
+        self.metrics.setdefault("warnings", [])
+        self.saved = None  # (epoch, sample) of the last checkpoint written in this process
+        self.where = (0, 0)
+        n = min(health.PROBE_SAMPLES, data.x.shape[0])
+        self.probe = (data.x[:n].astype(np.float64), data.y[:n].astype(np.float64))
+        self.unsettled_warned = any(w.startswith(health.UNSETTLED) for w in self.metrics["warnings"])
+
+    def run(self, engine, position) -> Params:
+        fresh = position["epoch"] == 0 and position["sample"] == 0
+        self.before = health.probe_loss(self.arch, engine.get_params(), *self.probe, self.spec.ep.free_steps) if fresh else None
+        for epoch in range(position["epoch"], self.spec.run.epochs):
+            position = self._epoch(engine, epoch, position)
+            row = _epoch_row(self.spec, engine, self.data, epoch, position)
+            self.metrics["epochs"].append(row)
+            if epoch == 0:
+                self._warn(health.at_chance(
+                    self.spec, self.arch, row["train_accuracy"], engine.get_params(), self.probe[0], self.data.x.shape[0]
+                ))
+            if self.progress:
+                _print_epoch(row, self.spec.run.epochs)
+            position = new_position(epoch + 1)
+            self._checkpoint(engine, position)
+            if self.run_dir is not None:
+                self.run_dir.write_metrics(self.metrics)
+            self._safe_point()
+        return engine.get_params()
+
+    def _epoch(self, engine, epoch, position) -> dict:
+        """Present the rest of ``epoch`` chunk by chunk (checkpointing between chunks);
+        returns the position at its end."""
+        spec, data = self.spec, self.data
+        n = data.x.shape[0]
+        order = epoch_order(n, spec.optim.batch_size, spec.run.seed, epoch, spec.optim.shuffle)
+        signs = nudge_signs(n, spec.run.seed, epoch) if spec.ep.nudging == "random_sign" else None
+        engine.set_lr_factor(lr_factor(spec, epoch))
+        chunk = chunk_length(spec)
+        bar = _progress(n, f"epoch {epoch + 1}/{spec.run.epochs}", self.progress)
         if bar is not None:
-            bar.update(len(idx))
-            bar.set_postfix(train_acc=f"{position['correct'] / position['sample']:.3f}")
-        if run_dir is not None and position["sample"] < n:
-            run_dir.save_checkpoint(engine.get_params(), engine.get_optim_state(), dict(position, epoch=epoch, metrics=metrics))
-    if bar is not None:
-        bar.close()
-    return position
+            bar.update(position["sample"])
+        first = True
+        while position["sample"] < n:
+            self.where = (epoch, position["sample"])
+            idx = order[position["sample"] : position["sample"] + chunk]
+            engine.position = (epoch, position["sample"])
+            result, seconds = _train_chunk(engine, data, idx, signs, epoch, self.run_dir)
+            outputs = result.outputs
+            _add_spikes(position, result.spikes)
+            position["seconds"] += seconds
+            position["correct"] += int(np.sum(np.argmax(outputs, axis=1) == data.labels[idx]))
+            position["loss"] += float(np.sum(output_loss(self.arch, outputs, data.y[idx])))
+            position["sample"] += len(idx)
+            if bar is not None:
+                bar.update(len(idx))
+                bar.set_postfix(train_acc=f"{position['correct'] / position['sample']:.3f}")
+            if first:
+                self._check_health(engine)
+                first = False
+            if position["sample"] < n:
+                self._checkpoint(engine, dict(position, epoch=epoch))
+                self._safe_point()
+        if bar is not None:
+            bar.close()
+        return position
+
+    def _checkpoint(self, engine, position) -> None:
+        if self.run_dir is not None:
+            self.run_dir.save_checkpoint(
+                engine.get_params(), engine.get_optim_state(), dict(position, metrics=self.metrics), spec=self.spec
+            )
+            self.saved = (position["epoch"], position["sample"])
+
+    def _safe_point(self) -> None:
+        """Stop here if Ctrl-C was pressed (the checkpoint of this point is written)."""
+        if self.guard.requested:
+            raise Interrupted("stopped at a safe point")
+
+    def _check_health(self, engine) -> None:
+        """After the first chunk of an epoch: warn (once each) when the loss did not move in the
+        run's first chunk, or the free phase has not settled."""
+        params = None
+        if self.before is not None:
+            params = engine.get_params()
+            self._warn(health.stalled(self.spec, self.arch, self.before, params, *self.probe))
+            self.before = None
+        if not self.unsettled_warned:
+            message = health.settling(self.spec, self.arch, params if params is not None else engine.get_params(), self.probe[0])
+            self.unsettled_warned = message is not None
+            self._warn(message)
+
+    def _warn(self, message) -> None:
+        if message:
+            _LOG.warning(message)
+            self.metrics["warnings"].append(message)
+
+    def stop_message(self, guard, resume_command) -> str:
+        """What an interruption kept and how to go on."""
+        how = "at once" if guard.immediate else "at the end of a chunk"
+        epoch, sample = self.where
+        text = f"stopped by {guard.signal_name or 'an interrupt'} {how}, in epoch {epoch + 1} (at sample {sample} or later)."
+        if self.run_dir is None:
+            return text + " Nothing was saved (no run directory)."
+        path = self.run_dir.path
+        has_checkpoint = (path / "checkpoint.npz").exists()
+        if self.saved is not None:
+            text += f" The checkpoint of epoch {self.saved[0] + 1}, sample {self.saved[1]} is kept in {path}."
+        elif has_checkpoint:
+            text += f" The checkpoint this run was resumed from is kept in {path}."
+        else:
+            return text + f" No chunk had finished, so there is no checkpoint in {path}; start again with --overwrite."
+        if resume_command is None:
+            resume_command = f"brian_ep.train(spec, out={str(path)!r}, resume=True)"
+        return text + f" Continue with: {resume_command}"
 
 
 def _train_chunk(engine, data, idx, signs, epoch, run_dir):
@@ -168,6 +278,7 @@ def _train_chunk(engine, data, idx, signs, epoch, run_dir):
     engine.sample_ids = idx
     try:
         result = engine.train_chunk(data.x[idx], data.y[idx], None if signs is None else signs[idx])
+        _check_finite(engine, result.outputs)
     except DivergenceError as exc:
         has_checkpoint = run_dir is not None and (run_dir.path / "checkpoint.npz").exists()
         where = f" The last good checkpoint is in {run_dir.path}." if has_checkpoint else ""
@@ -181,6 +292,19 @@ def _add_spikes(position: dict, spikes: dict | None) -> None:
         totals = position.setdefault("spikes", {})
         for name, count in spikes.items():
             totals[name] = totals.get(name, 0.0) + float(count)
+
+
+def _check_finite(engine, outputs) -> None:
+    """Whatever the engine: non-finite outputs or weights after a chunk are a divergence."""
+    bad = ~np.all(np.isfinite(np.asarray(outputs, dtype=np.float64)), axis=1)
+    if np.any(bad):
+        raise DivergenceError(
+            f"the outputs became non-finite at {engine.describe_sample(int(np.argmax(bad)))}. {DIVERGENCE_ADVICE}"
+        )
+    params = engine.get_params()
+    if not params.is_finite():
+        name = next(k for k, v in params.to_flat().items() if not np.all(np.isfinite(v)))
+        raise DivergenceError(f"the weights '{name}' became non-finite in this chunk. {DIVERGENCE_ADVICE}")
 
 
 def _epoch_row(spec, engine, data, epoch, position) -> dict:
@@ -198,11 +322,11 @@ def _epoch_row(spec, engine, data, epoch, position) -> dict:
         "ms_per_sample": 1e3 * position["seconds"] / n,
         "lr_factor": lr_factor(spec, epoch),
     }
-    row["eval_seconds"] = time.perf_counter() - t0
     spikes = position.get("spikes") or {}
     if spikes:  # spiking networks: the energy proxy (spikes per training sample, all phases)
         row["spikes_per_sample"] = sum(spikes.values()) / n
         row.update({f"spikes_per_sample_{name}": count / n for name, count in spikes.items()})
+    row["eval_seconds"] = time.perf_counter() - t0
     return row
 
 
@@ -237,7 +361,10 @@ def _print_epoch(row, epochs):
 def evaluate(spec, params: Params, dataset=None, split="test") -> float:
     """Accuracy of ``params`` on the test (or ``"train"``) split, with the spec's engine."""
     (x_tr, l_tr), _, (x_te, l_te) = prepare_data(spec, dataset)
-    engine = make_engine(spec, build_architecture(spec), params)
+    arch = build_architecture(spec)
+    check_params(params, arch)
+    check_resources(spec, arch, x_te.shape[0] if split == "test" else x_tr.shape[0])
+    engine = make_engine(spec, arch, params)
     try:
         x, labels = (x_te, l_te) if split == "test" else (x_tr, l_tr)
         return accuracy(engine.predict(x), labels)

@@ -32,7 +32,7 @@ def small_spec(**over):
             "hidden": [{"size": 5}, {"size": 4}],
             "output": {"size": 3},
             "neuron": {"activation": "sigmoid", "tau": "1 ms"},
-            "chain": {"gamma": 1.0, "lr": 0.05, "init": {"gain": 1.5}},
+            "chain": {"gamma": 1.0, "lr": 0.05, "init": {"scheme": "glorot_uniform", "gain": 1.5}},
         },
         "ep": {"dt": "0.5 ms", "free_steps": 20, "nudged_steps": 8, "beta": 0.2},
         "data": {"dataset": "digits"},
@@ -69,7 +69,7 @@ def spiking_spec(neuron=None, ep=None, **model):
     steps; ``neuron``, ``ep`` and ``model`` keys replace the defaults."""
     m = {
         "input": {"size": 10}, "hidden": [{"size": 8}], "output": {"size": 4},
-        "neuron": {"model": "bernoulli", **(neuron or {})}, "chain": {"init": {"gain": 0.5}},
+        "neuron": {"model": "bernoulli", **(neuron or {})}, "chain": {"init": {"scheme": "glorot_uniform", "gain": 0.5}},
     }
     m.update(model)
     return load_spec({"model": m, "ep": {"dt": "0.5 ms", "free_steps": 30, "nudged_steps": 10, "beta": 0.5, **(ep or {})}})

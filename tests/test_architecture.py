@@ -378,3 +378,28 @@ def test_auto_skip_to_the_output():
     a = stack(2, chain={"gamma": 0.5}, projections=[{"pre": "h1", "post": "output", "gamma": "auto"}])
     assert a.projection("h1_output").gamma == pytest.approx(0.25)
     assert math.isclose(a.energy_weights["h1"], 4.0)
+
+
+def test_name_check_predicts_every_object_the_builder_makes():
+    """architecture.names lists the names the Brian2 builder gives its objects, so that spec
+    validation can refuse layer names that would collide; the list must not drift."""
+    from brian_ep.api import build
+    from brian_ep.architecture.names import object_names
+    from brian_ep.spec import load_spec
+
+    spec = load_spec({
+        "model": {"input": {"size": 4}, "hidden": {"count": 3, "size": 3}, "output": {"size": 2},
+                  "readout": {"kind": "softmax"}, "residual": {"topology": "dense_every", "k": 2}},
+        "ep": {"nudging": "random_sign"}, "optim": {"algorithm": "adam", "batch_size": 2},
+    })
+    arch = build_architecture(spec)
+    predicted = set(object_names([layer.name for layer in arch.layers], [p.name for p in arch.all_projections]))
+    net = build(spec, n_samples=2)
+    made = {obj.name.removeprefix("ep_") for obj in net.network.objects}
+    made |= {sub.name.removeprefix("ep_") for obj in net.network.objects for sub in obj.contained_objects}
+    ours = {name for name in made if not any(name.endswith(s) for s in ("_stateupdater", "_thresholder", "_resetter",
+                                                                         "_subexpression_update", "_pre", "_post"))}
+    ours = {name for name in ours if "_thresholder_" not in name and "summed_variable" not in name and not name.endswith(("_learn", "_deliver"))}
+    assert ours <= predicted, sorted(ours - predicted)
+    assert {"h1", "input_h1", "h1_schedule", "h1_h3", "h1_h3_ep", "readout", "readout_latch", "input_load",
+            "normaliser", "outputs", "h3_output_optim"} <= ours

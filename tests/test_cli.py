@@ -151,3 +151,49 @@ def test_divergent_run(tmp_path, capsys):
     assert re.search(r"sample \d+", msg), msg
     assert not (out / "COMPLETE").exists()
     assert not (out / "weights.npz").exists()
+
+
+# -- resume on purpose, argument combinations, bugs ----------------------------------------------
+def test_resume_with_allowed_changes_continues_and_records_them(trained_run, tmp_path, capsys):
+    _, _, out = trained_run
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    rc = main(["train", DIGITS, *TINY, "--set", "run.epochs=2", "--quiet", "--resume", "--out", str(copy),
+               "--allow-changes", "run.epochs"])
+    assert rc == 0, capsys.readouterr().err
+    metrics = json.loads((copy / "metrics.json").read_text())
+    assert [row["epoch"] for row in metrics["epochs"]] == [1, 2]
+    history = json.loads((copy / "history.json").read_text())
+    assert [h["event"] for h in history] == ["start", "resume"]
+    assert history[-1]["changes"] == {"run.epochs": [1, 2]}
+    assert "--allow-changes run.epochs" in history[-1]["command"]
+    assert "epochs: 2" in (copy / "spec.yaml").read_text() and (copy / "COMPLETE").exists()
+
+
+@pytest.mark.parametrize(
+    "extra, needle",
+    [(["--resume", "--overwrite"], "give one of them"), (["--allow-changes", "run.epochs"], "only applies with --resume")],
+)
+def test_contradictory_arguments(trained_run, extra, needle, capsys):
+    _, _, out = trained_run
+    rc = main(["train", DIGITS, *TINY, "--quiet", "--out", str(out), *extra])
+    assert rc == 2
+    assert_one_paragraph_error(capsys.readouterr().err, needle)
+
+
+def test_a_bug_is_one_paragraph_without_traceback_unless_debug(monkeypatch, capsys, tmp_path):
+    import importlib
+    import sys
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("something inside broke")
+
+    monkeypatch.setattr(importlib.import_module("brian_ep.train"), "train", broken)
+    argv = ["train", DIGITS, *TINY, "--quiet", "--out", str(tmp_path / "r")]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("brian-ep: internal error: RuntimeError: something inside broke")
+    assert "--debug" in err and "Traceback" not in err and "Brian 2" not in err
+    assert sys.excepthook is sys.__excepthook__  # Brian2's hook would add its bug-report banner
+    with pytest.raises(RuntimeError, match="something inside broke"):
+        main(argv + ["--debug"])

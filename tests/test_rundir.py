@@ -17,7 +17,7 @@ from brian_ep.maths.optim import OptimState
 from brian_ep.maths.params import Params
 from brian_ep.rundir import RunDirectory, atomic_write_bytes, default_run_dir, environment_info
 from brian_ep.spec import load_spec
-from brian_ep.errors import BrianEPError
+from brian_ep.errors import ArgumentError, BrianEPError
 from brian_ep.spec.load import spec_to_dict
 
 from conftest import small_spec
@@ -101,17 +101,47 @@ def test_environment_info_defaults_to_argv(monkeypatch):
     assert "seed" not in info
 
 
-def test_create_removes_stale_results_unless_resuming(tmp_path):
+def test_a_new_run_never_replaces_an_old_one_without_overwrite(tmp_path):
     spec = small_spec()
     d = RunDirectory(tmp_path)
-    stale = ("COMPLETE", "checkpoint.npz", "weights.npz", "metrics.json", "metrics.csv")
-    for name in stale:
+    assert d.state() == "empty"
+    old = ("checkpoint.npz", "weights.npz", "metrics.json", "metrics.csv", "figures/learning_curves.png")
+    (tmp_path / "figures").mkdir()
+    for name in old:
         (tmp_path / name).write_bytes(b"old")
+    (tmp_path / "notes.txt").write_text("mine")
+    assert d.state() == "interrupted"
+    with pytest.raises(ArgumentError, match="interrupted run.*--resume.*--overwrite"):
+        d.refuse_existing(False)
+    assert all((tmp_path / name).read_bytes() == b"old" for name in old)
+    (tmp_path / "COMPLETE").write_bytes(b"")
+    assert d.state() == "complete"
+    with pytest.raises(ArgumentError, match="finished run"):
+        d.refuse_existing(False)
+    d.refuse_existing(True)  # --overwrite: the run's own files go, nothing else
+    assert not any((tmp_path / name).exists() for name in old + ("COMPLETE",))
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+    assert d.state() == "other"
+    with pytest.raises(ArgumentError, match="not a brian-ep run directory"):
+        d.refuse_existing(False)
+    # resuming keeps the results and takes away the COMPLETE mark until the run ends again
+    for name in old[:2]:
+        (tmp_path / name).write_bytes(b"old")
+    (tmp_path / "COMPLETE").write_bytes(b"")
     d.create(spec, resume=True)
-    assert all((tmp_path / name).exists() for name in stale)
-    d.create(spec)
-    assert not any((tmp_path / name).exists() for name in stale)
+    assert all((tmp_path / name).exists() for name in old[:2])
+    assert not (tmp_path / "COMPLETE").exists()
     assert (tmp_path / "spec.yaml").exists() and (tmp_path / "environment.json").exists()
+
+
+def test_only_lock_build_folder_and_temporaries_leave_a_directory_empty(tmp_path):
+    d = RunDirectory(tmp_path)
+    (tmp_path / ".lock").write_text("")
+    (tmp_path / "standalone").mkdir()
+    (tmp_path / "figures").mkdir()
+    (tmp_path / ".checkpoint.npz.abc.tmp").write_bytes(b"half")
+    assert d.state() == "empty"
+    assert RunDirectory(tmp_path / "missing").state() == "empty"
 
 
 def test_create_unwritable_directory_names_the_path(tmp_path):

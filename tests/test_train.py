@@ -17,7 +17,7 @@ from brian_ep.data import load_digits
 from brian_ep.maths.optim import init_optim_state
 from brian_ep.rundir import RunDirectory
 from brian_ep.spec import load_spec
-from brian_ep.errors import DataError
+from brian_ep.errors import ArgumentError, DataError, Interrupted
 from brian_ep.epochs import epoch_order, lr_factor
 from brian_ep.splits import prepare_data
 from brian_ep.train import accuracy, evaluate, train
@@ -181,7 +181,7 @@ def test_kill_and_resume_equals_uninterrupted(tmp_path, monkeypatch, config, int
 
     with monkeypatch.context() as m:
         calls = _interrupt_on_call(m, interrupt_call)
-        with pytest.raises(KeyboardInterrupt):
+        with pytest.raises(Interrupted, match="Continue with: brian_ep.train"):
             train(spec, out=dir_b, progress=False)
         assert calls["n"] == interrupt_call
     assert not (dir_b / "COMPLETE").exists()
@@ -220,10 +220,14 @@ def test_resume_a_complete_run_changes_nothing(tmp_path):
     assert without_timing(first.metrics["epochs"]) == without_timing(again.metrics["epochs"])
 
 
-def test_fresh_run_into_old_directory_starts_over(tmp_path):
+def test_fresh_run_into_old_directory_starts_over_only_with_overwrite(tmp_path):
     spec = tiny_digits(run__epochs=1)
     first = train(spec, out=tmp_path / "run", progress=False)
-    again = train(spec, out=tmp_path / "run", progress=False)  # no resume: from scratch
+    before = {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir() if p.is_file()}
+    with pytest.raises(ArgumentError, match="already holds a finished run.*--overwrite"):
+        train(spec, out=tmp_path / "run", progress=False)
+    assert {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir() if p.is_file()} == before
+    again = train(spec, out=tmp_path / "run", progress=False, overwrite=True)  # from scratch
     assert weights_equal(first.params, again.params)
     assert len(again.metrics["epochs"]) == 1
     assert len(json.loads((tmp_path / "run" / "metrics.json").read_text())["epochs"]) == 1
@@ -409,3 +413,14 @@ def test_divergence_after_a_checkpoint_points_to_it(tmp_path, monkeypatch):
     assert f"The last good checkpoint is in {tmp_path / 'run'}." in msg
     _, _, position = RunDirectory(tmp_path / "run").load_checkpoint()
     assert (position["epoch"], position["sample"]) == (1, 50)
+
+
+def test_contradictory_api_arguments_are_refused(tmp_path):
+    spec = tiny_digits(run__epochs=1)
+    with pytest.raises(ArgumentError, match="resume needs the run directory"):
+        train(spec, resume=True, progress=False)
+    with pytest.raises(ArgumentError, match="give one of them"):
+        train(spec, out=tmp_path / "r", resume=True, overwrite=True, progress=False)
+    with pytest.raises(ArgumentError, match="only applies when resuming"):
+        train(spec, out=tmp_path / "r", allow_changes=["run.epochs"], progress=False)
+    assert not (tmp_path / "r").exists()

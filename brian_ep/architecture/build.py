@@ -19,6 +19,7 @@ from ..spec.load import spec_to_dict
 from ..spec.schema import HiddenStack
 from ..topology import skip_pairs
 from .feedback import resolve_feedback
+from .names import check_names
 from .network import Architecture, Conv, Layer, Projection
 
 __all__ = ["build_architecture"]
@@ -58,6 +59,7 @@ def _resolve(spec) -> Architecture:
     pending_auto = []
     _add_extra_projections(m, layers, projections, pending_auto, spec.optim.lr_scale)
     residual_keys = _add_residual_skips(spec, names, projections, pending_auto)
+    check_names(_layer_keys(m, names), [(p.name, p.pre, p.post) for p in projections.values()])
     readout = _split_readout(m, names, projections)
     _check_engine_features(spec, projections)
     free = [layer.name for layer in layers[1:] if not (readout is not None and layer.role == "output")]
@@ -141,6 +143,15 @@ def _layer_key(m, names, name) -> str:
     if i == len(names) - 1:
         return "model.output"
     return "model.hidden" if isinstance(m.hidden, HiddenStack) else f"model.hidden[{i - 1}]"
+
+
+def _layer_keys(m, names) -> dict:
+    """Layer name -> the spec key that names it, from the input up."""
+    if isinstance(m.hidden, HiddenStack):
+        hidden = ["model.hidden"] * m.hidden.count
+    else:
+        hidden = [f"model.hidden[{i}].name" for i in range(len(m.hidden))]
+    return dict(zip(names, ["model.input.name"] + hidden + ["model.output.name"]))
 
 
 def _conv_of(m, layers, p, key):

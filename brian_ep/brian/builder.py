@@ -22,6 +22,7 @@ from .spikes import add_noise_operation, input_spike_group, input_spike_synapses
 __all__ = ["EPNetwork", "build_network"]
 
 # Scheduling: the order of operations within one time step (see docs/brian.md).
+ORDER_DIVERGENCE = -1  # start: layers record a state that diverged in the last window (once a window)
 ORDER_LATCH = 0  # start: layers latch phase results, restart/reset states
 ORDER_UPDATE = 1  # start: recurrent synapses apply the EP update (once a window)
 ORDER_INPUT = 2  # start: the input layer loads the next stimulus (once a window)
@@ -286,9 +287,14 @@ def _free_layer(ctx, layer):
     G = NeuronGroup(layer.size, text, clock=ctx.step_clock, namespace=ns, name=f"{ctx.name}_{layer.name}", **options)
     G.beta = ctx.ep.beta
     G.learn = 1.0
+    G.div_theta = ctx.ep.divergence_threshold
     if layer.bias:
         G.lr_b = ctx.lrs.b[layer.name]
     factor = sc.update_factor(rule, ctx.arch.energy_weights[layer.name])
+    G.run_regularly(
+        sc.divergence_code(layer.neuron.brian_state), clock=ctx.window_clock, when="start", order=ORDER_DIVERGENCE,
+        name=f"{ctx.name}_{layer.name}_divergence",
+    )
     G.run_regularly(
         sc.latch_code(layer, wiring, rule, factor), when="start", order=ORDER_LATCH, name=f"{ctx.name}_{layer.name}_schedule"
     )

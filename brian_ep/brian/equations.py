@@ -139,9 +139,13 @@ def nudge_lines(nudge, rule, rate: str = "r") -> list:
 def latch_variable_lines(state: tuple) -> list:
     """Where the phase schedule keeps its results: the free-phase state (``<v>_free`` for
     each latched state variable, :func:`~brian_ep.brian.schedule.latched_state`), the free
-    and nudged rates, the update factor ``f`` and the per-run constants."""
+    and nudged rates, the update factor ``f``, where the state first diverged
+    (``diverged_at``, see :func:`~brian_ep.brian.schedule.divergence_code`) and the per-run
+    constants."""
     lines = [f"{v}_free : 1" for v in state]
     return lines + [
+        "diverged_at : 1",
+        "div_theta : 1 (shared)",
         "r_free : 1",
         "ra : 1",
         "rb : 1",

@@ -20,6 +20,7 @@ __all__ = [
     "beta_expression",
     "latched_state",
     "latch_code",
+    "divergence_code",
     "update_factor",
     "nudge_error_update",
     "output_error_code",
@@ -105,6 +106,17 @@ def latch_code(layer, wiring, rule, factor: str) -> str:
         lines.append("I_in *= 1 - we")
     lines += layer.neuron.brian_schedule_lines(layer, j, 2 if rule.centered else 1)
     return "\n".join(lines) + "\n"
+
+
+def divergence_code(state) -> str:
+    """Once a window, at its start and before the phase schedule resets the state: record
+    where the state first diverged. ``diverged_at`` (per neuron, 0 until then) becomes the
+    index of the window just ended plus one if a state variable is non-finite or larger than
+    ``div_theta`` (``ep.divergence_threshold``, a per-run value) in magnitude at the end of
+    its free phase (``<v>_free``) or at its end. The engine reads it after each run and names
+    the sample. Once a window, so that it costs nothing per time step."""
+    ok = " and ".join(f"abs({v}) <= div_theta and abs({v}_free) <= div_theta" for v in state)
+    return f"diverged_at += int(diverged_at == 0) * int(not ({ok})) * {window_index()}\n"
 
 
 def nudge_error_update(error: str, held: str, nudge_force: str) -> str:

@@ -16,7 +16,8 @@ import tempfile
 import numpy as np
 
 from ..brian.builder import build_network
-from ..errors import DIVERGENCE_ADVICE, DivergenceError
+from ..brian.program import build_program
+from ..errors import DIVERGENCE_ADVICE, BrianEPError, DivergenceError
 from ..maths.noise import noise_layers
 from ..maths.optim import learning_rates
 from ..epochs import chunk_length
@@ -106,6 +107,7 @@ class BrianEngine(Engine):
         for layer in self.arch.free_layers:
             G = net.groups[layer.name]
             out[G.beta] = self.spec.ep.beta if learn else 0.0
+            out[G.div_theta] = self.spec.ep.divergence_threshold
             out[G.learn] = 1.0 if learn else 0.0
             out[G.n_real] = float(n_real)
             out[G.t_adam0] = float(self.optim_state.t)
@@ -180,10 +182,11 @@ class BrianEngine(Engine):
         n = x.shape[0]
         self._offset = offset
         if self.standalone:
-            outputs = self._run_standalone(x, y, signs, learn)
+            outputs, net = self._run_standalone(x, y, signs, learn)
         else:
-            outputs = self._run_runtime(x, y, signs, learn)
+            outputs, net = self._run_runtime(x, y, signs, learn)
         outputs = outputs[:n]
+        self._check_state(net, n, offset)
         self._check(outputs, offset)
         return outputs
 
@@ -204,10 +207,10 @@ class BrianEngine(Engine):
         finally:
             prefs.codegen.target = previous
         self._read_back(net, x.shape[0], learn)
-        return net.outputs()
+        return net.outputs(), net
 
     def _build_standalone(self):
-        from brian2 import device, get_device, prefs, seed, set_device
+        from brian2 import get_device, prefs, seed, set_device
 
         if not _is_standalone(get_device()):
             set_device("cpp_standalone", build_on_run=False)
@@ -222,7 +225,7 @@ class BrianEngine(Engine):
             seed(self._seed(True))
             _reseed_each_run(net)
         net.network.run(net.duration, namespace={})
-        device.build(directory=self.directory, compile=True, run=False, with_output=False)
+        build_program(self.directory)
         self._net = net
         self._built = True
 
@@ -243,9 +246,33 @@ class BrianEngine(Engine):
                 full = np.ones((self.capacity * self.spec.ep.window_steps + 1, values.shape[1]))
                 full[: values.shape[0]] = values
                 run_args[timed] = full
-        device.run(directory=self.directory, with_output=False, run_args=run_args)
+        try:
+            device.run(directory=self.directory, with_output=False, run_args=run_args)
+        except RuntimeError as exc:  # the binary ended with an error (killed, out of memory...)
+            raise BrianEPError(
+                f"the compiled program failed: {exc}; its output is in {self.directory}/results/stdout.txt. The last "
+                "checkpoint is kept; resume once the cause (memory, disk space, a killed process) is fixed"
+            ) from None
         self._read_back(net, x.shape[0], learn)
-        return net.outputs()
+        return net.outputs(), net
+
+    def _check_state(self, net, n_real, offset):
+        """Refuse a run whose state passed ``ep.divergence_threshold`` (or became non-finite) at
+        the end of a phase, as recorded in ``diverged_at`` by the phase schedule; names the
+        layer and the first sample."""
+        first = None
+        for layer in self.arch.free_layers:
+            at = np.asarray(net.groups[layer.name].diverged_at[:])
+            hit = at[at > 0]
+            if hit.size and (first is None or hit.min() < first[0]):
+                first = (float(hit.min()), layer.name)
+        if first is None or first[0] - 1 >= n_real:
+            return
+        window, layer = int(first[0]) - 1, first[1]
+        raise DivergenceError(
+            f"the state of layer '{layer}' diverged (non-finite or |u| > {self.spec.ep.divergence_threshold:g}, "
+            f"ep.divergence_threshold) at {self.describe_sample(offset + window)}. {DIVERGENCE_ADVICE}"
+        )
 
     def _check(self, outputs, offset):
         bad = ~np.all(np.isfinite(outputs), axis=1)

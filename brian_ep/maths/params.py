@@ -49,8 +49,12 @@ class Params:
 
     @classmethod
     def load(cls, path) -> "Params":
-        with np.load(path) as data:
-            return cls.from_flat({k: data[k] for k in data.files})
+        """Read a weights file as written by :meth:`save` (a broken file raises
+        :class:`~brian_ep.errors.DataError`; to check the weights against a network too, use
+        :func:`brian_ep.weights.load_weights`)."""
+        from ..npzfile import read_npz
+
+        return cls.from_flat(read_npz(path))
 
     def max_abs_diff(self, other: "Params") -> float:
         d = [np.max(np.abs(self.W[k] - other.W[k])) for k in self.W]

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..errors import SpecError
 from .schema import KeyedValueError, Spec
+from .yaml_text import read_yaml_file
 
 __all__ = ["load_spec", "spec_from_dict", "spec_to_dict", "dump_spec", "apply_overrides", "register_spec_check",
            "REMOVED_KEYS"]
@@ -69,21 +70,8 @@ def load_spec(source, overrides: Mapping[str, Any] | None = None) -> Spec:
     elif isinstance(source, Mapping):
         data, name = dict(source), "<dict>"
     else:
-        path = Path(os.fspath(source))
-        name = str(path)
-        if not path.is_file():
-            raise SpecError(
-                "file not found" + (" (it is a directory)" if path.is_dir() else ""),
-                source=name,
-                allowed="a YAML file such as network_specs/digits.yaml",
-            )
-        try:
-            data = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            raise SpecError(f"is not valid YAML{where}: {problem}", source=name) from None
+        name = str(Path(os.fspath(source)))
+        data = read_yaml_file(name)
         if not isinstance(data, dict):
             raise SpecError(
                 f"must be a YAML mapping with the sections model, ep, optim, data, run "

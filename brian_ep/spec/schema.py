@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from typing import Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
@@ -87,8 +88,17 @@ def _gamma_or_auto(v):
     return v
 
 
+#: A layer name: it becomes part of Brian2 object and variable names (``ep_<layer>``,
+#: ``I_<pre>_<post>``), which must be ASCII identifiers.
+LAYER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+#: A spec name: it becomes a folder under ``runs/`` and must not leave it.
+SPEC_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
+
+
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True, validate_default=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", arbitrary_types_allowed=True, validate_default=True, allow_inf_nan=False
+    )
 
 
 class NeuronSpec(_Frozen):
@@ -100,7 +110,9 @@ class NeuronSpec(_Frozen):
     bias current. A model may add keys of its own (its ``options``), validated here.
     """
 
-    model_config = ConfigDict(frozen=True, extra="allow", arbitrary_types_allowed=True, validate_default=True)
+    model_config = ConfigDict(
+        frozen=True, extra="allow", arbitrary_types_allowed=True, validate_default=True, allow_inf_nan=False
+    )
 
     model: str = "rate"
     activation: str = "hard_sigmoid"
@@ -133,7 +145,9 @@ class NeuronOverride(_Frozen):
     """Per-layer override of the default neuron model (only the keys given change; a layer
     that names another ``model`` does not inherit the default model's own keys)."""
 
-    model_config = ConfigDict(frozen=True, extra="allow", arbitrary_types_allowed=True, validate_default=True)
+    model_config = ConfigDict(
+        frozen=True, extra="allow", arbitrary_types_allowed=True, validate_default=True, allow_inf_nan=False
+    )
 
     model: Optional[str] = None
     activation: Optional[str] = None
@@ -163,8 +177,11 @@ class LayerSpec(_Frozen):
     @field_validator("name")
     @classmethod
     def _identifier(cls, v):
-        if v is not None and not v.isidentifier():
-            raise ValueError(f"must be a valid identifier (letters, digits, underscore) (got {v!r})")
+        if v is not None and not LAYER_NAME.fullmatch(v):
+            raise ValueError(
+                "must be a valid identifier in ASCII (a letter, then letters, digits or underscores): Brian2 builds "
+                f"object and variable names from it (got {v!r})"
+            )
         return v
 
     @field_validator("shape")
@@ -208,10 +225,12 @@ class HiddenStack(_Frozen):
 
 
 class InitSpec(_Frozen):
-    """Weight initialisation: ``glorot_uniform`` (U(+-gain*sqrt(6/(n_pre+n_post)))),
-    ``fan_in_uniform`` (U(+-gain/sqrt(n_pre))), or ``zeros``."""
+    """Weight initialisation: ``fan_in_uniform`` (U(+-gain/sqrt(n_pre)), the default),
+    ``glorot_uniform`` (U(+-gain*sqrt(6/(n_pre+n_post)))), or ``zeros``. The default was chosen
+    by measurement (docs/reliability.md): with Glorot's larger bound a 64-128-64-10 network of
+    hard-sigmoid neurons saturates its output and stays at chance."""
 
-    scheme: Literal["glorot_uniform", "fan_in_uniform", "zeros"] = "glorot_uniform"
+    scheme: Literal["glorot_uniform", "fan_in_uniform", "zeros"] = "fan_in_uniform"
     gain: float = Field(default=1.0, ge=0)
 
 
@@ -493,6 +512,16 @@ class OptimSpec(_Frozen):
     adam_betas: tuple[float, float] = (0.9, 0.999)
     adam_eps: float = Field(default=1e-8, gt=0)
 
+    @field_validator("adam_betas")
+    @classmethod
+    def _betas_in_unit_interval(cls, v):
+        if not all(0 <= b < 1 for b in v):
+            raise ValueError(
+                f"each Adam beta must be in [0, 1): they are decay rates of running averages (got {list(v)}); "
+                "the usual values are [0.9, 0.999]"
+            )
+        return v
+
 
 class DataSpec(_Frozen):
     """Data set: ``digits`` (scikit-learn's 8x8 digits, bundled), ``mnist`` or
@@ -517,7 +546,9 @@ class RunSpec(_Frozen):
     (arithmetic of the batched engines). An engine with settings of its own reads them from
     the section named after it (``run.<engine>: {...}``)."""
 
-    model_config = ConfigDict(frozen=True, extra="allow", arbitrary_types_allowed=True, validate_default=True)
+    model_config = ConfigDict(
+        frozen=True, extra="allow", arbitrary_types_allowed=True, validate_default=True, allow_inf_nan=False
+    )
 
     epochs: int = Field(default=10, gt=0)
     seed: int = Field(default=0, ge=0)
@@ -561,6 +592,16 @@ class Spec(_Frozen):
     name: str = "unnamed"
     description: str = ""
     model: ModelSpec
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, v):
+        if not SPEC_NAME.fullmatch(v) or v in (".", ".."):
+            raise ValueError(
+                "must be a plain name (letters, digits and . _ + -, starting with a letter or digit, at most 100 "
+                f"characters): runs are saved in runs/<name>-..., and the name must not leave that folder (got {v!r})"
+            )
+        return v
     ep: EPSpec = EPSpec()
     optim: OptimSpec = OptimSpec()
     data: DataSpec = DataSpec()

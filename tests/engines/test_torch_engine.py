@@ -78,7 +78,10 @@ def test_trained_in_torch_evaluated_and_continued_in_numpy(tmp_path):
     assert brian_ep.evaluate(numpy_spec, params) == torch_run.final_test_accuracy
     # one epoch in torch, the second in numpy from torch's checkpoint = two epochs in torch
     brian_ep.train(tiny(**{"run.epochs": 1}), out=tmp_path / "mixed", progress=False)
-    mixed = brian_ep.train(tiny(**{"run.engine": "numpy"}), out=tmp_path / "mixed", resume=True, progress=False)
+    mixed = brian_ep.train(
+        tiny(**{"run.engine": "numpy"}), out=tmp_path / "mixed", resume=True, progress=False,
+        allow_changes=("run.engine", "run.epochs"),
+    )
     assert mixed.params.max_abs_diff(torch_run.params) < 1e-10
     assert mixed.final_test_accuracy == torch_run.final_test_accuracy
 
