@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..engines.base import ChunkResult, Engine
+from ..errors import DivergenceError
 from ..maths.activations import get_activation
 from ..maths.dynamics import softmax
 from ..maths.energy import output_loss
@@ -89,30 +90,50 @@ class BackpropEngine(Engine):
             r = get_activation(layer.activation).rho(h)
         return r
 
-    def _step(self, x, y):
+    def _batch_loss(self, weights: Params, x, y):
+        """The mean loss of a mini-batch (a torch scalar to backpropagate) and the outputs
+        to report: :func:`~brian_ep.maths.energy.output_loss` of :meth:`_forward`."""
+        out = self._forward(weights, x)
+        return output_loss(self.arch, out, y).mean(), out
+
+    def _step(self, x, y, first: int):
         """One mini-batch: forward, backprop, optimiser step; returns the outputs before it."""
         torch = self.torch
         live = Params({k: v.clone().requires_grad_(True) for k, v in self.weights.W.items()},
                       {k: v.clone().requires_grad_(True) for k, v in self.weights.b.items()})
-        out = self._forward(live, x)
-        output_loss(self.arch, out, y).mean().backward()
-        grads = Params({k: v.grad for k, v in live.W.items()}, {k: v.grad for k, v in live.b.items()})
+        loss, out = self._batch_loss(live, x, y)
+        loss.backward()
+        grads = Params({k: _grad(v) for k, v in live.W.items()}, {k: _grad(v) for k, v in live.b.items()})
         f = self.lr_factor
         lrs = Params({k: v * f for k, v in self.lrs.W.items()}, {k: v * f for k, v in self.lrs.b.items()})
         with torch.no_grad():
             apply_update(self.weights, grads, lrs, self.spec.optim, self.state)
+            finite = all(bool(torch.isfinite(v).all()) for v in list(self.weights.W.values()) + list(self.weights.b.values()))
+        if not finite:
+            raise DivergenceError(
+                f"the weights became non-finite after the mini-batch that starts with {self.describe_sample(first)}; "
+                "lower the learning rates (model.chain.lr)"
+            )
         return out.detach()
 
     def train_chunk(self, x, y, signs=None):
         xt, yt = self._tensor(x), self._tensor(y)
         bs = self.spec.optim.batch_size
-        outputs = [self._step(xt[s : s + bs], yt[s : s + bs]) for s in range(0, xt.shape[0], bs)]
+        outputs = [self._step(xt[s : s + bs], yt[s : s + bs], s) for s in range(0, xt.shape[0], bs)]
         self.samples_seen += x.shape[0]
         return ChunkResult(self.torch.cat(outputs).numpy().astype(np.float64))
 
     def predict(self, x):
+        bs = self.spec.run.eval_batch_size
         with self.torch.no_grad():
-            return self._forward(self.weights, self._tensor(x)).numpy().astype(np.float64)
+            out = [self._forward(self.weights, self._tensor(x[s : s + bs])) for s in range(0, x.shape[0], bs)]
+        return self.torch.cat(out).numpy().astype(np.float64)
+
+
+def _grad(tensor):
+    """The gradient autograd left on ``tensor`` (zeros where the loss does not depend on it,
+    e.g. a layer that a short relaxation does not reach)."""
+    return tensor.grad if tensor.grad is not None else tensor.detach() * 0
 
 
 @dataclass

@@ -1,9 +1,12 @@
 """Engines: the interface that training uses, and the registry of the engines that implement it.
 
 Built in: ``brian2`` (EP as Brian2 equations, :mod:`brian_ep.engines.brian`), ``numpy`` (the
-same mathematics batched, :mod:`brian_ep.engines.numpy_batched`) and the backprop baseline
-``bp`` (:mod:`brian_ep.baselines.backprop`). Each is imported when first used.
+same mathematics batched, :mod:`brian_ep.engines.numpy_batched`) and the baselines ``bp``
+(:mod:`brian_ep.baselines.backprop`), ``bptt_crnn`` (:mod:`brian_ep.baselines.crnn`) and
+``bptt_snn`` (:mod:`brian_ep.baselines.snn`). Each is imported when first used.
 """
+
+from ..baselines.options import CrnnOptions, SnnOptions
 
 from .base import ChunkResult, Engine, make_engine
 from .registry import EngineEntry, engine_class, engine_names, get_engine_entry, register_engine, unregister_engine
@@ -32,5 +35,21 @@ register_engine(
     "brian_ep.baselines.backprop:BackpropEngine",
     "baseline: the feed-forward network of the same sizes trained with backprop (torch)",
     requires=("torch",),
+    extra="baselines",
+)
+register_engine(
+    "bptt_crnn",
+    "brian_ep.baselines.crnn:CrnnEngine",
+    "baseline: EP's recurrent network trained by backprop through its free phase (torch autograd)",
+    options=CrnnOptions,
+    requires=("torch",),
+    extra="baselines",
+)
+register_engine(
+    "bptt_snn",
+    "brian_ep.baselines.snn:SnnEngine",
+    "baseline: an snntorch LIF network of the same sizes trained by BPTT with a surrogate gradient",
+    options=SnnOptions,
+    requires=("torch", "snntorch"),
     extra="baselines",
 )
