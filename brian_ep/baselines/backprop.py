@@ -8,8 +8,10 @@ error of the output layer's rates, as in the EP network (one definition:
 ignored). It runs through :func:`brian_ep.train` like any engine: same initial weights
 (:func:`~brian_ep.maths.params.initial_params`, so the first forward pass equals EP's free
 phase with gamma -> 0), same data order, mini-batches, learning rates, schedule and
-optimiser (:func:`brian_ep.maths.optim.apply_update` on torch tensors). torch is imported
-when the engine is built.
+optimiser (:func:`brian_ep.maths.optim.apply_update` on torch tensors), except where the
+section ``run.bp.optim`` departs from them (:func:`baseline_optimiser`; the other baselines,
+which subclass :class:`BackpropEngine`, read their own section). torch is imported when the
+engine is built.
 """
 
 from __future__ import annotations
@@ -26,7 +28,22 @@ from ..maths.energy import output_loss
 from ..maths.optim import OptimState, apply_update, learning_rates
 from ..maths.params import Params
 
-__all__ = ["BackpropEngine", "BackpropResult", "train_backprop"]
+__all__ = ["BackpropEngine", "BackpropResult", "train_backprop", "baseline_optimiser"]
+
+
+def baseline_optimiser(spec, arch):
+    """``(optim, batch_size, lrs)`` a baseline trains with: the spec's optimiser, batch size
+    and per-projection learning rates, except where its section ``run.<engine>.optim`` says
+    otherwise (:class:`~brian_ep.baselines.options.BaselineOptim`)."""
+    over = getattr(spec.run.engine_options(), "optim", None)
+    optim, batch_size, lrs = spec.optim, spec.optim.batch_size, learning_rates(arch)
+    if over is None:
+        return optim, batch_size, lrs
+    if over.algorithm is not None:
+        optim = optim.model_copy(update={"algorithm": over.algorithm})
+    if over.lr is not None:
+        lrs = Params({k: over.lr for k in lrs.W}, {k: over.lr for k in lrs.b})
+    return optim, over.batch_size or batch_size, lrs
 
 
 class BackpropEngine(Engine):
@@ -45,7 +62,7 @@ class BackpropEngine(Engine):
         self.torch = torch
         self.dtype = torch.float32 if spec.run.dtype == "float32" else torch.float64
         self.chain = [p for p in arch.all_projections if p.kind in ("chain", "readout")]
-        self.lrs = learning_rates(arch)
+        self.optim, self.batch_size, self.lrs = baseline_optimiser(spec, arch)
         self._load(params, optim_state)
 
     # -- weights and optimiser state as torch tensors ----------------------------------------
@@ -107,7 +124,7 @@ class BackpropEngine(Engine):
         f = self.lr_factor
         lrs = Params({k: v * f for k, v in self.lrs.W.items()}, {k: v * f for k, v in self.lrs.b.items()})
         with torch.no_grad():
-            apply_update(self.weights, grads, lrs, self.spec.optim, self.state)
+            apply_update(self.weights, grads, lrs, self.optim, self.state)
             finite = all(bool(torch.isfinite(v).all()) for v in list(self.weights.W.values()) + list(self.weights.b.values()))
         if not finite:
             raise DivergenceError(
@@ -118,7 +135,7 @@ class BackpropEngine(Engine):
 
     def train_chunk(self, x, y, signs=None):
         xt, yt = self._tensor(x), self._tensor(y)
-        bs = self.spec.optim.batch_size
+        bs = self.batch_size
         outputs = [self._step(xt[s : s + bs], yt[s : s + bs], s) for s in range(0, xt.shape[0], bs)]
         self.samples_seen += x.shape[0]
         return ChunkResult(self.torch.cat(outputs).numpy().astype(np.float64))

@@ -6,7 +6,14 @@ Example::
 
     run:
       engine: bptt_snn
-      bptt_snn: {steps: 25, beta: 0.95, surrogate: atan, slope: 2.0, input: direct, loss: membrane_ce}
+      bptt_snn:
+        steps: 25
+        surrogate: atan
+        optim: {algorithm: adam, batch_size: 32, lr: 0.002}
+
+A baseline trains with the spec's optimiser (``optim``, the projections' ``lr``) unless its
+section says otherwise in ``optim`` (:class:`BaselineOptim`): gradients of networks this
+different need their own learning rates, and an snn is slow at one sample per step.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["SnnOptions", "CrnnOptions", "SURROGATE_SLOPES"]
+__all__ = ["BaselineOptim", "BackpropOptions", "SnnOptions", "CrnnOptions", "SURROGATE_SLOPES"]
 
 #: The surrogate gradients of :mod:`snntorch.surrogate` that ``surrogate`` may name, with the
 #: default of their slope parameter (``atan``: ``alpha``; the sigmoids: ``slope``).
@@ -26,7 +33,32 @@ class _Options(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class SnnOptions(_Options):
+class BaselineOptim(_Options):
+    """How a baseline's optimiser departs from the spec's ``optim`` (unset keys: the spec's).
+
+    Attributes
+    ----------
+    algorithm : {"sgd", "adam"}, optional
+    batch_size : int, optional
+        Samples per optimiser step. Mini-batches are cut within each chunk of
+        ``run.chunk_size`` samples, so a chunk size that is a multiple of it keeps them equal.
+    lr : float, optional
+        One learning rate for every weight and bias (instead of the projections' ``lr``);
+        ``optim.lr_scale`` and the schedule still apply.
+    """
+
+    algorithm: Optional[Literal["sgd", "adam"]] = None
+    batch_size: Optional[int] = Field(default=None, gt=0)
+    lr: Optional[float] = Field(default=None, gt=0)
+
+
+class BackpropOptions(_Options):
+    """Settings common to the baselines (``run.bp``, and part of the others)."""
+
+    optim: BaselineOptim = BaselineOptim()
+
+
+class SnnOptions(BackpropOptions):
     """The snntorch network of ``run.engine: bptt_snn`` (:mod:`brian_ep.baselines.snn`).
 
     Every layer after the input is a layer of leaky integrate-and-fire neurons
@@ -57,6 +89,8 @@ class SnnOptions(_Options):
         averaged over steps (snntorch tutorial 5); the prediction is the largest mean
         membrane potential. ``rate_ce``: cross-entropy of the output spikes at every step
         (``snntorch.functional.ce_rate_loss``); the prediction is the largest spike count.
+    optim : BaselineOptim
+        Departures from the spec's optimiser.
     """
 
     steps: int = Field(default=25, gt=0)
@@ -75,7 +109,7 @@ class SnnOptions(_Options):
         return self
 
 
-class CrnnOptions(_Options):
+class CrnnOptions(BackpropOptions):
     """The recurrent network of ``run.engine: bptt_crnn`` (:mod:`brian_ep.baselines.crnn`).
 
     Attributes
@@ -83,6 +117,8 @@ class CrnnOptions(_Options):
     steps : int, optional
         Steps of the free phase that backprop runs through (default: the spec's
         ``ep.free_steps``, the free phase EP runs).
+    optim : BaselineOptim
+        Departures from the spec's optimiser.
     """
 
     steps: Optional[int] = Field(default=None, gt=0)

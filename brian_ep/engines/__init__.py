@@ -6,7 +6,7 @@ same mathematics batched, :mod:`brian_ep.engines.numpy_batched`) and the baselin
 ``bptt_snn`` (:mod:`brian_ep.baselines.snn`). Each is imported when first used.
 """
 
-from ..baselines.options import CrnnOptions, SnnOptions
+from ..baselines.options import BackpropOptions, CrnnOptions, SnnOptions
 
 from .base import ChunkResult, Engine, make_engine
 from .registry import EngineEntry, engine_class, engine_names, get_engine_entry, register_engine, unregister_engine
@@ -34,6 +34,7 @@ register_engine(
     "bp",
     "brian_ep.baselines.backprop:BackpropEngine",
     "baseline: the feed-forward network of the same sizes trained with backprop (torch)",
+    options=BackpropOptions,
     requires=("torch",),
     extra="baselines",
 )
