@@ -92,6 +92,8 @@ def compare_methods(spec_path, methods=None, seeds=None, overrides=None, out=Non
     """
     from ..spec import load_spec
 
+    if int(threads) < 1:
+        raise ArgumentError(f"--threads must be at least 1 (got {threads})")
     overrides = dict(overrides or {})
     base = load_spec(spec_path, overrides)
     specs, skipped = _method_specs(base, parse_methods(methods), overrides, say)
