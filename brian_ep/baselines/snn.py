@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..engines.base import ChunkResult
 from ..maths.dynamics import softmax
 from ..maths.params import Params
 from ..seeds import stream
@@ -147,8 +148,7 @@ class SnnEngine(BackpropEngine):
             counts, self._counts = self._counts, None
         for name, count in counts.items():
             self.spikes[name] = self.spikes.get(name, 0.0) + count
-        result.spikes = counts
-        return result
+        return ChunkResult(result.outputs, spikes=counts)
 
     def predict(self, x):
         generator = self._input_generator(_EVAL_POSITION)

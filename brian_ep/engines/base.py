@@ -22,9 +22,14 @@ class ChunkResult:
     ----------
     outputs : ndarray, shape (n_samples, n_output)
         The network's output at the end of each sample's free phase (before its update).
+    spikes : dict or None
+        Spiking networks: the spikes each spiking layer (and a spike-encoded input) emitted
+        over the chunk's samples, all phases, summed over neurons and samples (the energy
+        proxy); ``None`` where no layer spikes.
     """
 
     outputs: np.ndarray
+    spikes: dict | None = None
 
 
 class Engine(ABC):
