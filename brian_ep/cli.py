@@ -116,7 +116,8 @@ def _cmd_compare(args) -> int:
         seeds = [int(s) for s in args.seeds.split(",") if s.strip()] if args.seeds else None
     except ValueError:
         raise ArgumentError(f"--seeds expects integers separated by commas, e.g. 0,1,2; got '{args.seeds}'") from None
-    report = compare_methods(args.spec, args.methods, seeds, _overrides(args), args.out, args.threads, not args.quiet, " ".join(sys.argv))
+    report = compare_methods(args.spec, args.methods, seeds, _overrides(args), args.out, args.threads, not args.quiet, " ".join(sys.argv),
+                             train=not args.report_only)
     print(f"brian-ep compare: report {report}")
     return 0
 
@@ -193,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="comparison folder (default: runs/compare-<spec name>)")
     p.add_argument("--threads", type=int, default=1, help="threads per training process (default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
+    p.add_argument("--report-only", action="store_true", help="train nothing: report the finished runs in --out")
     p.set_defaults(func=_cmd_compare)
     return parser
 

@@ -150,3 +150,13 @@ def test_threads_and_seeds_are_checked(tmp_path):
         compare_methods(DIGITS, "ep", threads=0, out=tmp_path)
     rc, _, stderr = _run("compare", DIGITS, "--seeds", "0,x", "--out", str(tmp_path))
     assert rc == 2 and "--seeds expects integers" in stderr
+
+
+def test_report_only_reads_what_is_finished(comparison, tmp_path):
+    _, _, _, done = comparison
+    shutil.copytree(done / "runs" / "bp-s0", tmp_path / "runs" / "bp-s0")
+    rc, stdout, stderr = _run("compare", DIGITS, *TINY, "--methods", "bp", "--seeds", "0,1", "--report-only", "--out", str(tmp_path))
+    assert rc == 0, stderr
+    assert not (tmp_path / "runs" / "bp-s1").exists()
+    report = (tmp_path / "report.md").read_text()
+    assert "not finished (not in the tables): bp seed 1" in report and "| bp | bp | 0 |" in report

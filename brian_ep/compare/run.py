@@ -67,7 +67,10 @@ def _header(spec_path, seeds, threads, command) -> dict:
     }
 
 
-def compare_methods(spec_path, methods=None, seeds=None, overrides=None, out=None, threads=1, progress=True, command=None, say=_say):
+def compare_methods(
+    spec_path, methods=None, seeds=None, overrides=None, out=None, threads=1, progress=True, command=None, say=_say,
+    train=True,
+):
     """Train (or read) every method with every seed and write the report.
 
     Parameters
@@ -84,6 +87,9 @@ def compare_methods(spec_path, methods=None, seeds=None, overrides=None, out=Non
         The comparison folder (default :func:`default_out`).
     threads : int
         Threads of each training process (runs go one at a time).
+    train : bool
+        ``False``: only read the finished runs and write the report (the others are listed
+        as not finished).
 
     Returns
     -------
@@ -103,12 +109,18 @@ def compare_methods(spec_path, methods=None, seeds=None, overrides=None, out=Non
     actions = [prepare_run(run_directory(out, name, seed), spec) for name, seed, spec in plan]  # refuse before training
     header = _header(spec_path, seeds, threads, command or " ".join(sys.argv))
     records = {name: [] for name in specs}
+    unfinished = [f"{name} seed {seed}" for (name, seed, _), action in zip(plan, actions) if action != "read"]
+    if not train and unfinished:
+        header["not finished (not in the tables)"] = ", ".join(unfinished)
     for i, ((name, seed, spec), action) in enumerate(zip(plan, actions)):
         path = run_directory(out, name, seed)
+        if action != "read" and not train:
+            continue
         verb = {"read": "reading the finished run", "resume": "resuming", "train": "training"}[action]
         say(f"brian-ep compare [{i + 1}/{len(plan)}] {name}, seed {seed}: {verb} -> {path}")
         if action != "read":
             train_run(spec, path, resume=action == "resume", threads=threads, progress=progress)
         records[name].append(read_run(path, name, seed))
-        report = write_report(out, records, specs.get("ep", base), header, skipped)
-    return report
+        if action != "read":  # a long comparison shows its results as they come
+            write_report(out, records, specs.get("ep", base), header, skipped)
+    return write_report(out, records, specs.get("ep", base), header, skipped)
