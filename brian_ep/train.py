@@ -24,6 +24,7 @@ from .errors import DivergenceError
 from .maths.energy import output_loss
 from .maths.optim import init_optim_state
 from .maths.params import Params, initial_params
+from .peak_memory import peak_rss_mib
 from .rundir import RunDirectory
 from .splits import prepare_data
 
@@ -194,6 +195,7 @@ def _epoch_row(spec, engine, data, epoch, position) -> dict:
         "lr_factor": lr_factor(spec, epoch),
     }
     row["eval_seconds"] = time.perf_counter() - t0
+    row["peak_rss_mib"] = peak_rss_mib()
     spikes = position.get("spikes") or {}
     if spikes:  # spiking networks: the energy proxy (spikes per training sample, all phases)
         row["spikes_per_sample"] = sum(spikes.values()) / n

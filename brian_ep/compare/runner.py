@@ -1,7 +1,7 @@
 """Training the runs of a comparison: one ordinary run directory per method and seed
-(``OUT/runs/<method>-s<seed>``), each trained by ``brian-ep train`` in a process of its own,
-so that its peak memory can be measured and every run directory records a command that
-reproduces it.
+(``OUT/runs/<method>-s<seed>``), each trained by ``brian-ep train`` in a process of its own
+(so that the peak memory its metrics record is its own), and every run directory records a
+command that reproduces it.
 
 A finished run whose ``spec.yaml`` is the spec the method would train is read, not trained
 again; an interrupted one is resumed from its checkpoint; a directory that holds anything
@@ -39,8 +39,8 @@ class RunRecord:
     metrics : dict
         Its ``metrics.json``.
     peak_rss_mb : float or None
-        Peak resident memory of the process that trained it (MiB; ``None``: not measured,
-        e.g. a run trained outside ``compare``).
+        Peak resident memory of the process that trained it (MiB, the largest
+        ``peak_rss_mib`` of its epochs; ``None``: not recorded).
     """
 
     method: str
@@ -111,10 +111,9 @@ def _child_env(threads: int) -> dict:
     return env
 
 
-def train_run(spec, path: Path, resume: bool, threads: int = 1, progress: bool = True) -> float:
-    """Train ``spec`` into ``path`` with ``brian-ep train`` in a child process; returns its
-    peak resident memory in MiB (``ru_maxrss`` of that process), also kept in
-    ``path/compare.json``.
+def train_run(spec, path: Path, resume: bool, threads: int = 1, progress: bool = True) -> None:
+    """Train ``spec`` into ``path`` with ``brian-ep train`` in a child process of its own (its
+    metrics record its peak memory; ``path/compare.json`` records the command and threads).
 
     Raises
     ------
@@ -131,29 +130,20 @@ def train_run(spec, path: Path, resume: bool, threads: int = 1, progress: bool =
     cmd = [sys.executable, "-m", "brian_ep.cli", "train", str(spec_file), "--out", str(path)]
     cmd += (["--resume"] if resume else []) + ([] if progress else ["--quiet"])
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=_child_env(threads), stdout=None if progress else subprocess.DEVNULL)
-    try:
-        _, status, usage = os.wait4(proc.pid, 0)
-    except KeyboardInterrupt:
-        proc.wait()
-        raise
-    proc.returncode = code = os.waitstatus_to_exitcode(status)
+    code = subprocess.run(cmd, env=_child_env(threads), stdout=None if progress else subprocess.DEVNULL).returncode
     if code != 0:
         raise BrianEPError(f"training {path.name} failed (exit status {code}; its message is above); rerun the same command to resume it")
-    peak = usage.ru_maxrss / 1024 if sys.platform != "darwin" else usage.ru_maxrss / 2**20
-    info = path / "compare.json"
-    if resume and info.exists():
-        peak = max(peak, json.loads(info.read_text()).get("peak_rss_mb") or 0.0)
-    record = {"peak_rss_mb": peak, "threads": threads, "process_seconds": time.perf_counter() - t0, "command": cmd}
-    atomic_write_bytes(info, json.dumps(record, indent=2).encode())
-    return peak
+    record = {"threads": threads, "process_seconds": time.perf_counter() - t0, "command": cmd}
+    atomic_write_bytes(path / "compare.json", json.dumps(record, indent=2).encode())
 
 
 def read_run(path: Path, method: str, seed: int) -> RunRecord:
     """The record of the finished run in ``path``."""
     from ..spec import load_spec
 
-    info = path / "compare.json"
-    peak = json.loads(info.read_text()).get("peak_rss_mb") if info.exists() else None
     metrics = json.loads((path / "metrics.json").read_text())
-    return RunRecord(method, seed, path, load_spec(path / "spec.yaml"), metrics, peak)
+    peaks = [e["peak_rss_mib"] for e in metrics["epochs"] if e.get("peak_rss_mib") is not None]
+    if not peaks:  # runs of an earlier version: the peak a comparison measured with wait4, if any
+        info = path / "compare.json"
+        peaks = [json.loads(info.read_text()).get("peak_rss_mb")] if info.exists() else []
+    return RunRecord(method, seed, path, load_spec(path / "spec.yaml"), metrics, max(peaks) if peaks and peaks[0] else None)
