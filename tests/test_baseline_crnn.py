@@ -21,7 +21,7 @@ from conftest import random_problem, small_spec
 
 torch = pytest.importorskip("torch", reason="the crnn baseline needs torch")
 
-from brian_ep.baselines.crnn import CrnnEngine  # noqa: E402
+from brian_ep.baselines.crnn import CrnnEngine, bptt_gradient  # noqa: E402
 from brian_ep.engines.numpy_batched import NumpyEngine  # noqa: E402
 
 pytestmark = pytest.mark.codegen_independent
@@ -40,6 +40,7 @@ def test_prediction_is_eps_free_phase():
 
 
 def _bptt_gradient(spec, params, x, y):
+    """The gradient the engine descends: its own loss, backpropagated."""
     engine = _engine(CrnnEngine, spec, params)
     live = Params({k: v.clone().requires_grad_(True) for k, v in engine.weights.W.items()},
                   {k: v.clone().requires_grad_(True) for k, v in engine.weights.b.items()})
@@ -63,6 +64,9 @@ def test_gradient_converges_to_recurrent_backprop(readout):
     for name, g in ref.items():
         assert np.allclose(long_run[name], g, rtol=1e-7, atol=1e-10), name
     assert any(not np.allclose(short[name], g, rtol=1e-3, atol=1e-6) for name, g in ref.items())
+    helper = bptt_gradient(arch, params, x, y, 400)  # the function the alignment benchmark uses
+    for name, g in {**helper.W, **{"b:" + n: b for n, b in helper.b.items()}}.items():
+        np.testing.assert_allclose(g, long_run[name], rtol=1e-12, atol=1e-15)
 
 
 def test_learns_digits():

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from ..errors import SpecError
 from ..maths.dynamics import check_state, output, relax
+from ..maths.energy import output_loss
 from ..maths.params import Params
-from .backprop import BackpropEngine
+from .backprop import BackpropEngine, _grad
 
-__all__ = ["CrnnEngine", "crnn_steps"]
+__all__ = ["CrnnEngine", "crnn_steps", "bptt_gradient"]
 
 
 def crnn_steps(spec) -> int:
@@ -63,3 +64,31 @@ class CrnnEngine(BackpropEngine):
         u = relax(self.arch, weights, x, self.steps)
         check_state(self.arch, {k: v.detach() for k, v in u.items()}, self.spec.ep.divergence_threshold, " (bptt_crnn)")
         return output(self.arch, weights, u)
+
+
+def bptt_gradient(arch, params: Params, x, y, steps: int) -> Params:
+    """The gradient of the mean loss after ``steps`` steps of the free phase from rest, by
+    autograd through every step (what ``bptt_crnn`` descends), in float64.
+
+    Parameters
+    ----------
+    arch : Architecture
+    params : Params
+        numpy weights and biases.
+    x : ndarray, shape (n_samples, n_input)
+    y : ndarray, shape (n_samples, n_output)
+        One-hot targets.
+
+    Returns
+    -------
+    Params
+        numpy gradients, the layout of ``params`` (zeros where the loss does not depend on a
+        parameter within ``steps`` steps).
+    """
+    import torch
+
+    live = Params({k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in params.W.items()},
+                  {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in params.b.items()})
+    xt, yt = torch.tensor(x, dtype=torch.float64), torch.tensor(y, dtype=torch.float64)
+    output_loss(arch, output(arch, live, relax(arch, live, xt, steps)), yt).mean().backward()
+    return Params({k: _grad(v).numpy() for k, v in live.W.items()}, {k: _grad(v).numpy() for k, v in live.b.items()})
