@@ -116,7 +116,8 @@ def _cmd_compare(args) -> int:
         seeds = [int(s) for s in args.seeds.split(",") if s.strip()] if args.seeds else None
     except ValueError:
         raise ArgumentError(f"--seeds expects integers separated by commas, e.g. 0,1,2; got '{args.seeds}'") from None
-    report = compare_methods(args.spec, args.methods, seeds, _overrides(args), args.out, args.threads, not args.quiet, " ".join(sys.argv),
+    command = "brian-ep " + " ".join(sys.argv[1:])
+    report = compare_methods(args.spec, args.methods, seeds, _overrides(args), args.out, args.threads, not args.quiet, command,
                              train=not args.report_only)
     print(f"brian-ep compare: report {report}")
     return 0

@@ -75,10 +75,12 @@ def optimiser_summary(spec) -> str:
 
 
 def _engine_settings(spec) -> str:
+    """The engine's options that are set: ``"steps 25, beta 0.95, ..., optim.batch_size 32"``."""
     options = spec.run.engine_options()
     if options is None:
         return ""
-    return ", ".join(f"{k} {v}" for k, v in options.model_dump().items() if v is not None)
+    flat = _flat(options.model_dump(exclude_none=True))
+    return ", ".join(f"{k} {v}" for k, v in flat.items())
 
 
 def _mean(values):
@@ -196,7 +198,7 @@ def _markdown(rows, runs, header, skipped, figures, out) -> str:
         "",
     ]
     for r in rows:
-        parts.append(f"* **{r['method']}** ({r['engine']}): {r['settings'] or 'engine without options'}"
+        parts.append(f"* **{r['method']}** ({r['engine']}): {r['settings'] or 'no engine options set'}"
                      + (f"; differs from ep in: {r['differs_from_ep']}" if r["differs_from_ep"] else ""))
     if skipped:
         parts += ["", "## Skipped", ""] + [f"* **{m}**: {why}" for m, why in skipped.items()]

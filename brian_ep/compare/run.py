@@ -63,7 +63,7 @@ def _header(spec_path, seeds, threads, command) -> dict:
         "seeds": ", ".join(map(str, seeds)),
         "machine": f"{platform.platform()}, {os.cpu_count()} CPU cores, {threads} thread(s) per run, runs one at a time",
         "versions": f"Python {platform.python_version()}, " + ", ".join(versions),
-        "written": time.strftime("%Y-%m-%d %H:%M"),
+        "started": time.strftime("%Y-%m-%d %H:%M"),
     }
 
 
