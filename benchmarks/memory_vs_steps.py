@@ -4,14 +4,19 @@ bptt_snn) keeps every step for the backward pass.
 
     BRIAN_EP_DATA=../shared/data OMP_NUM_THREADS=1 nice -n 10 python benchmarks/memory_vs_steps.py
 
-About 5 minutes on 2 cores (each point in a fresh process: 4 methods x 5 values of T x 2
+About 5 minutes on 2 cores (each point in a fresh process: 5 methods x 5 values of T x 2
 repeats). Writes docs/compare/memory_vs_steps.{json,md,png} and prints, per T, the ratio of
 each BPTT method's memory to EP's (the reference run).
 
 One step = one mini-batch of the first 128 MNIST training samples through the engine's
 ``train_chunk`` (forward, gradient, Adam update), 784-500-10, float32. T is the free phase
 of EP (nudged phases: 10 steps each, as in network_specs/mnist_784_500_10.yaml), the
-relaxation bptt_crnn backpropagates through, and the steps of the snn (direct input).
+relaxation bptt_crnn backpropagates through, and the steps of the snn (direct input). The
+MNIST spec's network has no feedback loop (its free state is the hidden layer alone, the
+softmax readout is outside), so its relaxation is a leaky integration of a constant current
+and BPTT through it keeps almost nothing per step; ``, recurrent`` is the same network with
+the output layer in the state (``model.readout.kind: none``: feedback h1 <-> output), where
+every step enters the backward pass.
 Measured in each process:
 
 * ``step_peak_mib``: peak resident memory during the step minus the resident memory just
@@ -39,9 +44,13 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "docs" / "compare"
 STEPS = (25, 50, 100, 200, 400)
+_EP = {"run.engine": "numpy", "optim.algorithm": "adam", "optim.batch_size": 128}
+_LOOP = {"model.readout.kind": "none"}  # the output layer in the state: a feedback loop h1 <-> output
 METHODS = {
-    "ep": ("network_specs/mnist_784_500_10.yaml", {"run.engine": "numpy", "optim.algorithm": "adam", "optim.batch_size": 128}),
+    "ep": ("network_specs/mnist_784_500_10.yaml", _EP),
+    "ep, recurrent": ("network_specs/mnist_784_500_10.yaml", {**_EP, **_LOOP}),
     "bptt_crnn": ("network_specs/compare/mnist_bptt_crnn.yaml", {}),
+    "bptt_crnn, recurrent": ("network_specs/compare/mnist_bptt_crnn.yaml", _LOOP),
     "bptt_snn": ("network_specs/compare/mnist_bptt_snn.yaml", {}),
 }
 REPEATS = 2
@@ -62,7 +71,7 @@ def _spec(method: str, steps: int):
     from brian_ep.spec import load_spec
 
     path, over = METHODS[method]
-    key = {"ep": "ep.free_steps", "bptt_crnn": "run.bptt_crnn.steps", "bptt_snn": "run.bptt_snn.steps"}[method]
+    key = {"ep": "ep.free_steps", "bptt_crnn": "run.bptt_crnn.steps", "bptt_snn": "run.bptt_snn.steps"}[method.split(",")[0]]
     return load_spec(REPO / path, {**over, "run.dtype": "float32", key: steps})
 
 
@@ -102,7 +111,7 @@ def measure(method: str, steps: int, batch_file: str) -> dict:
     with np.load(batch_file) as data:
         x, y = data["x"], data["y"]
     row = {"method": method, "T": steps, "batch": int(x.shape[0])}
-    if method == "ep":
+    if method.startswith("ep"):
         import tracemalloc
 
         row["rss_before_mib"] = _rss_mib()
@@ -185,7 +194,7 @@ def plot(rows, path):
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     for i, method in enumerate(METHODS):
-        peak = [_median(rows, method, t, "step_peak_mib") for t in STEPS]
+        peak = [max(_median(rows, method, t, "step_peak_mib"), 0.0) for t in STEPS]
         ax.plot(STEPS, peak, "o-", color=f"C{i}", label=f"{method}: step peak RSS growth")
         saved = [_median(rows, method, t, "saved_mib") for t in STEPS]
         if all(s is not None for s in saved):
@@ -218,7 +227,7 @@ def main(argv=None):
     print(text)
     for t in STEPS:
         ep = _median(rows, "ep", t, "step_peak_mib")
-        ratios = ", ".join(f"{m} / ep = {_median(rows, m, t, 'step_peak_mib') / max(ep, 1.0):.1f}" for m in METHODS if m != "ep")
+        ratios = ", ".join(f"{m} / ep = {_median(rows, m, t, 'step_peak_mib') / max(ep, 1.0):.1f}" for m in METHODS if not m.startswith("ep"))
         print(f"T = {t}: {ratios} (step peak RSS growth; ep {ep:.1f} MiB)")
 
 
