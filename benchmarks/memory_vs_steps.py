@@ -21,7 +21,11 @@ Measured in each process:
 
 * ``step_peak_mib``: peak resident memory during the step minus the resident memory just
   before it (``VmHWM``, :func:`brian_ep.peak_memory.peak_rss_mib`, and ``/proc/self/statm``):
-  everything the step needed, whatever allocated it;
+  everything the step needed, whatever allocated it. The processes run with glibc's mmap
+  threshold fixed at 64 KiB (``MALLOC_MMAP_THRESHOLD_``), so that every array of a batch
+  (128 x 500 float32 = 250 KiB) is returned to the system when freed; with glibc's default
+  dynamic threshold the resident memory keeps freed buffers and grows with the allocator's
+  history rather than with what is alive;
 * ``saved_mib`` (torch methods): bytes of the tensors autograd keeps for the backward pass
   (``torch.autograd.graph.saved_tensors_hooks``, distinct storages): BPTT's activation memory;
 * ``traced_mib`` (EP): peak of the numpy buffers during a second step (``tracemalloc``,
@@ -54,6 +58,10 @@ METHODS = {
     "bptt_snn": ("network_specs/compare/mnist_bptt_snn.yaml", {}),
 }
 REPEATS = 2
+#: glibc serves allocations from this size up with mmap and returns them when freed; fixing it
+#: (glibc otherwise raises it as buffers are freed, and keeps later ones in its heap) makes the
+#: resident memory follow the live arrays instead of the allocator's history
+MMAP_THRESHOLD = 64 * 1024
 
 
 def _rss_mib() -> float:
@@ -163,7 +171,7 @@ def sweep() -> list:
             for steps in STEPS:
                 for repeat in range(REPEATS):
                     cmd = [sys.executable, __file__, "--one", method, str(steps), batch]
-                    env = dict(os.environ, PYTHONPATH=str(REPO))  # this checkout's brian_ep
+                    env = dict(os.environ, PYTHONPATH=str(REPO), MALLOC_MMAP_THRESHOLD_=str(MMAP_THRESHOLD))
                     out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=REPO, env=env).stdout
                     row = json.loads(out.strip().splitlines()[-1])
                     row["repeat"] = repeat
