@@ -56,12 +56,9 @@ def make_surrogate(name: str, slope: float):
 
 
 class SnnEngine(BackpropEngine):
-    """BPTT with a surrogate gradient in an snntorch LIF network, behind the engine interface.
-
-    Parameters
-    ----------
-    spec, arch, params, optim_state, workdir
-        As for every :class:`~brian_ep.engines.base.Engine` (``workdir`` is unused).
+    """BPTT with a surrogate gradient in an snntorch LIF network, behind the engine interface
+    (built like every :class:`~brian_ep.engines.base.Engine`; its options come from
+    ``run.bptt_snn``).
 
     Attributes
     ----------
