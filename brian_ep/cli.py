@@ -1,4 +1,4 @@
-"""The ``brian-ep`` command line: ``train``, ``evaluate``, ``analyze``.
+"""The ``brian-ep`` command line: ``train``, ``evaluate``, ``analyze``, ``compare``.
 
 Errors in specs, data, arguments, files or diverging dynamics are printed as one paragraph
 (no traceback) and the command exits with status 2; an interrupted run exits with 130 after
@@ -141,6 +141,21 @@ def _cmd_analyze(args) -> int:
     return 0
 
 
+def _cmd_compare(args) -> int:
+    """``brian-ep compare``: the methods on the same task, one report (:mod:`brian_ep.compare`)."""
+    from .compare import compare_methods
+
+    try:
+        seeds = [int(s) for s in args.seeds.split(",") if s.strip()] if args.seeds else None
+    except ValueError:
+        raise ArgumentError(f"--seeds expects integers separated by commas, e.g. 0,1,2; got '{args.seeds}'") from None
+    command = "brian-ep " + " ".join(sys.argv[1:])
+    report = compare_methods(args.spec, args.methods, seeds, _overrides(args), args.out, args.threads, not args.quiet, command,
+                             train=not args.report_only)
+    print(f"brian-ep compare: report {report}")
+    return 0
+
+
 def _analysis_weights(args, spec, arch):
     """The weights ``analyze`` reads (``--weights``, or the spec's initial weights) and their source."""
     from .maths.params import initial_params
@@ -206,6 +221,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", type=int, default=200, help="test samples to analyse")
     p.add_argument("--out", help="directory for the figure (default: current directory)")
     p.set_defaults(func=_cmd_analyze)
+
+    p = sub.add_parser("compare", help="EP against its baselines on the same task: train each method, write a report")
+    p.add_argument("spec", help="network spec (YAML) of the EP run, e.g. network_specs/digits.yaml")
+    p.add_argument("--methods", help="comma-separated, each optionally METHOD=SPEC_FILE (default: ep,stochep,bptt_snn,bptt_crnn,bp)")
+    p.add_argument("--seeds", help="comma-separated seeds (default: the spec's run.seed)")
+    p.add_argument("--epochs", type=int, help="number of epochs of every method (overrides run.epochs)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a spec key of every method, e.g. data.n_train=1000")
+    p.add_argument("--out", help="comparison folder (default: runs/compare-<spec name>)")
+    p.add_argument("--threads", type=int, default=1, help="threads per training process (default 1)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
+    p.add_argument("--report-only", action="store_true", help="train nothing: report the finished runs in --out")
+    p.set_defaults(func=_cmd_compare)
     return parser
 
 

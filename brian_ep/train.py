@@ -27,6 +27,7 @@ from .errors import DIVERGENCE_ADVICE, DivergenceError, Interrupted
 from .interrupts import StopGuard
 from .maths.energy import output_loss
 from .maths.params import Params
+from .peak_memory import peak_rss_mib
 from .resources import check_resources
 from .rundir import RunDirectory
 from .session import begin_run, claimed, new_position, open_run
@@ -327,6 +328,7 @@ def _epoch_row(spec, engine, data, epoch, position) -> dict:
         row["spikes_per_sample"] = sum(spikes.values()) / n
         row.update({f"spikes_per_sample_{name}": count / n for name, count in spikes.items()})
     row["eval_seconds"] = time.perf_counter() - t0
+    row["peak_rss_mib"] = peak_rss_mib()
     return row
 
 

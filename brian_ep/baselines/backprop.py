@@ -9,8 +9,10 @@ error of the output layer's rates, as in the EP network (one definition:
 ignored). It runs through :func:`brian_ep.train` like any engine: same initial weights
 (:func:`~brian_ep.maths.params.initial_params`, so the first forward pass equals EP's free
 phase with gamma -> 0), same data order, mini-batches, learning rates, schedule and
-optimiser (:func:`brian_ep.maths.optim.apply_update` on torch tensors). torch is imported
-when the engine is built.
+optimiser (:func:`brian_ep.maths.optim.apply_update` on torch tensors), except where the
+section ``run.bp.optim`` departs from them (:func:`baseline_optimiser`; the other baselines,
+which subclass :class:`BackpropEngine`, read their own section). torch is imported when the
+engine is built.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import numpy as np
 
 from ..engines.base import ChunkResult, Engine
 from ..engines.torch_engine.tensors import optim_to_numpy, optim_to_torch, params_to_numpy, params_to_torch, torch_dtype
+from ..errors import DivergenceError
 from ..maths.activations import get_activation
 from ..maths.dynamics import softmax
 from ..maths.energy import output_loss
@@ -28,7 +31,22 @@ from ..maths.optim import OptimState, apply_update, learning_rates, scale_learni
 from ..maths.params import Params
 from ..maths.projections import add_bias, feedforward
 
-__all__ = ["BackpropEngine", "BackpropResult", "train_backprop"]
+__all__ = ["BackpropEngine", "BackpropResult", "train_backprop", "baseline_optimiser"]
+
+
+def baseline_optimiser(spec, arch):
+    """``(optim, batch_size, lrs)`` a baseline trains with: the spec's optimiser, batch size
+    and per-projection learning rates, except where its section ``run.<engine>.optim`` says
+    otherwise (:class:`~brian_ep.baselines.options.BaselineOptim`)."""
+    over = getattr(spec.run.engine_options(), "optim", None)
+    optim, batch_size, lrs = spec.optim, spec.optim.batch_size, learning_rates(arch)
+    if over is None:
+        return optim, batch_size, lrs
+    if over.algorithm is not None:
+        optim = optim.model_copy(update={"algorithm": over.algorithm})
+    if over.lr is not None:
+        lrs = Params({k: over.lr for k in lrs.W}, {k: over.lr for k in lrs.b})
+    return optim, over.batch_size or batch_size, lrs
 
 
 class BackpropEngine(Engine):
@@ -47,7 +65,7 @@ class BackpropEngine(Engine):
         self.torch = torch
         self.dtype = torch_dtype(spec.run.dtype)
         self.chain = [p for p in arch.all_projections if p.kind in ("chain", "readout")]
-        self.lrs = learning_rates(arch)
+        self.optim, self.batch_size, self.lrs = baseline_optimiser(spec, arch)
         self._load(params, optim_state)
 
     # -- weights and optimiser state as torch tensors ----------------------------------------
@@ -84,29 +102,49 @@ class BackpropEngine(Engine):
             r = get_activation(layer.activation).rho(h)
         return r
 
-    def _step(self, x, y):
+    def _batch_loss(self, weights: Params, x, y):
+        """The mean loss of a mini-batch (a torch scalar to backpropagate) and the outputs
+        to report: :func:`~brian_ep.maths.energy.output_loss` of :meth:`_forward`."""
+        out = self._forward(weights, x)
+        return output_loss(self.arch, out, y).mean(), out
+
+    def _step(self, x, y, first: int):
         """One mini-batch: forward, backprop, optimiser step; returns the outputs before it."""
         torch = self.torch
         live = Params({k: v.clone().requires_grad_(True) for k, v in self.weights.W.items()},
                       {k: v.clone().requires_grad_(True) for k, v in self.weights.b.items()})
-        out = self._forward(live, x)
-        output_loss(self.arch, out, y).mean().backward()
-        grads = Params({k: v.grad for k, v in live.W.items()}, {k: v.grad for k, v in live.b.items()})
+        loss, out = self._batch_loss(live, x, y)
+        loss.backward()
+        grads = Params({k: _grad(v) for k, v in live.W.items()}, {k: _grad(v) for k, v in live.b.items()})
         lrs = scale_learning_rates(self.lrs, self.lr_factor)
         with torch.no_grad():
-            apply_update(self.weights, grads, lrs, self.spec.optim, self.state)
+            apply_update(self.weights, grads, lrs, self.optim, self.state)
+            finite = all(bool(torch.isfinite(v).all()) for v in list(self.weights.W.values()) + list(self.weights.b.values()))
+        if not finite:
+            raise DivergenceError(
+                f"the weights became non-finite after the mini-batch that starts with {self.describe_sample(first)}; "
+                "lower the learning rates (model.chain.lr)"
+            )
         return out.detach()
 
     def train_chunk(self, x, y, signs=None):
         xt, yt = self._tensor(x), self._tensor(y)
-        bs = self.spec.optim.batch_size
-        outputs = [self._step(xt[s : s + bs], yt[s : s + bs]) for s in range(0, xt.shape[0], bs)]
+        bs = self.batch_size
+        outputs = [self._step(xt[s : s + bs], yt[s : s + bs], s) for s in range(0, xt.shape[0], bs)]
         self.samples_seen += x.shape[0]
         return ChunkResult(self.torch.cat(outputs).numpy().astype(np.float64))
 
     def predict(self, x):
+        bs = self.spec.run.eval_batch_size
         with self.torch.no_grad():
-            return self._forward(self.weights, self._tensor(x)).numpy().astype(np.float64)
+            out = [self._forward(self.weights, self._tensor(x[s : s + bs])) for s in range(0, x.shape[0], bs)]
+        return self.torch.cat(out).numpy().astype(np.float64)
+
+
+def _grad(tensor):
+    """The gradient autograd left on ``tensor`` (zeros where the loss does not depend on it,
+    e.g. a layer that a short relaxation does not reach)."""
+    return tensor.grad if tensor.grad is not None else tensor.detach() * 0
 
 
 @dataclass

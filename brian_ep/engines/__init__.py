@@ -3,9 +3,12 @@
 Built in: ``brian2`` (EP as Brian2 equations, :mod:`brian_ep.engines.brian`), ``numpy`` (the
 same mathematics batched, :mod:`brian_ep.engines.numpy_batched`), ``torch`` (the same
 mathematics on torch tensors, CPU or CUDA, data-parallel under ``torchrun``,
-:mod:`brian_ep.engines.torch_engine`) and the backprop baseline ``bp``
-(:mod:`brian_ep.baselines.backprop`). Each is imported when first used.
+:mod:`brian_ep.engines.torch_engine`) and the baselines ``bp``
+(:mod:`brian_ep.baselines.backprop`), ``bptt_crnn`` (:mod:`brian_ep.baselines.crnn`) and
+``bptt_snn`` (:mod:`brian_ep.baselines.snn`). Each is imported when first used.
 """
+
+from ..baselines.options import BackpropOptions, CrnnOptions, SnnOptions
 
 from .base import ChunkResult, Engine, make_engine
 from .torch_engine.options import TorchOptions
@@ -46,6 +49,23 @@ register_engine(
     "bp",
     "brian_ep.baselines.backprop:BackpropEngine",
     "baseline: the feed-forward network of the same sizes trained with backprop (torch)",
+    options=BackpropOptions,
     requires=("torch",),
+    extra="baselines",
+)
+register_engine(
+    "bptt_crnn",
+    "brian_ep.baselines.crnn:CrnnEngine",
+    "baseline: EP's recurrent network trained by backprop through its free phase (torch autograd)",
+    options=CrnnOptions,
+    requires=("torch",),
+    extra="baselines",
+)
+register_engine(
+    "bptt_snn",
+    "brian_ep.baselines.snn:SnnEngine",
+    "baseline: an snntorch LIF network of the same sizes trained by BPTT with a surrogate gradient",
+    options=SnnOptions,
+    requires=("torch", "snntorch"),
     extra="baselines",
 )

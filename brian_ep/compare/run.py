@@ -1,0 +1,126 @@
+"""``brian-ep compare``: train every method on the same task (or read the runs already
+finished), then write the report.
+
+Layout of the comparison folder ``OUT``::
+
+    report.md, report.csv   one row per method (final test accuracy mean +- std over seeds,
+                            time, memory, steps and spikes per sample, settings)
+    runs.csv                one row per run
+    learning_curves.png, accuracy_vs_time.png
+    specs/<method>-s<seed>.yaml   the spec each run trained (``brian-ep train`` reproduces it)
+    runs/<method>-s<seed>/  ordinary run directories (plus compare.json: peak memory)
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+from ..errors import ArgumentError
+from .methods import Unavailable, method_spec, parse_methods
+from .report import write_report
+from .runner import prepare_run, read_run, run_directory, train_run
+
+__all__ = ["compare_methods", "default_out"]
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def default_out(spec) -> Path:
+    """``runs/compare-<spec name>``."""
+    return Path("runs") / f"compare-{spec.name}"
+
+
+def _method_specs(base, methods, overrides, say):
+    """``({method: spec}, {method: why skipped})``."""
+    specs, skipped = {}, {}
+    for method in methods:
+        try:
+            specs[method.name] = method_spec(base, method, overrides)
+        except Unavailable as exc:
+            skipped[method.name] = str(exc)
+            say(f"brian-ep compare: skipping {method.name}: {exc}")
+    if not specs:
+        raise ArgumentError("none of the methods can run here: " + "; ".join(f"{m}: {why}" for m, why in skipped.items()))
+    return specs, skipped
+
+
+def _header(spec_path, seeds, threads, command) -> dict:
+    versions = []
+    for module in ("torch", "snntorch", "brian2"):
+        try:
+            versions.append(f"{module} {__import__(module).__version__}")
+        except ImportError:
+            versions.append(f"{module} not installed")
+    return {
+        "spec": str(spec_path),
+        "command": f"`{command}`",
+        "seeds": ", ".join(map(str, seeds)),
+        "machine": f"{platform.platform()}, {os.cpu_count()} CPU cores, {threads} thread(s) per run, runs one at a time",
+        "versions": f"Python {platform.python_version()}, " + ", ".join(versions),
+        "started": time.strftime("%Y-%m-%d %H:%M"),
+    }
+
+
+def compare_methods(
+    spec_path, methods=None, seeds=None, overrides=None, out=None, threads=1, progress=True, command=None, say=_say,
+    train=True,
+):
+    """Train (or read) every method with every seed and write the report.
+
+    Parameters
+    ----------
+    spec_path : str or Path
+        The spec compared (the ``ep`` method; the others are derived from it).
+    methods : str, optional
+        ``"ep,stochep,bptt_snn=FILE,..."`` (default: every method, see :data:`~brian_ep.compare.methods.METHODS`).
+    seeds : list of int, optional
+        Default: the spec's ``run.seed``.
+    overrides : dict, optional
+        Dotted spec keys applied to every method's spec (e.g. ``{"run.epochs": 2}``).
+    out : path, optional
+        The comparison folder (default :func:`default_out`).
+    threads : int
+        Threads of each training process (runs go one at a time).
+    train : bool
+        ``False``: only read the finished runs and write the report (the others are listed
+        as not finished).
+
+    Returns
+    -------
+    Path
+        ``OUT/report.md``.
+    """
+    from ..spec import load_spec
+
+    if int(threads) < 1:
+        raise ArgumentError(f"--threads must be at least 1 (got {threads})")
+    overrides = dict(overrides or {})
+    base = load_spec(spec_path, overrides)
+    specs, skipped = _method_specs(base, parse_methods(methods), overrides, say)
+    seeds = list(seeds) if seeds else [base.run.seed]
+    out = Path(out) if out is not None else default_out(base)
+    plan = [(name, seed, load_spec(spec, {"run.seed": seed})) for seed in seeds for name, spec in specs.items()]
+    actions = [prepare_run(run_directory(out, name, seed), spec) for name, seed, spec in plan]  # refuse before training
+    header = _header(spec_path, seeds, threads, command or " ".join(sys.argv))
+    records = {name: [] for name in specs}
+    unfinished = [f"{name} seed {seed}" for (name, seed, _), action in zip(plan, actions) if action != "read"]
+    if not train and unfinished:
+        header["not finished (not in the tables)"] = ", ".join(unfinished)
+    for i, ((name, seed, spec), action) in enumerate(zip(plan, actions)):
+        path = run_directory(out, name, seed)
+        if action != "read" and not train:
+            continue
+        verb = {"read": "reading the finished run", "resume": "resuming", "train": "training"}[action]
+        say(f"brian-ep compare [{i + 1}/{len(plan)}] {name}, seed {seed}: {verb} -> {path}")
+        if action != "read":
+            train_run(spec, path, resume=action == "resume", threads=threads, progress=progress)
+        records[name].append(read_run(path, name, seed))
+        if action != "read":  # a long comparison shows its results as they come
+            write_report(out, records, specs.get("ep", base), header, skipped)
+    return write_report(out, records, specs.get("ep", base), header, skipped)
