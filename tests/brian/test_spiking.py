@@ -144,12 +144,12 @@ def test_a_spike_monitor_records_a_spiking_layer():
     assert "I_syn_post += w" in S.pre.code and "I_syn_pre += 1.0 * w" in S.post.code
 
 
-def _rand_run(spec, x, y):
-    """Weights and spike counts after one chunk on Brian2's own ``rand()`` (no supplied
-    noise), from the same initial weights whatever ``run.seed``."""
+def _rand_run(spec, x, y, workdir=None):
+    """Initial weights, weights and spike counts after one chunk on Brian2's own ``rand()``
+    (no supplied noise), from the same initial weights whatever ``run.seed``."""
     arch = arch_of(spec)
     params = initial_params(arch, 0)
-    engine = BrianEngine(spec, arch, params, init_optim_state(params))
+    engine = BrianEngine(spec, arch, params, init_optim_state(params), workdir=workdir)
     try:
         spikes = engine.train_chunk(x, y).spikes
         return params, engine.get_params(), spikes
@@ -170,3 +170,16 @@ def test_rand_is_reproducible_from_the_run_seed():
     assert first_spikes == again_spikes and all(v > 0 for v in first_spikes.values())
     assert first_spikes != other_spikes
     assert first.max_abs_diff(other) > 0.0
+
+
+@pytest.mark.long
+def test_rand_draws_the_same_numbers_in_runtime_numpy_and_cpp_standalone(tmp_path):
+    """The same ``run.seed`` gives the same spike counts and weights on the runtime numpy
+    target and under ``cpp_standalone`` (one C++ build: excluded from the default run;
+    ``pytest -m long tests/brian/test_spiking.py``)."""
+    x, y = _data(20)
+    over = {"model.input.encoding": "spikes", "run.seed": 3}
+    _, runtime, runtime_spikes = _rand_run(_spec(**over), x, y)
+    _, standalone, standalone_spikes = _rand_run(_spec(**over, **{"run.device": "cpp_standalone"}), x, y, str(tmp_path / "sa"))
+    assert runtime_spikes == standalone_spikes
+    assert runtime.max_abs_diff(standalone) < 1e-9 * max(1.0, max(np.abs(w).max() for w in runtime.W.values()))
