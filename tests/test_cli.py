@@ -170,6 +170,17 @@ def test_resume_with_allowed_changes_continues_and_records_them(trained_run, tmp
     assert "epochs: 2" in (copy / "spec.yaml").read_text() and (copy / "COMPLETE").exists()
 
 
+def test_resume_refuses_an_allowed_name_that_is_no_spec_key(trained_run, tmp_path, capsys):
+    _, _, out = trained_run
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in copy.rglob("*") if p.is_file()}
+    rc = main(["train", DIGITS, *TINY, "--quiet", "--resume", "--out", str(copy), "--allow-changes", "nosuch.key"])
+    assert rc == 2
+    assert_one_paragraph_error(capsys.readouterr().err, "'nosuch.key' is not a key or section of the spec", "run")
+    assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in copy.rglob("*") if p.is_file()} == before
+
+
 @pytest.mark.parametrize(
     "extra, needle",
     [(["--resume", "--overwrite"], "give one of them"), (["--allow-changes", "run.epochs"], "only applies with --resume")],

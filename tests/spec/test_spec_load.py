@@ -15,8 +15,10 @@ from brian_ep.spec import (
     SpecError,
     apply_overrides,
     dump_spec,
+    is_spec_key,
     load_spec,
     parse_time,
+    section_keys,
     spec_from_dict,
     spec_to_dict,
 )
@@ -89,6 +91,13 @@ def test_every_shipped_spec_names_its_init_scheme():
     unnamed = [(p.name, where) for p in SPEC_FILES for where, named in _init_schemes(load_spec(p).model) if not named]
     assert unnamed == []
     assert _init_schemes(spec_from_dict(minimal()).model) == [("model.chain.init", False)]  # the check sees a default
+
+
+def test_spec_keys_and_sections_come_from_the_schema():
+    assert section_keys() == ["data", "description", "ep", "model", "name", "optim", "run"]
+    assert "epochs" in section_keys("run") and section_keys("run.epochs") == [] and section_keys("nosuch") == []
+    assert all(is_spec_key(k) for k in ("run", "run.epochs", "model.chain.init.scheme", "model.hidden"))
+    assert not any(is_spec_key(k) for k in ("run.epoch", "nosuch.key", "run.epochs.x", ""))
 
 
 def test_digits_values():
