@@ -200,11 +200,33 @@ def test_a_bug_is_one_paragraph_without_traceback_unless_debug(monkeypatch, caps
         raise RuntimeError("something inside broke")
 
     monkeypatch.setattr(importlib.import_module("brian_ep.train"), "train", broken)
+    def users_hook(*exc_info):  # e.g. Brian2's, or a script's own
+        pass
+
+    monkeypatch.setattr(sys, "excepthook", users_hook)
     argv = ["train", DIGITS, *TINY, "--quiet", "--out", str(tmp_path / "r")]
     assert main(argv) == 1
     err = capsys.readouterr().err
     assert err.startswith("brian-ep: internal error: RuntimeError: something inside broke")
     assert "--debug" in err and "Traceback" not in err and "Brian 2" not in err
-    assert sys.excepthook is sys.__excepthook__  # Brian2's hook would add its bug-report banner
+    assert sys.excepthook is users_hook  # main returned: the caller's hook is left as it was
     with pytest.raises(RuntimeError, match="something inside broke"):
         main(argv + ["--debug"])
+    assert sys.excepthook is sys.__excepthook__  # the raised bug is printed without Brian2's banner
+
+
+def test_main_leaves_the_excepthook_as_it_was(trained_run, monkeypatch, capsys):
+    """After a finished command, an error and a refused argument, a script that called
+    main() keeps its excepthook (Brian2's, say)."""
+    import sys
+
+    def users_hook(*exc_info):
+        pass
+
+    monkeypatch.setattr(sys, "excepthook", users_hook)
+    _, _, out = trained_run
+    assert main(["evaluate", str(out), "--engine", "numpy", "--set", "data.n_test=50"]) == 0
+    assert sys.excepthook is users_hook
+    assert main(["train", DIGITS, *TINY, "--quiet", "--out", str(out)]) == 2  # the run exists
+    assert sys.excepthook is users_hook
+    capsys.readouterr()
