@@ -3,6 +3,7 @@ train the digits spec without any edit to the package (docs/design.md shows the 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
 import brian_ep
-from brian_ep.engines import ChunkResult, Engine, register_engine, unregister_engine
+from brian_ep.engines import ChunkResult, Engine, engine_names, get_engine_entry, register_engine, unregister_engine
 from brian_ep.engines.brian import BrianEngine
 from brian_ep.engines.numpy_batched import NumpyEngine
 from brian_ep.errors import SpecError
@@ -151,3 +152,24 @@ def test_cli_lists_registered_engines(toy_engine):
 
     action = next(a for a in build_parser()._subparsers._group_actions[0].choices["train"]._actions if "--engine" in a.option_strings)
     assert "toy_online" in action.choices and {"brian2", "numpy", "bp"} <= set(action.choices)
+
+
+def test_every_engine_extra_is_a_pip_extra_that_installs_what_it_requires():
+    """The missing-module error tells users ``pip install 'brian_ep[<extra>]'``: that extra
+    must exist in ``pyproject.toml`` and, with the core dependencies, install every module the
+    engine requires (a module ``a_b`` is the distribution ``a-b``)."""
+    tomllib = pytest.importorskip("tomllib")  # the standard library from Python 3.11
+    project = tomllib.loads((DIGITS.parents[1] / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+
+    def names(requirements):
+        return {re.split(r"[<>=!~\[; ]", r, maxsplit=1)[0].lower() for r in requirements}
+
+    for name in engine_names():
+        entry = get_engine_entry(name)
+        if entry.extra is None:
+            continue
+        assert entry.extra in extras, f"engine {name!r}: no extra {entry.extra!r} in pyproject.toml"
+        installed = names(extras[entry.extra]) | names(project["dependencies"])
+        missing = {m.replace("_", "-") for m in entry.requires} - installed
+        assert not missing, f"engine {name!r}: extra {entry.extra!r} does not install {missing}"

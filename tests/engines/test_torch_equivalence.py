@@ -43,7 +43,12 @@ def _module(path: Path, name: str):
 
 
 TARGETS = _module(TESTS / "brian" / "test_targets.py", "targets_for_torch_equivalence")
-SPEC_FILES = sorted((REPO / "network_specs").rglob("*.yaml"))
+#: shipped specs too slow for the default run (cifar10_crnn: ~85 s on one core), marked ``long``
+LONG_SPECS = {"conv/cifar10_crnn.yaml"}
+SPEC_FILES = [
+    pytest.param(p, marks=pytest.mark.long) if str(p.relative_to(REPO / "network_specs")) in LONG_SPECS else p
+    for p in sorted((REPO / "network_specs").rglob("*.yaml"))
+]
 
 
 #: where the torch engine is compared: the CPU, and a GPU (eager, CUDA graphs) where there is one
