@@ -251,11 +251,15 @@ class _WarningParagraphs(logging.Handler):
 
 
 def main(argv=None) -> int:
+    """Run the command line ``argv`` (default: ``sys.argv[1:]``) and return its exit status:
+    0, a :class:`~brian_ep.errors.BrianEPError`'s code after one paragraph on stderr, 130
+    on Ctrl-C, 1 after one paragraph for a bug. With ``--debug`` a bug is raised instead,
+    and only then is ``sys.excepthook`` set to Python's own, so that the traceback does not
+    come with Brian2's banner blaming Brian2; otherwise the hook is left as it was."""
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     args.command_line = shlex.join(["brian-ep", *argv])
-    sys.excepthook = sys.__excepthook__  # Brian2's hook would blame Brian2 for any error
     logger = logging.getLogger("brian_ep")
     handler = _WarningParagraphs(logging.WARNING)
     logger.addHandler(handler)
@@ -270,6 +274,7 @@ def main(argv=None) -> int:
         return 130
     except Exception as exc:  # noqa: BLE001 - a bug: one paragraph, traceback with --debug
         if args.debug:
+            sys.excepthook = sys.__excepthook__  # Brian2's hook would blame Brian2 for this error
             raise
         print(_paragraph(
             f"brian-ep: internal error: {type(exc).__name__}: {exc}. This is a bug in brian-ep, not in your input; "

@@ -10,9 +10,11 @@ records them.
 
 from __future__ import annotations
 
+import difflib
 import json
 
 from .errors import ArgumentError
+from .spec import is_spec_key, section_keys
 
 __all__ = ["VERSION_KEY", "flatten", "spec_differences", "check_resume"]
 
@@ -70,10 +72,13 @@ def check_resume(old_spec: dict, old_version, new_spec: dict, new_version, allow
     Raises
     ------
     ArgumentError
-        Naming every difference that is not allowed, with the command to allow them.
+        Naming every difference that is not allowed, with the command to allow them; or
+        naming an allowed name that is no key or section of the spec (a typo would
+        otherwise allow nothing without a word), with the keys it could have meant.
     """
     allow = tuple(allow)
     differences = spec_differences(old_spec, new_spec)
+    _check_allowed_names(allow, old_spec, new_spec, differences)
     if old_version is not None and old_version != new_version:
         differences[VERSION_KEY] = (old_version, new_version)
     refused = {k: v for k, v in differences.items() if not _allowed(k, allow)}
@@ -88,6 +93,46 @@ def check_resume(old_spec: dict, old_version, new_spec: dict, new_version, allow
             "(it is recorded in the run's history.json)"
         )
     return {k: [a, b] for k, (a, b) in differences.items()}
+
+
+def _names_in(spec: dict) -> set:
+    """Every key and section of a spec as data (``run``, ``run.epochs``, ...): with the
+    schema's, they cover the options a neuron model or an engine adds."""
+    names = set()
+    for key in flatten(spec):
+        parts = key.split(".")
+        names.update(".".join(parts[: i + 1]) for i in range(len(parts)))
+    return names
+
+
+def _keys_of(section: str, known: set) -> list:
+    """The dotted keys one level inside ``section`` (``""``: the top level), from the schema
+    and from ``known``; ``[]`` where ``section`` is not a section."""
+    depth = section.count(".") + 1 if section else 0
+    below = {k for k in known if k.count(".") == depth and k.startswith(f"{section}.")} if section else set()
+    return sorted(below | {f"{section}.{k}" if section else k for k in section_keys(section)})
+
+
+def _check_allowed_names(allow, old_spec: dict, new_spec: dict, differences: dict) -> None:
+    """Refuse the first name in ``allow`` that is neither :data:`VERSION_KEY` nor a key or
+    section of the schema or of either spec, naming the keys of the section it is in."""
+    known = {VERSION_KEY} | _names_in(old_spec) | _names_in(new_spec)
+    for name in allow:
+        if name in known or is_spec_key(name):
+            continue
+        parts = name.split(".")
+        sections = [".".join(parts[:i]) for i in range(len(parts))]
+        section = [s for s in sections if not s or _keys_of(s, known)][-1]
+        keys = _keys_of(section, known)
+        close = difflib.get_close_matches(name, sorted(known) + keys, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        where = f"the keys of '{section}' are" if section else "the spec's top-level keys are"
+        top = "" if section else f", and {VERSION_KEY} allows another package version"
+        raise ArgumentError(
+            f"--allow-changes: '{name}' is not a key or section of the spec{hint}; {where} {', '.join(keys)}{top}. "
+            f"A section allows every key in it. The keys that differ from the checkpoint's now: "
+            f"{', '.join(differences) or 'none'}"
+        )
 
 
 def _show(value) -> str:

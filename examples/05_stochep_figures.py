@@ -3,10 +3,12 @@ phases) and the mean field (spike rates against the rate fixed point; the stocha
 against the deterministic one, by averaging window and by trace time constant).
 
     BRIAN_EP_DATA=../shared/data python examples/05_stochep_figures.py \\
-        [--weights RUN/weights.npz] [--quick]                          # ~3 min on 2 cores (--quick ~40 s)
+        --weights docs/results/stochep/mnist_numpy_6epochs_s0_weights.npz [--quick]   # ~3 min on 2 cores (--quick ~40 s)
 
 Network: network_specs/stochep/mnist_784_500_10.yaml (MNIST 784-500-10, Bernoulli spiking
-hidden layer, softmax readout) with trained weights if given, else its initial weights.
+hidden layer, softmax readout) with trained weights if given, else its initial weights. The
+committed figures use the weights of the 6-epoch MNIST run (numpy engine, seed 0, 97.29%;
+docs/stochep.md says how it was made), committed as the file in the command above.
 Writes docs/figures/stochep_raster.png, docs/figures/stochep_meanfield.png and the numbers
 in docs/results/stochep/meanfield.json.
 

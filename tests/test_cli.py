@@ -170,6 +170,17 @@ def test_resume_with_allowed_changes_continues_and_records_them(trained_run, tmp
     assert "epochs: 2" in (copy / "spec.yaml").read_text() and (copy / "COMPLETE").exists()
 
 
+def test_resume_refuses_an_allowed_name_that_is_no_spec_key(trained_run, tmp_path, capsys):
+    _, _, out = trained_run
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in copy.rglob("*") if p.is_file()}
+    rc = main(["train", DIGITS, *TINY, "--quiet", "--resume", "--out", str(copy), "--allow-changes", "nosuch.key"])
+    assert rc == 2
+    assert_one_paragraph_error(capsys.readouterr().err, "'nosuch.key' is not a key or section of the spec", "run")
+    assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in copy.rglob("*") if p.is_file()} == before
+
+
 @pytest.mark.parametrize(
     "extra, needle",
     [(["--resume", "--overwrite"], "give one of them"), (["--allow-changes", "run.epochs"], "only applies with --resume")],
@@ -189,11 +200,33 @@ def test_a_bug_is_one_paragraph_without_traceback_unless_debug(monkeypatch, caps
         raise RuntimeError("something inside broke")
 
     monkeypatch.setattr(importlib.import_module("brian_ep.train"), "train", broken)
+    def users_hook(*exc_info):  # e.g. Brian2's, or a script's own
+        pass
+
+    monkeypatch.setattr(sys, "excepthook", users_hook)
     argv = ["train", DIGITS, *TINY, "--quiet", "--out", str(tmp_path / "r")]
     assert main(argv) == 1
     err = capsys.readouterr().err
     assert err.startswith("brian-ep: internal error: RuntimeError: something inside broke")
     assert "--debug" in err and "Traceback" not in err and "Brian 2" not in err
-    assert sys.excepthook is sys.__excepthook__  # Brian2's hook would add its bug-report banner
+    assert sys.excepthook is users_hook  # main returned: the caller's hook is left as it was
     with pytest.raises(RuntimeError, match="something inside broke"):
         main(argv + ["--debug"])
+    assert sys.excepthook is sys.__excepthook__  # the raised bug is printed without Brian2's banner
+
+
+def test_main_leaves_the_excepthook_as_it_was(trained_run, monkeypatch, capsys):
+    """After a finished command, an error and a refused argument, a script that called
+    main() keeps its excepthook (Brian2's, say)."""
+    import sys
+
+    def users_hook(*exc_info):
+        pass
+
+    monkeypatch.setattr(sys, "excepthook", users_hook)
+    _, _, out = trained_run
+    assert main(["evaluate", str(out), "--engine", "numpy", "--set", "data.n_test=50"]) == 0
+    assert sys.excepthook is users_hook
+    assert main(["train", DIGITS, *TINY, "--quiet", "--out", str(out)]) == 2  # the run exists
+    assert sys.excepthook is users_hook
+    capsys.readouterr()

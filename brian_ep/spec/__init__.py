@@ -7,7 +7,17 @@
 """
 
 from ..errors import BrianEPError, DataError, DivergenceError, SpecError
-from .load import REMOVED_KEYS, apply_overrides, dump_spec, load_spec, register_spec_check, spec_from_dict, spec_to_dict
+from .load import (
+    REMOVED_KEYS,
+    apply_overrides,
+    dump_spec,
+    is_spec_key,
+    load_spec,
+    register_spec_check,
+    section_keys,
+    spec_from_dict,
+    spec_to_dict,
+)
 from .quantities import parse_time
 from .schema import (
     ChainSpec,
@@ -38,6 +48,8 @@ __all__ = [
     "apply_overrides",
     "register_spec_check",
     "REMOVED_KEYS",
+    "section_keys",
+    "is_spec_key",
     "parse_time",
     "Spec",
     "ModelSpec",

@@ -23,7 +23,7 @@ from .schema import KeyedValueError, Spec
 from .yaml_text import read_yaml_file
 
 __all__ = ["load_spec", "spec_from_dict", "spec_to_dict", "dump_spec", "apply_overrides", "register_spec_check",
-           "REMOVED_KEYS"]
+           "REMOVED_KEYS", "section_keys", "is_spec_key"]
 
 #: Keys that older versions accepted, with the reason they are gone (a spec that still has
 #: one is refused with this reason instead of "unknown key").
@@ -238,6 +238,20 @@ def _describe(err, data):
     if isinstance(got, (dict, list)) or "(got " in msg:
         return msg, None
     return f"{msg} (got {got!r})", None
+
+
+def section_keys(section: str = "") -> list[str]:
+    """The keys that section ``section`` of the schema accepts (a dotted name such as
+    ``"model.chain"``; ``""``: the top level), sorted; ``[]`` where it names no section.
+    Options that a neuron model or an engine adds are not included."""
+    return _allowed_keys([part for part in section.split(".") if part])
+
+
+def is_spec_key(dotted: str) -> bool:
+    """Whether ``dotted`` (``"run.epochs"``, or a section such as ``"run"``) is a key or
+    section of the schema."""
+    parts = dotted.split(".")
+    return all(part in _allowed_keys(parts[:i]) for i, part in enumerate(parts))
 
 
 def _allowed_keys(loc) -> list[str]:

@@ -3,7 +3,8 @@
 Acceptance criterion 2: fed the same uniform noise (a ``TimedArray`` in Brian2, the same
 arrays in the numpy engine), Brian2 (runtime numpy target and ``cpp_standalone``) and the
 numpy engine give the same weights after 100 samples. With Brian2's own ``rand()`` the spike
-statistics agree with the numpy engine's seeded generator.
+statistics agree with the numpy engine's seeded generator, and a run is reproducible from
+``run.seed`` (runtime numpy target).
 """
 
 from pathlib import Path
@@ -141,3 +142,44 @@ def test_a_spike_monitor_records_a_spiking_layer():
     assert "rand() < p" in str(net.groups["h1"].events["spike"])
     S = net.synapses["h1_output"]
     assert "I_syn_post += w" in S.pre.code and "I_syn_pre += 1.0 * w" in S.post.code
+
+
+def _rand_run(spec, x, y, workdir=None):
+    """Initial weights, weights and spike counts after one chunk on Brian2's own ``rand()``
+    (no supplied noise), from the same initial weights whatever ``run.seed``."""
+    arch = arch_of(spec)
+    params = initial_params(arch, 0)
+    engine = BrianEngine(spec, arch, params, init_optim_state(params), workdir=workdir)
+    try:
+        spikes = engine.train_chunk(x, y).spikes
+        return params, engine.get_params(), spikes
+    finally:
+        engine.close()
+
+
+def test_rand_is_reproducible_from_the_run_seed():
+    """Runtime numpy target, Brian2's rand(): two runs with the same ``run.seed`` give the
+    same weights and spike counts; another seed gives other spike counts (and weights)."""
+    x, y = _data(20)
+    spec = _spec(**{"model.input.encoding": "spikes", "run.seed": 3})
+    initial, first, first_spikes = _rand_run(spec, x, y)
+    _, again, again_spikes = _rand_run(spec, x, y)
+    _, other, other_spikes = _rand_run(_spec(**{"model.input.encoding": "spikes", "run.seed": 4}), x, y)
+    assert first.max_abs_diff(initial) > 1e-3, "the network did not learn: the comparison would be vacuous"
+    assert first.max_abs_diff(again) == 0.0
+    assert first_spikes == again_spikes and all(v > 0 for v in first_spikes.values())
+    assert first_spikes != other_spikes
+    assert first.max_abs_diff(other) > 0.0
+
+
+@pytest.mark.long
+def test_rand_draws_the_same_numbers_in_runtime_numpy_and_cpp_standalone(tmp_path):
+    """The same ``run.seed`` gives the same spike counts and weights on the runtime numpy
+    target and under ``cpp_standalone`` (one C++ build: excluded from the default run;
+    ``pytest -m long tests/brian/test_spiking.py``)."""
+    x, y = _data(20)
+    over = {"model.input.encoding": "spikes", "run.seed": 3}
+    _, runtime, runtime_spikes = _rand_run(_spec(**over), x, y)
+    _, standalone, standalone_spikes = _rand_run(_spec(**over, **{"run.device": "cpp_standalone"}), x, y, str(tmp_path / "sa"))
+    assert runtime_spikes == standalone_spikes
+    assert runtime.max_abs_diff(standalone) < 1e-9 * max(1.0, max(np.abs(w).max() for w in runtime.W.values()))

@@ -15,8 +15,10 @@ from brian_ep.spec import (
     SpecError,
     apply_overrides,
     dump_spec,
+    is_spec_key,
     load_spec,
     parse_time,
+    section_keys,
     spec_from_dict,
     spec_to_dict,
 )
@@ -65,6 +67,37 @@ def test_shipped_spec_loads_and_round_trips(path, tmp_path):
     assert again == spec
     assert spec_to_dict(again) == data
     assert load_spec(spec) == spec  # a Spec is accepted as a source
+
+
+def _init_schemes(node, path="model"):
+    """``(path, named)`` for every ``InitSpec`` in a spec's model: ``named`` when the YAML
+    gives its ``scheme`` (not the default)."""
+    from pydantic import BaseModel
+
+    from brian_ep.spec.schema import InitSpec
+
+    if isinstance(node, InitSpec):
+        return [(path, "scheme" in node.model_fields_set)]
+    if isinstance(node, BaseModel):
+        return [found for key in type(node).model_fields for found in _init_schemes(getattr(node, key), f"{path}.{key}")]
+    if isinstance(node, (list, tuple)):
+        return [found for i, item in enumerate(node) for found in _init_schemes(item, f"{path}[{i}]")]
+    return []
+
+
+def test_every_shipped_spec_names_its_init_scheme():
+    """A change of the init default (docs/reliability.md) leaves the shipped specs' initial
+    weights, and so their results, as they were."""
+    unnamed = [(p.name, where) for p in SPEC_FILES for where, named in _init_schemes(load_spec(p).model) if not named]
+    assert unnamed == []
+    assert _init_schemes(spec_from_dict(minimal()).model) == [("model.chain.init", False)]  # the check sees a default
+
+
+def test_spec_keys_and_sections_come_from_the_schema():
+    assert section_keys() == ["data", "description", "ep", "model", "name", "optim", "run"]
+    assert "epochs" in section_keys("run") and section_keys("run.epochs") == [] and section_keys("nosuch") == []
+    assert all(is_spec_key(k) for k in ("run", "run.epochs", "model.chain.init.scheme", "model.hidden"))
+    assert not any(is_spec_key(k) for k in ("run.epoch", "nosuch.key", "run.epochs.x", ""))
 
 
 def test_digits_values():
