@@ -147,7 +147,7 @@ def build(spec, n_samples: int, x=None, y=None, params: Params | None = None, se
     data = {"x": x, "y": y, "mask": np.ones(n_samples), "signs": np.ones(n_samples)}
     net = build_network(arch, spec.ep, spec.optim, n_samples, data, name=name, modify_equations=modify_equations)
     net.set_params(params)
-    for key, G in net.groups.items():
+    for key, G in list(net.groups.items()) + list(net.relays.items()):
         if key != arch.input.name:
             G.n_real = n_samples
     return net

@@ -20,6 +20,13 @@ class Rule:
     readout_error : {"free", "nudged"}
     algorithm : {"sgd", "adam"}
     batch_size : int
+    predict : bool
+        The prediction network: the free phase only, no nudge and no learning.
+    input_delivery : {"events", "dense"}
+        How the input current reaches its layers once a window: ``events`` (custom events of
+        the input neurons, pixels that are 0 cost nothing; the default on CPUs) or ``dense``
+        (a summed variable over all synapses and a per-window update; no synaptic pathway, for
+        devices such as ``cuda_standalone``).
     """
 
     mode: str = "exact"
@@ -28,11 +35,13 @@ class Rule:
     readout_error: str = "free"
     algorithm: str = "sgd"
     batch_size: int = 1
+    predict: bool = False
+    input_delivery: str = "events"
 
     @classmethod
-    def from_spec(cls, ep, optim) -> "Rule":
+    def from_spec(cls, ep, optim, predict: bool = False, input_delivery: str = "events") -> "Rule":
         """The rule of an ``EPSpec`` and an ``OptimSpec``."""
-        return cls(ep.mode, ep.nudging, ep.nudge_force, ep.readout_error, optim.algorithm, optim.batch_size)
+        return cls(ep.mode, ep.nudging, ep.nudge_force, ep.readout_error, optim.algorithm, optim.batch_size, predict, input_delivery)
 
     @property
     def centered(self) -> bool:

@@ -19,6 +19,7 @@ __all__ = [
     "window_index",
     "beta_expression",
     "latch_code",
+    "predict_latch_code",
     "update_factor",
     "nudge_error_update",
     "output_error_code",
@@ -70,7 +71,7 @@ def latch_code(layer, wiring, rule, factor: str) -> str:
         Its neuron model names the state variables (``brian_state``) and the rate
         (``brian_rate``) to latch.
     wiring : Wiring
-        Whether the layer receives the input (``I_in`` is cleared with each new window).
+        The layer's connections (unused here; kept for models whose bookkeeping depends on them).
     rule : Rule
     factor : str
         Expression of the update factor latched into ``f`` (see :func:`update_factor`);
@@ -90,8 +91,16 @@ def latch_code(layer, wiring, rule, factor: str) -> str:
     if layer.bias:
         lines.append(("b += we * lr_b * " if rule.direct else "gb += we * ") + "f * (ra - rb)")
     lines += [f"{v} *= 1 - we" for v in state]
-    if wiring.receives_input:
-        lines.append("I_in *= 1 - we")
+    return "\n".join(lines) + "\n"
+
+
+def predict_latch_code(layer) -> str:
+    """Per-step bookkeeping of a layer in a prediction network (windows of ``NF`` steps, the
+    free phase only): at the first step of each window, latch the rate reached at the end of
+    the last one into ``r_free`` and reset the state for the new sample."""
+    j = step_in_window()
+    state, r = layer.neuron.brian_state, layer.neuron.brian_rate
+    lines = [f"we = int({j} == 0)", f"r_free += we * ({r} - r_free)"] + [f"{v} *= 1 - we" for v in state]
     return "\n".join(lines) + "\n"
 
 

@@ -1,33 +1,31 @@
 """The Brian2 engine: trains an EP network one sample at a time as Brian2 equations, on the
-runtime targets (numpy, cython) or as one compiled ``cpp_standalone`` program.
+runtime targets (numpy, cython) or as compiled programs (``cpp_standalone``,
+``cuda_standalone``).
 
 Runtime: each chunk of samples builds the objects afresh with its data and runs them
-(Cython code is compiled once and cached by Brian2). Standalone: the program is built once
-with ``capacity`` windows; every chunk is one ``device.run(run_args=...)`` that swaps in
+(Cython code is compiled once and cached by Brian2). Standalone: the training program is
+built once with ``capacity`` windows; every chunk is one run with ``run_args`` that swap in
 the weights, optimiser state and data without recompiling (chunk boundaries are
-checkpoints). Padding windows carry ``mask = 0`` and learn nothing.
+checkpoints). Padding windows carry ``mask = 0`` and learn nothing. Prediction uses a second,
+shorter network: the free phase only (:func:`~brian_ep.brian.build_network` with
+``predict=True``), so it costs about ``free / (free + nudged)`` of training. Each compiled
+program has a device of its own (:mod:`brian_ep.brian.program`).
 """
 
 from __future__ import annotations
 
 import math
-import tempfile
 
 import numpy as np
 
 from ..brian.builder import build_network
+from ..brian.program import StandaloneProgram, standalone_device
 from ..errors import DIVERGENCE_ADVICE, DivergenceError
 from ..maths.optim import learning_rates
 from ..epochs import chunk_length
 from .base import ChunkResult, Engine
 
 __all__ = ["BrianEngine"]
-
-
-def _is_standalone(dev) -> bool:
-    from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
-
-    return isinstance(dev, CPPStandaloneDevice)
 
 
 class BrianEngine(Engine):
@@ -41,32 +39,35 @@ class BrianEngine(Engine):
         Initial weights.
     optim_state : OptimState
     workdir : str, optional
-        Where the standalone project is built (default: a new temporary directory).
+        Where the compiled programs are kept (``<workdir>/train``, ``<workdir>/predict``);
+        default: a temporary folder removed by :meth:`close`, or the ``directory`` given to
+        ``set_device``.
 
     Notes
     -----
-    The device comes from ``spec.run.device``; if the caller already selected
-    ``cpp_standalone`` with ``set_device``, that device is used. The engine resets a device
-    it set itself when :meth:`close` is called.
+    The device comes from ``spec.run.device``; if the caller selected a standalone device with
+    ``set_device`` (``build_on_run`` either way), its class and its ``directory`` are used.
+    The programs are built on device instances of their own, so the caller's device is left
+    untouched and the engine can be created again in the same process.
     """
 
     def __init__(self, spec, arch, params, optim_state, workdir=None):
-        from brian2 import get_device
-
         super().__init__(spec, arch, params.astype(np.float64), optim_state, workdir)
         self.capacity = chunk_length(spec)
-        self.standalone = spec.run.device == "cpp_standalone" or _is_standalone(get_device())
-        self.directory = None if workdir is None else str(workdir)
-        self._net = None
-        self._owns_device = False
-        self._built = False
+        self.device_class, user_directory = standalone_device(spec.run.device)
+        self.standalone = self.device_class is not None
+        self.directory = user_directory if user_directory is not None else (None if workdir is None else str(workdir))
+        self._programs = {}
 
     # -- values moving in and out of Brian2 --------------------------------------------------
     def _values(self, net, learn: bool, n_real: int) -> dict:
         """Every per-run value as ``{variable_view: array}``."""
+        if net.predict:
+            out = {net.synapses[p.name].w: self.params.W[p.name].ravel() for p in self.arch.all_projections}
+            out.update({net.groups[k].b: v for k, v in self.params.b.items()})
+            return out
         lrs = learning_rates(self.arch)
         factor = self.lr_factor
-        n_real = n_real if learn else 0  # evaluation: the optimiser never steps
         adam = self.spec.optim.algorithm == "adam"
         out = {}
         for p in self.arch.all_projections:
@@ -78,8 +79,8 @@ class BrianEngine(Engine):
                 out[S.v] = self.optim_state.v.W[p.name].ravel()
         for layer in self.arch.free_layers:
             G = net.groups[layer.name]
-            out[G.beta] = self.spec.ep.beta if learn else 0.0
-            out[G.learn] = 1.0 if learn else 0.0
+            out[G.beta] = self.spec.ep.beta
+            out[G.learn] = 1.0
             out[G.n_real] = float(n_real)
             out[G.t_adam0] = float(self.optim_state.t)
             if layer.bias:
@@ -88,30 +89,30 @@ class BrianEngine(Engine):
                 if adam:
                     out[G.mb] = self.optim_state.m.b[layer.name]
                     out[G.vb] = self.optim_state.v.b[layer.name]
-        if "readout" in net.groups:
-            R = net.groups["readout"]
-            out[R.learn] = 1.0 if learn else 0.0
-            out[R.n_real] = float(n_real)
-            out[R.t_adam0] = float(self.optim_state.t)
+        for G in [net.groups["readout"]] if "readout" in net.groups else []:
+            out[G.learn] = 1.0
+        for G in list(net.relays.values()) + ([net.groups["readout"]] if "readout" in net.groups else []):
+            out[G.n_real] = float(n_real)
+            out[G.t_adam0] = float(self.optim_state.t)
         return out
 
-    def _read_back(self, net, n_real: int, learn: bool) -> None:
+    def _read_back(self, net, n_real: int) -> None:
         adam = self.spec.optim.algorithm == "adam"
         for p in self.arch.all_projections:
             S = net.synapses[p.name]
             shape = self.arch.weight_shape(p)
             self.params.W[p.name] = np.asarray(S.w[:], dtype=np.float64).reshape(shape)
             if adam:
-                self.optim_state.m.W[p.name] = np.asarray(S.m[:]).reshape(shape)
-                self.optim_state.v.W[p.name] = np.asarray(S.v[:]).reshape(shape)
+                self.optim_state.m.W[p.name] = np.asarray(S.m[:], dtype=np.float64).reshape(shape)
+                self.optim_state.v.W[p.name] = np.asarray(S.v[:], dtype=np.float64).reshape(shape)
         for layer in self.arch.free_layers:
             if layer.bias:
                 G = net.groups[layer.name]
                 self.params.b[layer.name] = np.asarray(G.b[:], dtype=np.float64)
                 if adam:
-                    self.optim_state.m.b[layer.name] = np.asarray(G.mb[:])
-                    self.optim_state.v.b[layer.name] = np.asarray(G.vb[:])
-        if learn and self.spec.optim.algorithm == "adam":
+                    self.optim_state.m.b[layer.name] = np.asarray(G.mb[:], dtype=np.float64)
+                    self.optim_state.v.b[layer.name] = np.asarray(G.vb[:], dtype=np.float64)
+        if adam:
             self.optim_state.t += math.ceil(n_real / self.spec.optim.batch_size)
 
     def _data(self, x, y, signs, n_windows):
@@ -122,6 +123,15 @@ class BrianEngine(Engine):
         ys = np.concatenate([y, np.zeros((pad, y.shape[1]))])
         sg = np.ones(n_windows) if signs is None else np.concatenate([np.asarray(signs, float), np.ones(pad)])
         return {"x": xs, "y": ys, "mask": mask, "signs": sg}
+
+    def _brian_prefs(self) -> dict:
+        """Brian2 preferences of this run: float32 state (``run.dtype``), OpenMP threads."""
+        out = {}
+        if self.spec.run.dtype == "float32":
+            out["core.default_float_dtype"] = np.float32
+        if self.spec.run.threads:
+            out["devices.cpp_standalone.openmp_threads"] = self.spec.run.threads
+        return out
 
     # -- one run ----------------------------------------------------------------------------------
     def _run(self, x, y, signs, learn: bool, offset: int = 0) -> np.ndarray:
@@ -134,52 +144,51 @@ class BrianEngine(Engine):
         self._check(outputs, offset)
         return outputs
 
+    def _network(self, n_windows, data, predict):
+        return build_network(self.arch, self.spec.ep, self.spec.optim, n_windows, data, predict=predict)
+
     def _run_runtime(self, x, y, signs, learn):
         from brian2 import prefs
 
-        net = build_network(self.arch, self.spec.ep, self.spec.optim, x.shape[0], self._data(x, y, signs, x.shape[0]))
-        for view, value in self._values(net, learn, x.shape[0]).items():
-            view[:] = value
-        previous = prefs.codegen.target
-        prefs.codegen.target = self.spec.run.target
+        previous = {key: prefs[key] for key in ["codegen.target", *self._brian_prefs()]}
         try:
+            for key, value in {"codegen.target": self.spec.run.target, **self._brian_prefs()}.items():
+                prefs[key] = value
+            net = self._network(x.shape[0], self._data(x, y, signs, x.shape[0]), predict=not learn)
+            for view, value in self._values(net, learn, x.shape[0]).items():
+                view[:] = value
             net.network.run(net.duration, namespace={})
         finally:
-            prefs.codegen.target = previous
-        self._read_back(net, x.shape[0], learn)
+            for key, value in previous.items():
+                prefs[key] = value
+        if learn:
+            self._read_back(net, x.shape[0])
         return net.outputs()
 
-    def _build_standalone(self):
-        from brian2 import device, get_device, prefs, set_device
-
-        if not _is_standalone(get_device()):
-            set_device("cpp_standalone", build_on_run=False)
-            self._owns_device = True
-        if self.directory is None:
-            self.directory = tempfile.mkdtemp(prefix="brian_ep_standalone_")
-        if self.spec.run.threads:
-            prefs.devices.cpp_standalone.openmp_threads = self.spec.run.threads
-        data = self._data(np.zeros((0, self.arch.input.size)), np.zeros((0, self.arch.output.size)), None, self.capacity)
-        net = build_network(self.arch, self.spec.ep, self.spec.optim, self.capacity, data)
-        net.network.run(net.duration, namespace={})
-        device.build(directory=self.directory, compile=True, run=False, with_output=False)
-        self._net = net
-        self._built = True
+    def _program(self, kind: str, n_windows: int) -> StandaloneProgram:
+        """The compiled training (``"train"``) or prediction (``"predict"``) program, built the
+        first time it is needed."""
+        if kind not in self._programs:
+            program = StandaloneProgram(self.device_class, kind, self.directory, self._brian_prefs())
+            empty = self._data(np.zeros((0, self.arch.input.size)), np.zeros((0, self.arch.output.size)), None, n_windows)
+            program.build(lambda: self._network(n_windows, empty, predict=kind == "predict"))
+            self._programs[kind] = program
+        return self._programs[kind]
 
     def _run_standalone(self, x, y, signs, learn):
-        from brian2 import device
-
-        if not self._built:
-            self._build_standalone()
-        net = self._net
-        data = self._data(x, y, signs, self.capacity)
+        kind = "train" if learn else "predict"
+        program = self._program(kind, self.capacity if learn else min(self.capacity, x.shape[0]))
+        net = program.net
+        data = self._data(x, y, signs, net.n_windows)
         run_args = self._values(net, learn, x.shape[0])
-        for key, value in (("stim", "x"), ("target", "y"), ("mask", "mask"), ("signs", "signs")):
+        keys = (("stim", "x"),) if net.predict else (("stim", "x"), ("target", "y"), ("mask", "mask"), ("signs", "signs"))
+        for key, value in keys:
             if key in net.timed_arrays:
                 run_args[net.timed_arrays[key]] = data[value]
-        device.run(directory=self.directory, with_output=False, run_args=run_args)
-        self._read_back(net, x.shape[0], learn)
-        return net.outputs()
+        program.run(run_args)
+        if learn:
+            program.read(lambda: self._read_back(net, x.shape[0]))
+        return program.read(net.outputs)
 
     def _check(self, outputs, offset):
         bad = ~np.all(np.isfinite(outputs), axis=1)
@@ -204,19 +213,15 @@ class BrianEngine(Engine):
 
     def predict(self, x):
         outputs = []
-        zeros_y = np.zeros((min(x.shape[0], self.capacity), self.arch.output.size))
-        for start in range(0, x.shape[0], self.capacity):
-            xs = x[start : start + self.capacity]
+        step = self._programs["predict"].net.n_windows if "predict" in self._programs else min(self.capacity, x.shape[0])
+        zeros_y = np.zeros((x.shape[0], self.arch.output.size))
+        for start in range(0, x.shape[0], step):
+            xs = x[start : start + step]
             outputs.append(self._run(xs, zeros_y[: xs.shape[0]], None, learn=False))
         return np.concatenate(outputs, axis=0)
 
     def close(self):
-        if self._owns_device:
-            from brian2 import device
-            from brian2.devices.device import reset_device
-
-            device.reinit()
-            reset_device()
-            self._owns_device = False
-        self._built = False
-        self._net = None
+        """Forget the programs and remove their folders where they are temporary ones."""
+        for program in self._programs.values():
+            program.close()
+        self._programs = {}

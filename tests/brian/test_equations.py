@@ -60,7 +60,7 @@ def test_learning_rule_reads_only_pre_and_post():
         names = set(re.findall(r"[A-Za-z_]\w*", code))
         allowed = {"w", "g", "lr"}
         assert {n for n in names if not n.endswith(("_pre", "_post"))} <= allowed, code
-    for code in eq.input_on_pre(True).values():
+    for code in eq.input_on_pre(Rule()).values():
         names = set(re.findall(r"[A-Za-z_]\w*", code))
         assert {n for n in names if not n.endswith(("_pre", "_post"))} <= {"w", "g", "lr"}, code
 

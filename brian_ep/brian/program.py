@@ -1,0 +1,146 @@
+"""Compiled Brian2 programs (``cpp_standalone``, ``cuda_standalone``), each built once on a
+device of its own and run many times with ``run_args``.
+
+Brian2 keeps one standalone project per device, and a device that has built a project must
+be re-initialised before it builds another. brian_ep needs two programs alive at once (the
+training program and the shorter prediction program, alternating every epoch), and must not
+disturb a device the user selected. So each :class:`StandaloneProgram` gets a fresh device
+*instance* of the user's (or the spec's) standalone device class, activated only while the
+program is built, run or read (Brian2's ``set_device`` accepts a device object, and the
+objects' variables stay bound to the device they were created on). The user's device, its
+``build_on_run`` setting and its state are left as they were: a script can call
+:func:`brian_ep.train` any number of times.
+
+Where a program lives: ``<directory>/<kind>`` with ``directory`` the one given to
+``set_device(..., directory=D)``, else the engine's working directory (the run directory's
+``standalone/`` folder), else a temporary folder removed by :meth:`StandaloneProgram.close`.
+Building into a folder that holds the same program again only re-runs ``make``, which finds
+nothing to compile: ``brian-ep evaluate RUN_DIR`` reuses the prediction program that training
+compiled, as long as the spec and the generated code are unchanged.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+__all__ = ["StandaloneProgram", "standalone_device", "NVCC_FLAGS"]
+
+#: nvcc flags added under ``cuda_standalone``: CUDA 13's Thrust needs C++17, brian2cuda passes c++11
+NVCC_FLAGS = ("-std=c++17",)
+
+
+def standalone_device(run_device: str):
+    """The standalone device class to build with, and the directory the user chose.
+
+    Returns ``(device_class, directory)``: the class of the active device if the user selected
+    a standalone device with ``set_device`` (and the ``directory`` given to it, or None), else
+    the class that ``run_device`` names (``cpp_standalone``, ``cuda_standalone``), else
+    ``(None, None)`` for runtime devices.
+    """
+    from brian2 import get_device
+    from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
+
+    active = get_device()
+    if isinstance(active, CPPStandaloneDevice):
+        return type(active), (active.build_options or {}).get("directory")
+    if run_device == "cpp_standalone":
+        return CPPStandaloneDevice, None
+    if run_device == "cuda_standalone":
+        import brian2cuda  # noqa: F401  (registers the device)
+        from brian2.devices.device import all_devices
+
+        return type(all_devices["cuda_standalone"]), None
+    return None, None
+
+
+class StandaloneProgram:
+    """One compiled program on a device instance of its own.
+
+    Parameters
+    ----------
+    device_class : type
+        A ``CPPStandaloneDevice`` subclass (``cpp_standalone``, ``cuda_standalone``).
+    kind : str
+        The program's name and sub-folder (``"train"``, ``"predict"``).
+    base : str or Path, optional
+        Folder that holds the program's folder; ``None``: a temporary folder, removed by
+        :meth:`close`.
+    prefs : dict, optional
+        Brian2 preferences in force while the objects are created and the program built
+        (e.g. ``{"core.default_float_dtype": numpy.float32}``); restored afterwards.
+    """
+
+    def __init__(self, device_class, kind: str, base=None, prefs=None):
+        self.device = device_class()
+        self.kind = kind
+        self._temporary = base is None
+        base = Path(tempfile.mkdtemp(prefix="brian_ep_")) if base is None else Path(base)
+        self._base = base
+        self.directory = str(base / kind)
+        self.prefs = dict(prefs or {})
+        if type(self.device).__name__ == "CUDAStandaloneDevice":
+            key = "devices.cuda_standalone.cuda_backend.extra_compile_args_nvcc"
+            self.prefs.setdefault(key, _with_flags(key, NVCC_FLAGS))
+        self.net = None
+
+    @contextmanager
+    def active(self):
+        """Make this program's device the active one (and restore the previous device)."""
+        from brian2 import set_device
+        from brian2.devices.device import reset_device
+
+        set_device(self.device, build_on_run=False)
+        try:
+            yield self.device
+        finally:
+            reset_device()
+
+    @contextmanager
+    def _prefs(self):
+        from brian2 import prefs
+
+        previous = {key: prefs[key] for key in self.prefs}
+        try:
+            for key, value in self.prefs.items():
+                prefs[key] = value
+            yield
+        finally:
+            for key, value in previous.items():
+                prefs[key] = value
+
+    def build(self, make_network, compile: bool = True):
+        """Create the objects with ``make_network()`` (an :class:`EPNetwork`) on this program's
+        device, run them symbolically and build (and compile) the project; returns the
+        network, whose variables the ``run_args`` of :meth:`run` refer to."""
+        with self.active(), self._prefs():
+            net = make_network()
+            net.network.run(net.duration, namespace={})
+            self.device.build(directory=self.directory, compile=compile, run=False, with_output=False)
+        self.net = net
+        return net
+
+    def run(self, run_args: dict) -> None:
+        """Run the compiled program once with ``run_args`` (``{variable_view or TimedArray: array}``)."""
+        with self.active():
+            self.device.run(directory=self.directory, with_output=False, run_args=run_args)
+
+    def read(self, function):
+        """``function()`` evaluated with this program's device active (reading results)."""
+        with self.active():
+            return function()
+
+    def close(self) -> None:
+        """Forget the objects; remove the program's folder if it is a temporary one."""
+        self.net = None
+        if self._temporary:
+            shutil.rmtree(self._base, ignore_errors=True)
+
+
+def _with_flags(key, flags) -> list:
+    from brian2 import prefs
+
+    current = list(prefs[key])
+    return current + [f for f in flags if f not in current]
