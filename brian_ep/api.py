@@ -21,7 +21,7 @@ from .spec.load import load_spec
 __all__ = ["make_spec", "build", "example_run"]
 
 
-@check_units(tau=second, dt=second)
+@check_units(tau=second, dt=second, beta=1)
 def make_spec(
     sizes,
     activation="hard_sigmoid",
@@ -56,7 +56,8 @@ def make_spec(
     lr : float or list of float
         Learning rate(s) of the chain projections.
     beta : float
-        Nudging strength (dimensionless).
+        Nudging strength (dimensionless; a ``Quantity`` with units is refused, as are units on
+        ``gamma`` and ``lr``).
     free_steps, nudged_steps : int
         Phase lengths in steps of ``dt``.
     nudging, mode, readout : str
@@ -70,8 +71,16 @@ def make_spec(
     -------
     Spec
     """
+    from brian2.units.fundamentalunits import fail_for_dimension_mismatch
+
     from .spec.quantities import format_time
 
+    for key, value in (("gamma", gamma), ("lr", lr)):
+        for v in value if isinstance(value, (list, tuple)) else [value]:
+            fail_for_dimension_mismatch(v, error_message=f"make_spec: '{key}' must be dimensionless")
+    gamma = [float(v) for v in gamma] if isinstance(gamma, (list, tuple)) else float(gamma)
+    lr = [float(v) for v in lr] if isinstance(lr, (list, tuple)) else float(lr)
+    beta = float(beta)
     sizes = [int(s) for s in sizes]
     if len(sizes) < 2:
         raise ValueError(f"sizes needs at least an input and an output size (got {sizes})")

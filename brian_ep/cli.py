@@ -60,15 +60,17 @@ def _cmd_evaluate(args) -> int:
 
     spec_path = Path(args.spec)
     weights = Path(args.weights) if args.weights else None
+    workdir = None
     if spec_path.is_dir():
         weights = weights or spec_path / "weights.npz"
+        workdir = spec_path / "standalone"  # the programs training compiled there are reused
         spec_path = spec_path / "spec.yaml"
     if weights is None:
         raise ArgumentError("evaluate needs --weights FILE.npz (or a run directory instead of SPEC)")
     if not weights.is_file():
         raise ArgumentError(f"weights file '{weights}' not found")
     spec = load_spec(spec_path, _overrides(args))
-    acc = evaluate(spec, Params.load(weights), split=args.split)
+    acc = evaluate(spec, Params.load(weights), split=args.split, workdir=workdir)
     print(f"{args.split} accuracy: {100 * acc:.2f}%")
     return 0
 

@@ -21,6 +21,7 @@ compiled, as long as the spec and the generated code are unchanged.
 
 from __future__ import annotations
 
+import gc
 import shutil
 import tempfile
 from contextlib import contextmanager
@@ -114,7 +115,12 @@ class StandaloneProgram:
     def build(self, make_network, compile: bool = True):
         """Create the objects with ``make_network()`` (an :class:`EPNetwork`) on this program's
         device, run them symbolically and build (and compile) the project; returns the
-        network, whose variables the ``run_args`` of :meth:`run` refer to."""
+        network, whose variables the ``run_args`` of :meth:`run` refer to.
+
+        Objects of programs closed earlier in this process are collected first, so that Brian2
+        gives the new code objects the same names (and so the same source files) as before:
+        ``make`` then finds nothing to recompile."""
+        gc.collect()
         with self.active(), self._prefs():
             net = make_network()
             net.network.run(net.duration, namespace={})

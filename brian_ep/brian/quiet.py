@@ -1,13 +1,15 @@
 """Keep Brian2 from warning about brian_ep's own objects, and only about them.
 
-Two Brian2 warnings are false alarms for the objects the builder makes:
+Three Brian2 warnings are false alarms for the objects the builder makes:
 
 * ``resolution_conflict``: a name used in an EP group's code (``x``, ``w``, ``mask``...) also
   exists in the script that calls ``run`` (Brian2 looks there for external names and says that
   it uses the internal one, which is what the EP objects want: they take every external name
   from their own namespaces);
-* ``synapses_dt_mismatch``: the input synapses deliberately run on the window clock (once a
-  sample) while their target layer runs every step.
+* ``synapses_dt_mismatch``: synapses whose pathways run on the window clock (once a sample)
+  while a group they connect runs every step;
+* ``unused_brian_object``: a network that was built and never run (e.g. by an engine that
+  was closed before predicting) is garbage collected.
 
 :func:`silence_own_warnings` adds one filter to Brian2's console handler that drops these two
 warnings when they name an object registered here; warnings about the user's own objects, and
@@ -23,7 +25,7 @@ import re
 __all__ = ["silence_own_warnings", "own_names"]
 
 #: Brian2 log names (their last component) that are false alarms for EP objects
-QUIET = ("resolution_conflict", "synapses_dt_mismatch")
+QUIET = ("resolution_conflict", "synapses_dt_mismatch", "unused_brian_object")
 
 _NAMES: set = set()
 _QUOTED = re.compile(r"""['"]([A-Za-z_][A-Za-z0-9_]*)['"]""")
