@@ -143,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(p):
         p.add_argument("spec", help="network spec (YAML), e.g. network_specs/digits.yaml")
-        p.add_argument("--device", choices=["runtime", "cpp_standalone"], help="Brian2 device (overrides run.device)")
+        p.add_argument("--device", choices=["runtime", "cpp_standalone", "cuda_standalone"], help="Brian2 device (overrides run.device)")
         p.add_argument("--engine", choices=engine_names(), help="engine (overrides run.engine)")
         p.add_argument("--target", choices=["numpy", "cython"], help="runtime code generation target")
         p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a spec key, e.g. run.epochs=2")

@@ -343,7 +343,7 @@ def _input_synapses(ctx, p, pre, relay):
     pathways = {k: ctx.code_of(f"{p.name}.{k}", v) for k, v in eq.input_on_pre(rule).items()}
     events = {k: f"{k}_ev" for k in pathways}
     S = EPSynapses(
-        pre, relay, text, on_pre=pathways or None, on_event=events or None,
+        pre, relay, text, on_pre=pathways or None, on_event=events or "spike",
         clock=ctx.window_clock, namespace=dict(ctx.shared), name=f"{ctx.name}_{p.name}",
     )
     for key in pathways:

@@ -27,6 +27,8 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..errors import ArgumentError
+
 __all__ = ["StandaloneProgram", "standalone_device", "NVCC_FLAGS"]
 
 #: nvcc flags added under ``cuda_standalone``: CUDA 13's Thrust needs C++17, brian2cuda passes c++11
@@ -50,8 +52,15 @@ def standalone_device(run_device: str):
     if run_device == "cpp_standalone":
         return CPPStandaloneDevice, None
     if run_device == "cuda_standalone":
-        import brian2cuda  # noqa: F401  (registers the device)
         from brian2.devices.device import all_devices
+
+        try:
+            import brian2cuda  # noqa: F401  (registers the device)
+        except ImportError:
+            raise ArgumentError(
+                "run.device 'cuda_standalone' needs brian2cuda (Python >= 3.12, brian2 2.10.1, an NVIDIA GPU "
+                "with CUDA); install it with pip install 'brian_ep[cuda]'"
+            ) from None
 
         return type(all_devices["cuda_standalone"]), None
     return None, None

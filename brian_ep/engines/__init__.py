@@ -23,7 +23,7 @@ __all__ = [
 register_engine(
     "brian2",
     "brian_ep.engines.brian:BrianEngine",
-    "EP as Brian2 equations, one sample at a time (run.device: runtime or cpp_standalone)",
+    "EP as Brian2 equations, one sample at a time (run.device: runtime, cpp_standalone or cuda_standalone)",
     requires=("brian2",),
 )
 register_engine("numpy", "brian_ep.engines.numpy_batched:NumpyEngine", "the same EP mathematics, batched in numpy")

@@ -416,9 +416,10 @@ class RunSpec(_Frozen):
     """How to run: ``epochs``, ``seed``, the ``engine`` (a registered engine,
     :mod:`brian_ep.engines`: ``brian2``, one sample at a time as Brian2 equations; ``numpy``,
     the same mathematics batched), the Brian2 ``device`` (``runtime`` with codegen ``target``
-    numpy or cython, or ``cpp_standalone``), and ``chunk_size`` (samples per engine call, i.e.
+    numpy or cython, ``cpp_standalone``, or ``cuda_standalone`` on an NVIDIA GPU with the
+    optional ``brian2cuda``), and ``chunk_size`` (samples per engine call, i.e.
     between checkpoints), ``threads`` (OpenMP threads for standalone, 0: one), and ``dtype``
-    (arithmetic of the batched engines). An engine with settings of its own reads them from
+    (arithmetic of the batched engines, and of the Brian2 state variables). An engine with settings of its own reads them from
     the section named after it (``run.<engine>: {...}``)."""
 
     model_config = ConfigDict(frozen=True, extra="allow", arbitrary_types_allowed=True, validate_default=True)
@@ -426,7 +427,7 @@ class RunSpec(_Frozen):
     epochs: int = Field(default=10, gt=0)
     seed: int = Field(default=0, ge=0)
     engine: str = "brian2"
-    device: Literal["runtime", "cpp_standalone"] = "runtime"
+    device: Literal["runtime", "cpp_standalone", "cuda_standalone"] = "runtime"
     target: Literal["numpy", "cython"] = "cython"
     chunk_size: int = Field(default=2000, gt=0)
     threads: int = Field(default=0, ge=0)
