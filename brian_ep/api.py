@@ -71,16 +71,9 @@ def make_spec(
     -------
     Spec
     """
-    from brian2.units.fundamentalunits import fail_for_dimension_mismatch
-
     from .spec.quantities import format_time
 
-    for key, value in (("gamma", gamma), ("lr", lr)):
-        for v in value if isinstance(value, (list, tuple)) else [value]:
-            fail_for_dimension_mismatch(v, error_message=f"make_spec: '{key}' must be dimensionless")
-    gamma = [float(v) for v in gamma] if isinstance(gamma, (list, tuple)) else float(gamma)
-    lr = [float(v) for v in lr] if isinstance(lr, (list, tuple)) else float(lr)
-    beta = float(beta)
+    gamma, lr, beta = _dimensionless("gamma", gamma), _dimensionless("lr", lr), float(beta)
     sizes = [int(s) for s in sizes]
     if len(sizes) < 2:
         raise ValueError(f"sizes needs at least an input and an output size (got {sizes})")
@@ -107,6 +100,17 @@ def make_spec(
     for key, value in sections.items():
         data[key] = value
     return load_spec(data)
+
+
+def _dimensionless(key, value):
+    """``value`` (a number or a list of numbers) as float(s); a ``Quantity`` with units raises
+    ``DimensionMismatchError`` naming ``key``."""
+    from brian2.units.fundamentalunits import fail_for_dimension_mismatch
+
+    values = list(value) if isinstance(value, (list, tuple)) else [value]
+    for v in values:
+        fail_for_dimension_mismatch(v, error_message=f"make_spec: '{key}' must be dimensionless")
+    return [float(v) for v in values] if isinstance(value, (list, tuple)) else float(value)
 
 
 def build(spec, n_samples: int, x=None, y=None, params: Params | None = None, seed: int | None = None, name="ep", modify_equations=None):

@@ -5,6 +5,7 @@ Knows nothing of Brian2 objects or files: the engines and :mod:`brian_ep.maths` 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -65,7 +66,9 @@ class Projection:
     """A projection ``pre -> post`` with one weight matrix of shape ``(n_pre, n_post)``.
 
     ``kind`` says where it comes from: ``chain``, ``extra`` (``model.projections``),
-    ``residual`` (a skip of ``model.residual``) or ``readout`` (the softmax readout)."""
+    ``residual`` (a skip of ``model.residual``) or ``readout`` (the softmax readout).
+    ``bounds``: ``(lower, upper)``, the interval its weights are kept in (from the spec's
+    ``sign`` and ``bounds``; ``(-inf, inf)`` when unconstrained)."""
 
     name: str
     pre: str
@@ -74,6 +77,12 @@ class Projection:
     lr: float
     init: object = None
     kind: str = "chain"
+    bounds: tuple = (-math.inf, math.inf)
+
+    @property
+    def constrained(self) -> bool:
+        """Whether the weights are kept in a finite interval (a sign or bounds)."""
+        return self.bounds != (-math.inf, math.inf)
 
 
 @dataclass(frozen=True)

@@ -314,12 +314,14 @@ def _projection(ctx, p, groups):
     # (the output at the last window's nudged state needs the rates latched at 'start'); the
     # input synapses' update runs before the new input is delivered.
     when = "groups" if readout else "start"
+    clip = sc.clip_code(p.bounds)
     if update is not None:
+        update += clip if ctx.rule.direct else ""
         order = ORDER_READOUT_UPDATE if readout else ORDER_INPUT_LEARN if p.pre == ctx.arch.input.name else ORDER_UPDATE
         S.run_regularly(ctx.code_of(f"{p.name}.update", update), clock=ctx.window_clock, when=when, order=order, name=f"{ctx.name}_{p.name}_ep")
     if ctx.rule.accumulate:
         S.run_regularly(
-            ctx.code_of(f"{p.name}.optim", sc.optimizer_code(ctx.rule.algorithm, ctx.rule.batch_size)), clock=ctx.window_clock,
+            ctx.code_of(f"{p.name}.optim", sc.optimizer_code(ctx.rule.algorithm, ctx.rule.batch_size) + clip), clock=ctx.window_clock,
             when=when, order=ORDER_READOUT_OPTIM if readout else ORDER_OPTIM, name=f"{ctx.name}_{p.name}_optim",
         )
     return S
@@ -340,7 +342,8 @@ def _input_synapses(ctx, p, pre, relay):
     per-window operation and the current a summed variable."""
     rule = ctx.rule
     text = ctx.equations(p.name, eq.input_synapse_equations(rule))
-    pathways = {k: ctx.code_of(f"{p.name}.{k}", v) for k, v in eq.input_on_pre(rule).items()}
+    clip = sc.clip_code(p.bounds) if rule.direct else ""
+    pathways = {k: ctx.code_of(f"{p.name}.{k}", v + (clip if k == "learn" else "")) for k, v in eq.input_on_pre(rule).items()}
     events = {k: f"{k}_ev" for k in pathways}
     S = EPSynapses(
         pre, relay, text, on_pre=pathways or None, on_event=events or "spike",

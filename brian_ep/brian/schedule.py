@@ -14,6 +14,8 @@ global neuromodulatory signal times a per-layer constant).
 
 from __future__ import annotations
 
+import math
+
 __all__ = [
     "step_in_window",
     "window_index",
@@ -27,6 +29,7 @@ __all__ = [
     "synapse_update",
     "readout_update",
     "optimizer_code",
+    "clip_code",
 ]
 
 
@@ -207,3 +210,14 @@ def optimizer_code(
         ]
     lines.append(f"{grad} *= 1 - apply")
     return "\n".join(lines) + "\n"
+
+
+def clip_code(bounds, var: str = "w") -> str:
+    """Keep ``var`` in ``bounds = (lower, upper)`` after an update (a sign constraint or weight
+    bounds of the projection: the projection step of a projected gradient update); empty for
+    an unconstrained projection."""
+    lower, upper = bounds
+    if lower == -math.inf and upper == math.inf:
+        return ""
+    text = [repr(float(b)) if math.isfinite(b) else ("-inf" if b < 0 else "inf") for b in (lower, upper)]
+    return f"{var} = clip({var}, {text[0]}, {text[1]})\n"

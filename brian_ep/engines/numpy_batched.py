@@ -10,6 +10,7 @@ import numpy as np
 from ..errors import DivergenceError
 from ..maths.dynamics import check_state, output, relax
 from ..maths.optim import apply_update, learning_rates
+from ..maths.params import constrain
 from ..maths.params import Params
 from ..maths.phases import ep_phase_gradient
 from .base import ChunkResult, Engine
@@ -56,6 +57,7 @@ class NumpyEngine(Engine):
                 check_state(self.arch, u, ep.divergence_threshold, where)
             outputs[sl] = output(self.arch, self.params, ph.u_free)
             apply_update(self.params, grads, lrs, self.spec.optim, self.optim_state)
+            constrain(self.arch, self.params)
             if not self.params.is_finite():
                 raise DivergenceError(
                     f"the weights became non-finite after the mini-batch that starts with "

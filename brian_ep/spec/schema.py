@@ -178,16 +178,33 @@ class InitSpec(_Frozen):
     gain: float = Field(default=1.0, ge=0)
 
 
+Sign = Literal["any", "excitatory", "inhibitory"]
+
+
+def _check_bounds(v):
+    if v is not None and not (v[0] < v[1]):
+        raise ValueError(f"bounds must be [lower, upper] with lower < upper (got {list(v)})")
+    return v
+
+
 class ChainSpec(_Frozen):
     """The feedforward chain input -> h1 -> ... -> output.
 
     ``gamma`` (feedback regulation factor) and ``lr`` (learning rate) are one number for
     every projection of the chain or a list with one entry per projection, from the input up.
+    ``sign`` (Dale's law: ``excitatory`` weights stay >= 0, ``inhibitory`` ones <= 0) and
+    ``bounds`` (``[lower, upper]``) constrain every chain weight; initial weights take the
+    sign, and every update is followed by clipping to the allowed interval (a projected
+    gradient step). ``model.projections`` may set them per projection.
     """
 
     gamma: Union[float, list[float]] = 1.0
     lr: Union[float, list[float]] = 0.05
     init: InitSpec = InitSpec()
+    sign: Sign = "any"
+    bounds: Optional[tuple[float, float]] = None
+
+    _bounds = field_validator("bounds")(_check_bounds)
 
     @field_validator("gamma", "lr")
     @classmethod
@@ -205,7 +222,8 @@ class ProjectionSpec(_Frozen):
     """An extra projection (or an override of a chain projection) between two named layers.
 
     ``gamma``: feedback factor in (0, 1], or ``auto`` (exact mode: the value that keeps the
-    network an energy-based model, derived from the other projections).
+    network an energy-based model, derived from the other projections). ``sign`` and
+    ``bounds``: as in ``model.chain`` (default: those of the chain).
     """
 
     pre: str
@@ -213,8 +231,11 @@ class ProjectionSpec(_Frozen):
     gamma: Union[float, Literal["auto"], None] = None
     lr: Optional[float] = Field(default=None, ge=0)
     init: Optional[InitSpec] = None
+    sign: Optional[Sign] = None
+    bounds: Optional[tuple[float, float]] = None
 
     _gamma = field_validator("gamma")(_gamma_or_auto)
+    _bounds = field_validator("bounds")(_check_bounds)
 
 
 class ResidualSpec(_Frozen):
@@ -237,8 +258,11 @@ class ResidualSpec(_Frozen):
     gamma: Union[float, Literal["auto"]] = "auto"
     lr: Optional[float] = Field(default=None, ge=0)
     init: Optional[InitSpec] = None
+    sign: Sign = "any"
+    bounds: Optional[tuple[float, float]] = None
 
     _gamma = field_validator("gamma")(_gamma_or_auto)
+    _bounds = field_validator("bounds")(_check_bounds)
 
 
 class ReadoutSpec(_Frozen):
