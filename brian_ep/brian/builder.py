@@ -30,6 +30,9 @@ ORDER_INPUT_EVENT = 3  # start: input neurons emit the window event
 ORDER_INPUT_LEARN = 4  # start: input synapses apply (or accumulate) the last window's update
 ORDER_OPTIM = 5  # start: optimiser step at the end of a mini-batch (accumulating modes)
 ORDER_INPUT_DELIVER = 6  # start: input synapses deliver the new window's input current
+ORDER_READOUT_CLEAR = 7  # start: event readout: clear the readout's input a and the top layer's feedback I_ro
+ORDER_READOUT_EVENT = 8  # start: event readout: top-layer and readout neurons emit their events
+ORDER_READOUT_SUM = 9  # start: event readout: the readout synapses sum a (pathway 'pre')
 ORDER_MONITOR = 10  # start: record the latched free-phase outputs (prediction network: 'end')
 ORDER_OUTPUT_ERROR = 0  # before_groups: the output layer's held or accumulated error (MSE)
 ORDER_READOUT_GROUP = -10  # groups: readout summed input a (order - 1) before everything
@@ -37,6 +40,7 @@ ORDER_NORMALISER = -6  # groups: softmax normaliser Z
 ORDER_READOUT_LATCH = -5  # groups: latch the free-phase (and nudged) readout output
 ORDER_READOUT_UPDATE = -4  # groups: readout synapses apply the update (once a window)
 ORDER_READOUT_OPTIM = -3  # groups: readout optimiser step at the end of a mini-batch
+ORDER_READOUT_FEEDBACK = -2  # groups: event readout: the readout synapses send w err to I_ro (pathway 'post')
 
 
 @dataclass
@@ -71,7 +75,7 @@ class _Context:
 
 def build_network(
     arch, ep, optim, n_windows: int, data: dict | None = None, name: str = "ep", modify_equations=None,
-    predict: bool = False, input_delivery: str | None = None,
+    predict: bool = False, delivery: str | None = None,
 ) -> EPNetwork:
     """Build the Brian2 objects for ``arch`` presenting ``n_windows`` samples.
 
@@ -102,7 +106,7 @@ def build_network(
     predict : bool
         Build the prediction network: windows of ``ep.free_steps`` steps, no nudge, no
         learning; its monitor records the free-phase output of every window.
-    input_delivery : {None, "events", "dense"}
+    delivery : {None, "events", "dense"}
         How the input current is delivered (:class:`~brian_ep.brian.rule.Rule`); default
         ``dense`` under ``cuda_standalone``, ``events`` otherwise.
 
@@ -119,7 +123,7 @@ def build_network(
     learning rule, and a ``StateMonitor`` of the free-phase outputs. Each window lasts
     ``ep.window_steps * ep.dt`` (``ep.free_steps * ep.dt`` when predicting).
     """
-    delivery = input_delivery or _default_input_delivery()
+    delivery = delivery or _default_delivery()
     ctx = _context(arch, ep, optim, n_windows, data or {}, name, modify_equations, Rule.from_spec(ep, optim, predict, delivery))
     groups = {arch.input.name: _input_group(ctx)}
     for layer in arch.free_layers:
@@ -142,7 +146,7 @@ def build_network(
     )
 
 
-def _default_input_delivery() -> str:
+def _default_delivery() -> str:
     from brian2 import get_device
 
     return "dense" if type(get_device()).__name__ == "CUDAStandaloneDevice" else "events"
@@ -218,10 +222,14 @@ def _free_layer(ctx, layer):
     wiring, rule = _wiring(ctx.arch, layer, ctx.rule), ctx.rule
     text = ctx.equations(layer.name, eq.layer_equations(layer, wiring, rule))
     ns = dict(ctx.shared, tau=layer.tau * second, target=ctx.timed["target"])
+    event_top = wiring.nudge == "softmax" and rule.event_readout
+    events = {k: ctx.code_of(f"{layer.name}.{k}", v) for k, v in eq.readout_events(layer.neuron.brian_rate)[0].items()} if event_top else {}
     G = EPNeuronGroup(
         layer.size, text, clock=ctx.step_clock, namespace=ns, name=f"{ctx.name}_{layer.name}",
-        **layer.neuron.brian_group_options(layer),
+        **({"events": events} if events else {}), **layer.neuron.brian_group_options(layer),
     )
+    if event_top:
+        _clear_and_emit(ctx, G, layer.name, "I_ro", events)
     if rule.predict:
         code = sc.predict_latch_code(layer)
     else:
@@ -236,6 +244,15 @@ def _free_layer(ctx, layer):
     if not rule.predict:
         _layer_extras(ctx, layer, wiring, G)
     return G
+
+
+def _clear_and_emit(ctx, G, key, var, events) -> None:
+    """Event readout: clear ``var`` every step before the pathways add to it, and emit the
+    ``events`` at the start of the step (after the phase schedule)."""
+    G.run_regularly(ctx.code_of(f"{key}.clear", f"{var} = 0\n"), when="start", order=ORDER_READOUT_CLEAR, name=f"{ctx.name}_{key}_clear")
+    for event in events:
+        G.thresholder[event].when = "start"
+        G.thresholder[event].order = ORDER_READOUT_EVENT
 
 
 def _layer_extras(ctx, layer, wiring, G) -> None:
@@ -266,7 +283,7 @@ def _relay(ctx, layer, G):
         for var in ("f", "ra", "rb"):
             setattr(relay, var, linked_var(G, var))
     G.I_in = linked_var(relay, "I_in")
-    if ctx.rule.input_delivery == "events":
+    if ctx.rule.delivery == "events":
         relay.run_regularly(
             ctx.code_of(f"{key}.clear", "I_in = 0\n"), clock=ctx.window_clock, when="start", order=ORDER_INPUT,
             name=f"{ctx.name}_{key}_clear",
@@ -280,10 +297,13 @@ def _readout_group(ctx):
     rule = ctx.rule
     clock = ctx.window_clock if rule.predict else ctx.step_clock
     text = ctx.equations("readout", eq.predict_readout_equations() if rule.predict else eq.readout_equations(rule.readout_error))
+    events = {k: ctx.code_of(f"readout.{k}", v) for k, v in eq.readout_events()[1].items()} if rule.event_readout else {}
     R = EPNeuronGroup(
         ctx.arch.output.size, text, clock=clock, namespace=dict(ctx.shared, target=ctx.timed["target"]),
-        order=ORDER_READOUT_GROUP, name=f"{ctx.name}_readout",
+        order=ORDER_READOUT_GROUP, name=f"{ctx.name}_readout", **({"events": events} if events else {}),
     )
+    if events:
+        _clear_and_emit(ctx, R, "readout", "a", events)
     code = "o_free = exp(a) / Z\n" if rule.predict else sc.readout_latch_code(rule.nudge_force, rule.readout_error)
     R.run_regularly(ctx.code_of("readout.latch", code), clock=clock, when="groups", order=ORDER_READOUT_LATCH, name=f"{ctx.name}_readout_latch")
     if not rule.predict:
@@ -331,7 +351,16 @@ def _readout_synapses(ctx, p, pre, post):
     top = ctx.arch.layer(p.pre)
     text = ctx.equations(p.name, eq.readout_synapse_equations(ctx.rule, top.neuron.brian_rate))
     clock = ctx.window_clock if ctx.rule.predict else ctx.step_clock
-    S = EPSynapses(pre, post, text, clock=clock, namespace=dict(ctx.shared), name=f"{ctx.name}_{p.name}")
+    if not ctx.rule.event_readout:
+        S = EPSynapses(pre, post, text, clock=clock, namespace=dict(ctx.shared), name=f"{ctx.name}_{p.name}")
+        return S, None if ctx.rule.predict else sc.readout_update(ctx.rule.direct, ctx.rule.readout_error)
+    code = {k: ctx.code_of(f"{p.name}.{k}", v) for k, v in eq.readout_events(top.neuron.brian_rate)[2].items()}
+    S = EPSynapses(
+        pre, post, text, on_pre=code["pre"], on_post=code["post"], on_event={"pre": "readout_ev", "post": "feedback_ev"},
+        clock=clock, namespace=dict(ctx.shared), name=f"{ctx.name}_{p.name}",
+    )
+    S.pre.when, S.pre.order = "start", ORDER_READOUT_SUM
+    S.post.when, S.post.order = "groups", ORDER_READOUT_FEEDBACK
     return S, None if ctx.rule.predict else sc.readout_update(ctx.rule.direct, ctx.rule.readout_error)
 
 
@@ -353,7 +382,7 @@ def _input_synapses(ctx, p, pre, relay):
         pathway = getattr(S, key)
         pathway.when = "start"
         pathway.order = ORDER_INPUT_LEARN if key == "learn" else ORDER_INPUT_DELIVER
-    dense_update = rule.input_delivery == "dense" and not rule.predict
+    dense_update = rule.delivery == "dense" and not rule.predict
     return S, eq.input_learning_code(rule.direct) if dense_update else None
 
 

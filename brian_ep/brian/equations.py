@@ -36,6 +36,7 @@ __all__ = [
     "predict_readout_equations",
     "readout_synapse_equations",
     "normaliser_equations",
+    "readout_events",
 ]
 
 
@@ -155,11 +156,11 @@ def synapse_equations(name: str, gamma: float, rule, pre_signal: str = "r", post
 
 def input_synapse_equations(rule) -> str:
     """Equations of a projection from the clamped input: a weight and its optimiser state.
-    With ``rule.input_delivery == "events"`` the current is delivered by the ``deliver``
+    With ``rule.delivery == "events"`` the current is delivered by the ``deliver``
     pathway (:func:`input_on_pre`); with ``"dense"`` it is a sum over all synapses, once a
     window (the post-synaptic group is the layer's input relay, on the window clock)."""
     lines = _weight_lines(rule) if not rule.predict else ["w : 1"]
-    if rule.input_delivery == "dense":
+    if rule.delivery == "dense":
         lines.append("I_in_post = w * x_pre : 1 (summed)")
     return "\n".join(lines) + "\n"
 
@@ -172,11 +173,11 @@ def input_group_equations(predict: bool = False) -> str:
 
 def input_events(rule) -> dict:
     """Custom events of the input neurons, which live on the window clock (one step per
-    window), with ``rule.input_delivery == "events"``: ``learn_ev`` for neurons that carried the
+    window), with ``rule.delivery == "events"``: ``learn_ev`` for neurons that carried the
     last stimulus (their synapses apply the EP update) and ``deliver_ev`` for those that carry
     the new one (their synapses send ``w x`` once: the input is constant within a window, so it
     is not re-summed every step, and pixels that are 0 cost nothing)."""
-    if rule.input_delivery != "events":
+    if rule.delivery != "events":
         return {}
     return {"deliver_ev": "x > 0"} if rule.predict else {"learn_ev": "x_last > 0", "deliver_ev": "x > 0"}
 
@@ -192,11 +193,11 @@ def input_learning_code(direct: bool) -> str:
 
 
 def input_on_pre(rule) -> dict:
-    """The pathways of an input synapse on the window events (``rule.input_delivery ==
+    """The pathways of an input synapse on the window events (``rule.delivery ==
     "events"``): ``learn`` updates the weight (or accumulates the update) from the last window
     (:func:`input_learning_code`); ``deliver``, scheduled after the optimiser step, sends the
     new stimulus through the updated weight. A prediction network has ``deliver`` only."""
-    if rule.input_delivery != "events":
+    if rule.delivery != "events":
         return {}
     deliver = {"deliver": "I_in_post += w * x_pre\n"}
     return deliver if rule.predict else {"learn": input_learning_code(rule.direct), **deliver}
@@ -247,6 +248,21 @@ def predict_readout_equations() -> str:
     return "a : 1\nZ : 1\no_free : 1\n"
 
 
+def readout_events(rate: str = "r") -> tuple:
+    """Events that carry the softmax readout's sums when it needs them (``rule.event_readout``):
+    the readout's input ``a`` is needed from the end of the free phase on (step ``NF``, where
+    the free output is latched, and the nudged phases), its feedback ``I_ro`` in the nudged
+    phases only. Returns ``(top layer events, readout events, pathways)``: the top layer's
+    neurons with a non-zero rate fire ``readout_ev`` from step ``NF`` on (their synapses add
+    ``w r`` to ``a``), the readout neurons fire ``feedback_ev`` (their synapses add ``w err`` to
+    ``I_ro``). ``a`` and ``I_ro`` are cleared every step before."""
+    j = "(timestep(t, dt) % NW)"
+    top = {"readout_ev": f"{j} >= NF and {rate} != 0"}
+    readout = {"feedback_ev": f"{j} >= NF"}
+    pathways = {"pre": f"a_post += w * {rate}_pre\n", "post": "I_ro_pre += w * err_post\n"}
+    return top, readout, pathways
+
+
 def normaliser_equations(readout_error: str = "free") -> str:
     text = "Z_post = exp(a_pre) : 1 (summed)\n"
     if readout_error == "nudged":
@@ -261,7 +277,8 @@ def readout_synapse_equations(rule, rate: str = "r") -> str:
     if rule.predict:
         return "w : 1\na_post = w * r_free_pre : 1 (summed)\n"
     head, tail = _weight_lines(rule)[:2], _weight_lines(rule)[2:]
-    lines = head + [f"a_post = w * {rate}_pre : 1 (summed)", "I_ro_pre = w * err_post : 1 (summed)"]
+    sums = [] if rule.event_readout else [f"a_post = w * {rate}_pre : 1 (summed)", "I_ro_pre = w * err_post : 1 (summed)"]
+    lines = head + sums
     if rule.readout_error == "nudged":
         lines.append("an_post = w * ra_pre : 1 (summed)")
     return "\n".join(lines + tail) + "\n"

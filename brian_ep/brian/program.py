@@ -29,10 +29,13 @@ from pathlib import Path
 
 from ..errors import ArgumentError
 
-__all__ = ["StandaloneProgram", "standalone_device", "NVCC_FLAGS"]
+__all__ = ["StandaloneProgram", "standalone_device", "NVCC_FLAGS", "HOST_STD"]
 
 #: nvcc flags added under ``cuda_standalone``: CUDA 13's Thrust needs C++17, brian2cuda passes c++11
 NVCC_FLAGS = ("-std=c++17",)
+#: the host compiler's C++ standard under ``cuda_standalone`` (nvcc hands Brian2's gcc flags,
+#: ``-std=c++11`` by default, to the host compiler, where Thrust refuses anything below C++17)
+HOST_STD = "-std=c++17"
 
 
 def standalone_device(run_device: str):
@@ -94,6 +97,7 @@ class StandaloneProgram:
         if type(self.device).__name__ == "CUDAStandaloneDevice":
             key = "devices.cuda_standalone.cuda_backend.extra_compile_args_nvcc"
             self.prefs.setdefault(key, _with_flags(key, NVCC_FLAGS))
+            self.prefs.setdefault("codegen.cpp.extra_compile_args_gcc", _host_flags())
         self.net = None
 
     @contextmanager
@@ -152,6 +156,13 @@ class StandaloneProgram:
         self.net = None
         if self._temporary:
             shutil.rmtree(self._base, ignore_errors=True)
+
+
+def _host_flags() -> list:
+    from brian2 import prefs
+
+    flags = [f for f in prefs["codegen.cpp.extra_compile_args_gcc"] if not f.startswith("-std=")]
+    return flags + [HOST_STD]
 
 
 def _with_flags(key, flags) -> list:

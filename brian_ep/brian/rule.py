@@ -22,11 +22,14 @@ class Rule:
     batch_size : int
     predict : bool
         The prediction network: the free phase only, no nudge and no learning.
-    input_delivery : {"events", "dense"}
-        How the input current reaches its layers once a window: ``events`` (custom events of
-        the input neurons, pixels that are 0 cost nothing; the default on CPUs) or ``dense``
-        (a summed variable over all synapses and a per-window update; no synaptic pathway, for
-        devices such as ``cuda_standalone``).
+    delivery : {"events", "dense"}
+        How the sums that are not needed at every step are computed: ``events`` (the default
+        on CPUs: the input current once a window through custom events of the input neurons,
+        pixels that are 0 cost nothing; the softmax readout's input and feedback through
+        events of the top layer and the readout that fire in the nudged phases only, from
+        neurons whose rate is not 0) or ``dense`` (summed variables over all synapses and a
+        per-window update, no synaptic pathway: for ``cuda_standalone``, whose pathways
+        need the default clock).
     """
 
     mode: str = "exact"
@@ -36,12 +39,12 @@ class Rule:
     algorithm: str = "sgd"
     batch_size: int = 1
     predict: bool = False
-    input_delivery: str = "events"
+    delivery: str = "events"
 
     @classmethod
-    def from_spec(cls, ep, optim, predict: bool = False, input_delivery: str = "events") -> "Rule":
+    def from_spec(cls, ep, optim, predict: bool = False, delivery: str = "events") -> "Rule":
         """The rule of an ``EPSpec`` and an ``OptimSpec``."""
-        return cls(ep.mode, ep.nudging, ep.nudge_force, ep.readout_error, optim.algorithm, optim.batch_size, predict, input_delivery)
+        return cls(ep.mode, ep.nudging, ep.nudge_force, ep.readout_error, optim.algorithm, optim.batch_size, predict, delivery)
 
     @property
     def centered(self) -> bool:
@@ -62,6 +65,12 @@ class Rule:
     def accumulate(self) -> bool:
         """Accumulate updates in ``g`` and let an optimiser step apply them."""
         return not self.direct
+
+    @property
+    def event_readout(self) -> bool:
+        """The softmax readout sums its input and sends its feedback through events (training
+        networks with ``delivery == "events"`` and the exact readout error)."""
+        return self.delivery == "events" and not self.predict and self.readout_error == "free"
 
     @property
     def adam(self) -> bool:

@@ -3,7 +3,8 @@ without a GPU or nvcc: the projects are generated with ``compile=False`` and the
 checked. brian2cuda's synapse template refers to ``defaultclock`` in every pathway that needs
 atomics, which does not compile when the network does not use the default clock; brian_ep's
 input therefore reaches its layers without a synaptic pathway under this device (a summed
-variable and a per-window update), and the nvcc flags gain ``-std=c++17`` (CUDA 13's Thrust)."""
+variable and a per-window update), and nvcc and the host compiler get ``-std=c++17`` (CUDA 13's
+Thrust refuses older standards, also in the host pass)."""
 
 from __future__ import annotations
 
@@ -55,5 +56,7 @@ def test_cuda_project_generates_without_default_clock_references(kind, no_gpu_pr
     assert offenders == []
     nvcc_flags = next(line for line in (project / "makefile").read_text().splitlines() if line.startswith("NVCCFLAGS"))
     assert "-std=c++17" in nvcc_flags
+    host = nvcc_flags.split("-Xcompiler", 1)[1]  # the flags nvcc hands to the host compiler
+    assert "-std=c++17" in host and "-std=c++11" not in host
     if kind == "train":
         assert any("input_h1_ep_codeobject" in s.name for s in sources)  # the input's EP update, once a window
