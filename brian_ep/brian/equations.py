@@ -21,6 +21,7 @@ from .schedule import beta_expression
 __all__ = [
     "layer_equations",
     "current_lines",
+    "learned_lines",
     "bias_lines",
     "nudge_lines",
     "latch_variable_lines",
@@ -84,17 +85,21 @@ def current_lines(wiring, bias: bool) -> list:
     return lines
 
 
-def bias_lines(bias: bool, rule) -> list:
-    """A learned bias ``b`` with its learning rate and, when updates accumulate, its
-    accumulated update ``gb`` (and Adam moments ``mb``, ``vb``)."""
-    if not bias:
-        return []
-    lines = ["b : 1", "lr_b : 1 (shared)"]
+def learned_lines(rule, var="w", lr="lr", grad="g", m="m", v="v") -> list:
+    """A learned parameter ``var`` with its (shared) learning rate ``lr`` and, when updates
+    accumulate, its accumulated update ``grad`` (and Adam moments ``m``, ``v``): the names
+    :func:`~brian_ep.brian.schedule.optimizer_code` reads."""
+    lines = [f"{var} : 1", f"{lr} : 1 (shared)"]
     if rule.accumulate:
-        lines.append("gb : 1")
+        lines.append(f"{grad} : 1")
     if rule.adam:
-        lines += ["mb : 1", "vb : 1"]
+        lines += [f"{m} : 1", f"{v} : 1"]
     return lines
+
+
+def bias_lines(bias: bool, rule) -> list:
+    """A learned bias ``b`` (see :func:`learned_lines`), if the layer has one."""
+    return learned_lines(rule, "b", "lr_b", "gb", "mb", "vb") if bias else []
 
 
 def nudge_lines(nudge, rule, rate: str = "r") -> list:
@@ -132,21 +137,12 @@ def latch_variable_lines(neuron) -> list:
     ]
 
 
-def _weight_lines(rule) -> list:
-    lines = ["w : 1", "lr : 1 (shared)"]
-    if rule.accumulate:
-        lines.append("g : 1")
-    if rule.adam:
-        lines += ["m : 1", "v : 1"]
-    return lines
-
-
 def synapse_equations(name: str, gamma: float, rule, pre_signal: str = "r", post_signal: str = "r") -> str:
     """Equations of a recurrent projection ``name``: one weight ``w`` driving the
     feedforward current of the post-synaptic layer and, scaled by ``gamma``, the feedback
     current of the pre-synaptic layer (``pre_signal``, ``post_signal``: the variables the
     two layers send, their neuron models' ``brian_signal``)."""
-    head, tail = (_weight_lines(rule)[:2], _weight_lines(rule)[2:]) if not rule.predict else (["w : 1"], [])
+    head, tail = (learned_lines(rule)[:2], learned_lines(rule)[2:]) if not rule.predict else (["w : 1"], [])
     lines = head + [
         f"I_{name}_post = w * {pre_signal}_pre : 1 (summed)",
         f"I_fb_{name}_pre = {gamma!r} * w * {post_signal}_post : 1 (summed)",
@@ -159,7 +155,7 @@ def input_synapse_equations(rule) -> str:
     With ``rule.delivery == "events"`` the current is delivered by the ``deliver``
     pathway (:func:`input_on_pre`); with ``"dense"`` it is a sum over all synapses, once a
     window (the post-synaptic group is the layer's input relay, on the window clock)."""
-    lines = _weight_lines(rule) if not rule.predict else ["w : 1"]
+    lines = learned_lines(rule) if not rule.predict else ["w : 1"]
     if rule.delivery == "dense":
         lines.append("I_in_post = w * x_pre : 1 (summed)")
     return "\n".join(lines) + "\n"
@@ -276,7 +272,7 @@ def readout_synapse_equations(rule, rate: str = "r") -> str:
     ``readout_error="nudged"``, ``an = w ra_pre`` from the latched nudged rates)."""
     if rule.predict:
         return "w : 1\na_post = w * r_free_pre : 1 (summed)\n"
-    head, tail = _weight_lines(rule)[:2], _weight_lines(rule)[2:]
+    head, tail = learned_lines(rule)[:2], learned_lines(rule)[2:]
     sums = [] if rule.event_readout else [f"a_post = w * {rate}_pre : 1 (summed)", "I_ro_pre = w * err_post : 1 (summed)"]
     lines = head + sums
     if rule.readout_error == "nudged":
