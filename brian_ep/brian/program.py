@@ -125,10 +125,11 @@ class StandaloneProgram:
             for key, value in previous.items():
                 prefs[key] = value
 
-    def build(self, make_network, compile: bool = True):
+    def build(self, make_network, compile: bool = True, profile: bool = False):
         """Create the objects with ``make_network()`` (an :class:`EPNetwork`) on this program's
         device, run them symbolically and build (and compile) the project; returns the
-        network, whose variables the ``run_args`` of :meth:`run` refer to.
+        network, whose variables the ``run_args`` of :meth:`run` refer to. ``profile``:
+        compile Brian2's per-code-object timers in (``brian2.profiling_summary``).
 
         Objects of programs closed earlier in this process are collected first, so that Brian2
         gives the new code objects the same names (and so the same source files) as before:
@@ -136,7 +137,7 @@ class StandaloneProgram:
         gc.collect()
         with self.active(), self._prefs():
             net = make_network()
-            net.network.run(net.duration, namespace={})
+            net.network.run(net.duration, namespace={}, profile=profile)
             self.device.build(directory=self.directory, compile=compile, run=False, with_output=False)
         self.net = net
         return net

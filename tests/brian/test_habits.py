@@ -150,26 +150,31 @@ def test_hook_reaches_the_readout_and_its_learning_rule():
     assert np.all(net.groups["readout"].seen_o[:] > 0)
 
 
-def test_hook_reaches_the_input_layer_and_the_input_projection():
-    def silence_input(key, text):
-        if key == "input":
-            return text + "gain : 1 (shared)\n"
-        if key == "input.load":
-            return text.replace("x = stim(t, i)", "x = gain * stim(t, i)")
+def _parameter_hook(group, parameter, operation, old, new):
+    """A hook that adds a shared ``parameter`` (0 unless set) to ``group`` and puts it into
+    ``operation``'s code by replacing ``old`` with ``new``."""
+
+    def hook(key, text):
+        if key == group:
+            return text + f"{parameter} : 1 (shared)\n"
+        if key == operation:
+            assert old in text, (key, text)
+            return text.replace(old, new)
         return text
 
-    net, _, _ = _trained(silence_input)
-    assert np.all(net.relays["h1"].I_in[:] == 0.0)
+    return hook
 
-    def scale_delivery(key, text):
-        if key == "input_h1":
-            return text + "w_scale : 1 (shared)\n"
-        if key == "input_h1.deliver":
-            return text.replace("w * x_pre", "w_scale * w * x_pre")
-        return text
 
-    net, _, _ = _trained(scale_delivery)
-    assert np.all(net.relays["h1"].I_in[:] == 0.0)  # w_scale is 0 unless set
+@pytest.mark.parametrize(
+    "hook",
+    [
+        _parameter_hook("input", "gain", "input.load", "x = stim(t, i)", "x = gain * stim(t, i)"),  # the input layer
+        _parameter_hook("input_h1", "w_scale", "input_h1.deliver", "w * x_pre", "w_scale * w * x_pre"),  # the input projection
+    ],
+)
+def test_hook_reaches_the_input_layer_and_the_input_projection(hook):
+    net, _, _ = _trained(hook)
+    assert np.all(net.relays["h1"].I_in[:] == 0.0)  # the added parameter is 0: no input current
 
 
 def test_hook_reaches_recurrent_projections_and_hidden_layers():
