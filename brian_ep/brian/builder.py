@@ -23,7 +23,8 @@ from .rule import Rule, Wiring
 __all__ = ["EPNetwork", "build_network"]
 
 # Scheduling: the order of operations within one time step (see docs/brian.md).
-ORDER_LATCH = 0  # start: layers latch phase results, restart/reset states
+ORDER_SCHEDULE_EVENT = -1  # start: layers emit the phase events (free_end, nudge_end, window_start)
+ORDER_LATCH = 0  # start: layers latch phase results, restart/reset states (on those events)
 ORDER_UPDATE = 1  # start: recurrent synapses apply the EP update (once a window)
 ORDER_INPUT = 2  # start: the input layer loads the next stimulus, input relays reset (once a window)
 ORDER_INPUT_EVENT = 3  # start: input neurons emit the window event
@@ -222,26 +223,28 @@ def _free_layer(ctx, layer):
     wiring, rule = _wiring(ctx.arch, layer, ctx.rule), ctx.rule
     text = ctx.equations(layer.name, eq.layer_equations(layer, wiring, rule))
     ns = dict(ctx.shared, tau=layer.tau * second, target=ctx.timed["target"])
+    if rule.predict:
+        schedule = sc.predict_latch_events(layer)
+    else:
+        schedule = sc.latch_events(layer, rule, sc.update_factor(rule, ctx.arch.energy_weights[layer.name]))
+    events = {f"{k}_ev": ctx.code_of(f"{layer.name}.{k}_ev", condition) for k, (condition, _) in schedule.items()}
     event_top = wiring.nudge == "softmax" and rule.event_readout
-    events = {k: ctx.code_of(f"{layer.name}.{k}", v) for k, v in eq.readout_events(layer.neuron.brian_rate)[0].items()} if event_top else {}
+    readout_events = {k: ctx.code_of(f"{layer.name}.{k}", v) for k, v in eq.readout_events(layer.neuron.brian_rate)[0].items()} if event_top else {}
     G = EPNeuronGroup(
         layer.size, text, clock=ctx.step_clock, namespace=ns, name=f"{ctx.name}_{layer.name}",
-        **({"events": events} if events else {}), **layer.neuron.brian_group_options(layer),
+        events={**events, **readout_events}, **layer.neuron.brian_group_options(layer),
     )
+    for k, (_, code) in schedule.items():
+        G.run_on_event(f"{k}_ev", ctx.code_of(f"{layer.name}.{k}", code), when="start", order=ORDER_LATCH)
+        G.thresholder[f"{k}_ev"].when = "start"
+        G.thresholder[f"{k}_ev"].order = ORDER_SCHEDULE_EVENT
     if event_top:
-        _clear_and_emit(ctx, G, layer.name, "I_ro", events)
-    if rule.predict:
-        code = sc.predict_latch_code(layer)
-    else:
+        _clear_and_emit(ctx, G, layer.name, "I_ro", readout_events)
+    if not rule.predict:
         G.beta = ctx.ep.beta
         G.learn = 1.0
         if layer.bias:
             G.lr_b = ctx.lrs.b[layer.name]
-        code = sc.latch_code(layer, wiring, rule, sc.update_factor(rule, ctx.arch.energy_weights[layer.name]))
-    G.run_regularly(
-        ctx.code_of(f"{layer.name}.schedule", code), when="start", order=ORDER_LATCH, name=f"{ctx.name}_{layer.name}_schedule"
-    )
-    if not rule.predict:
         _layer_extras(ctx, layer, wiring, G)
     return G
 

@@ -20,8 +20,8 @@ __all__ = [
     "step_in_window",
     "window_index",
     "beta_expression",
-    "latch_code",
-    "predict_latch_code",
+    "latch_events",
+    "predict_latch_events",
     "update_factor",
     "nudge_error_update",
     "output_error_code",
@@ -63,18 +63,26 @@ def update_factor(rule, energy_weight: float) -> str:
     return f"{numerator} / ({denominator} + 1 - learn)"
 
 
-def latch_code(layer, wiring, rule, factor: str) -> str:
-    """Per-step bookkeeping of a layer (``run_regularly`` at ``when='start'``): latch the phase
-    results, restart the second nudged phase from the free state, apply the bias update, and
-    reset the state when a new window begins.
+def latch_events(layer, rule, factor: str) -> dict:
+    """A layer's phase schedule as events: ``{name: (condition, code)}``, each code run by the
+    layer's ``run_on_event`` at the start of the one step of the window where its condition
+    holds (nothing runs at the other steps):
+
+    * ``free_end`` (``j == NF``): latch the free state (``<v>_free`` for the model's state
+      variables, ``r_free``) and the update factor ``f``;
+    * ``nudge_end`` (``j == NF + NN``, centered nudging): latch ``ra`` and restart the second
+      nudged phase from the free state;
+    * ``window_start`` (``j == 0``): latch the last nudged rate, apply the bias update and
+      reset the state for the new sample.
+
+    Positive and random-sign nudging have one nudged phase: ``rb`` is latched at ``free_end``
+    and ``ra`` at ``window_start``.
 
     Parameters
     ----------
     layer : Layer
         Its neuron model names the state variables (``brian_state``) and the rate
         (``brian_rate``) to latch.
-    wiring : Wiring
-        The layer's connections (unused here; kept for models whose bookkeeping depends on them).
     rule : Rule
     factor : str
         Expression of the update factor latched into ``f`` (see :func:`update_factor`);
@@ -82,29 +90,31 @@ def latch_code(layer, wiring, rule, factor: str) -> str:
     """
     j = step_in_window()
     state, r = layer.neuron.brian_state, layer.neuron.brian_rate
-    lines = [f"fe = int({j} == NF)", f"we = int({j} == 0)"]
-    lines += [f"{v}_free += fe * ({v} - {v}_free)" for v in state]
-    lines += [f"r_free += fe * ({r} - r_free)", f"f += fe * (learn * mask(t) * {factor} - f)"]
+    free_end = [f"{v}_free += {v} - {v}_free" for v in state]
+    free_end += [f"r_free += {r} - r_free", f"f += learn * mask(t) * {factor} - f"]
+    window_start = []
+    events = {}
     if rule.centered:
-        lines += [f"ae = int({j} == NF + NN)", f"ra += ae * ({r} - ra)"]
-        lines += [f"{v} += ae * ({v}_free - {v})" for v in state]
-        lines.append(f"rb += we * ({r} - rb)")
+        events["nudge_end"] = (f"{j} == NF + NN", "\n".join([f"ra += {r} - ra"] + [f"{v} += {v}_free - {v}" for v in state]) + "\n")
+        window_start.append(f"rb += {r} - rb")
     else:
-        lines += [f"rb += fe * ({r} - rb)", f"ra += we * ({r} - ra)"]
+        free_end.append(f"rb += {r} - rb")
+        window_start.append(f"ra += {r} - ra")
     if layer.bias:
-        lines.append(("b += we * lr_b * " if rule.direct else "gb += we * ") + "f * (ra - rb)")
-    lines += [f"{v} *= 1 - we" for v in state]
-    return "\n".join(lines) + "\n"
+        window_start.append(("b += lr_b * " if rule.direct else "gb += ") + "f * (ra - rb)")
+    window_start += [f"{v} = 0" for v in state]
+    events["free_end"] = (f"{j} == NF", "\n".join(free_end) + "\n")
+    events["window_start"] = (f"{j} == 0", "\n".join(window_start) + "\n")
+    return events
 
 
-def predict_latch_code(layer) -> str:
-    """Per-step bookkeeping of a layer in a prediction network (windows of ``NF`` steps, the
-    free phase only): at the first step of each window, latch the rate reached at the end of
-    the last one into ``r_free`` and reset the state for the new sample."""
-    j = step_in_window()
+def predict_latch_events(layer) -> dict:
+    """The phase schedule of a layer in a prediction network (windows of ``NF`` steps, the free
+    phase only), as :func:`latch_events`: at the first step of each window, latch the rate
+    reached at the end of the last one into ``r_free`` and reset the state for the new sample."""
     state, r = layer.neuron.brian_state, layer.neuron.brian_rate
-    lines = [f"we = int({j} == 0)", f"r_free += we * ({r} - r_free)"] + [f"{v} *= 1 - we" for v in state]
-    return "\n".join(lines) + "\n"
+    code = "\n".join([f"r_free += {r} - r_free"] + [f"{v} = 0" for v in state]) + "\n"
+    return {"window_start": (f"{step_in_window()} == 0", code)}
 
 
 def nudge_error_update(error: str, held: str, nudge_force: str) -> str:

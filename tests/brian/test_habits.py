@@ -129,7 +129,7 @@ def test_hook_sees_every_object_and_operation():
     assert set(net.equations) | set(net.code) == set(seen)
     for key in ("input", "h1", "h1_relay", "readout", "normaliser", "input_h1", "h1_output"):
         assert key in net.equations, key
-    for key in ("input.load", "h1.schedule", "h1_relay.clear", "input_h1.learn", "input_h1.deliver", "h1_output.update", "readout.latch"):
+    for key in ("input.load", "h1.free_end", "h1.nudge_end", "h1.window_start", "h1.free_end_ev", "h1_relay.clear", "input_h1.learn", "input_h1.deliver", "h1_output.update", "readout.latch"):
         assert key in net.code, key
     listing = net.listing()
     for obj in net.objects:
