@@ -78,3 +78,15 @@ def test_build_on_run_false_without_directory_leaves_no_folder(user_device, tmp_
     reference = brian_ep.train(_spec(**{"run.engine": "numpy"}), progress=False).params
     scale = max(np.max(np.abs(w)) for w in reference.W.values())
     assert got.max_abs_diff(reference) < 1e-9 * scale
+
+
+def test_cuda_standalone_without_brian2cuda_names_the_extra():
+    import importlib.util
+
+    from brian_ep.brian.program import standalone_device
+    from brian_ep.errors import ArgumentError
+
+    if importlib.util.find_spec("brian2cuda") is not None:
+        pytest.skip("brian2cuda is installed here (tests/brian/test_cuda_codegen.py covers it)")
+    with pytest.raises(ArgumentError, match=r"brian_ep\[cuda\]"):
+        standalone_device("cuda_standalone")
