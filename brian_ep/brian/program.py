@@ -143,8 +143,14 @@ class StandaloneProgram:
         return net
 
     def run(self, run_args: dict) -> None:
-        """Run the compiled program once with ``run_args`` (``{variable_view or TimedArray: array}``)."""
-        with self.active():
+        """Run the compiled program once with ``run_args`` (``{variable_view or TimedArray: array}``).
+
+        Brian2 checks the results for values above 1e50, which overflows when it casts that
+        bound to float32 state (``run.dtype: float32``): numpy's overflow warning is silenced
+        here (divergence is checked by the engine)."""
+        import numpy as np
+
+        with self.active(), np.errstate(over="ignore"):
             self.device.run(directory=self.directory, with_output=False, run_args=run_args)
 
     def read(self, function):
