@@ -145,7 +145,11 @@ class BrianEngine(Engine):
         return outputs
 
     def _network(self, n_windows, data, predict):
-        return build_network(self.arch, self.spec.ep, self.spec.optim, n_windows, data, predict=predict)
+        # The two programs' objects carry different names, so that the code objects of one do
+        # not take suffixed names while the other is alive: a program rebuilt on its own (e.g.
+        # by evaluate) then has the same source files, and make finds nothing to recompile.
+        name = "ep_predict" if predict else "ep"
+        return build_network(self.arch, self.spec.ep, self.spec.optim, n_windows, data, name=name, predict=predict)
 
     def _run_runtime(self, x, y, signs, learn):
         from brian2 import prefs
