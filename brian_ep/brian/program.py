@@ -138,6 +138,7 @@ class StandaloneProgram:
         with self.active(), self._prefs():
             net = make_network()
             net.network.run(net.duration, namespace={}, profile=profile)
+            self.device.clocks = _ByName(self.device.clocks)
             self.device.build(directory=self.directory, compile=compile, run=False, with_output=False)
         self.net = net
         return net
@@ -163,6 +164,15 @@ class StandaloneProgram:
         self.net = None
         if self._temporary:
             shutil.rmtree(self._base, ignore_errors=True)
+
+
+class _ByName(set):
+    """A set that iterates in name order. Brian2 writes ``main.cpp`` by iterating over the
+    device's set of clocks, whose order follows object addresses: with it, the same program
+    gives the same ``main.cpp``, and ``make`` has nothing to recompile."""
+
+    def __iter__(self):
+        return iter(sorted(set.__iter__(self), key=lambda obj: obj.name))
 
 
 def _host_flags() -> list:
