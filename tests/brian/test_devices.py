@@ -34,12 +34,12 @@ def _spec(**over):
 @pytest.fixture
 def user_device():
     """Set a standalone device as a user script would, and reset it afterwards."""
-    from brian2 import device, set_device
+    from brian2 import device, get_device, set_device
     from brian2.devices.device import reset_device
 
     def select(**options):
         set_device("cpp_standalone", **options)
-        return device
+        return get_device()
 
     yield select
     device.reinit()
