@@ -39,10 +39,13 @@ class ConvergenceRow:
 
 
 def convergence_rows(spec, params, x, gammas, tol=1e-6, max_steps=500, n_radius=20):
-    """One :class:`ConvergenceRow` per gamma, from the same weights ``params`` and inputs ``x``."""
+    """One :class:`ConvergenceRow` per gamma, from the same weights ``params`` and inputs ``x``
+    (for a network of stochastic neurons: of its mean field, the rate network)."""
+    from .meanfield import mean_field_architecture
+
     rows = []
     for gamma in gammas:
-        arch = build_architecture(with_gamma(spec, gamma))
+        arch = mean_field_architecture(build_architecture(with_gamma(spec, gamma)))
         steps, change, u = settling_steps(arch, params, x, tol=tol, max_steps=max_steps)
         done = steps <= max_steps
         radius = spectral_radius(arch, params, u, samples=range(min(n_radius, x.shape[0])))

@@ -7,6 +7,7 @@ Errors in specs, data, arguments or diverging dynamics are printed as one paragr
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import textwrap
 from pathlib import Path
@@ -42,8 +43,12 @@ def _cmd_train(args) -> int:
     if args.resume and not (out / "checkpoint.npz").exists():
         raise ArgumentError(f"--resume: no checkpoint in '{out}'; pass the run directory with --out")
     where = f"brian2, {spec.run.device}" if spec.run.engine == "brian2" else f"{spec.run.engine} engine, {spec.run.dtype}"
-    print(f"brian-ep: training '{spec.name}' ({where}) -> {out}", flush=True)
+    main_process = os.environ.get("RANK", "0") == "0"  # under torchrun, one process speaks
+    if main_process:
+        print(f"brian-ep: training '{spec.name}' ({where}) -> {out}", flush=True)
     result = train(spec, out=out, resume=args.resume, progress=not args.quiet, command=" ".join(sys.argv))
+    if not main_process:
+        return 0
     final = result.metrics["epochs"][-1]
     total = sum(r["train_seconds"] + r["eval_seconds"] for r in result.metrics["epochs"])
     print(

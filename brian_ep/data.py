@@ -35,7 +35,7 @@ import numpy as np
 from .errors import DataError
 
 __all__ = ["Dataset", "one_hot", "load_digits", "load_mnist", "load_fashion_mnist",
-           "load_dataset", "find_data_dir", "read_idx_pair", "cache_dir",
+           "load_dataset", "find_data_dir", "read_idx_pair", "cache_dir", "download_allowed",
            "DATA_ENV_VAR", "DOWNLOAD_ENV_VAR", "DATASETS", "CHECKSUMS"]
 
 DATA_ENV_VAR = "BRIAN_EP_DATA"
@@ -282,7 +282,7 @@ def _load_idx_dataset(name, directory, download):
     try:
         found = find_data_dir(name, directory)
     except DataError:
-        if directory is not None or not _download_allowed(download):
+        if directory is not None or not download_allowed(download):
             raise
         found = _download(name)
     x_train, y_train = read_idx_pair(_locate(found, TRAIN_IMAGES), _locate(found, TRAIN_LABELS),
@@ -336,7 +336,9 @@ def _not_found_error(name, searched):
                      f"uncompressed). To fix: {fix}.")
 
 
-def _download_allowed(download):
+def download_allowed(download) -> bool:
+    """Whether a missing data set may be downloaded: ``download`` if given, else whether
+    ``$BRIAN_EP_DOWNLOAD`` is ``1``."""
     if download is None:
         return os.environ.get(DOWNLOAD_ENV_VAR, "") == "1"
     return bool(download)

@@ -65,14 +65,16 @@ def plot_learning_curves(metrics: dict, path) -> Path:
 
 
 def metrics_table(metrics: dict) -> str:
-    """A Markdown table of the per-epoch metrics."""
+    """A Markdown table of the per-epoch metrics (with spikes per training sample for a
+    spiking network)."""
+    spiking = any("spikes_per_sample" in r for r in metrics["epochs"])
     lines = [
-        "| epoch | train loss | train acc (%) | test acc (%) | train time (s) | ms/sample |",
-        "|---:|---:|---:|---:|---:|---:|",
+        "| epoch | train loss | train acc (%) | test acc (%) | train time (s) | ms/sample |" + (" spikes/sample |" if spiking else ""),
+        "|---:|---:|---:|---:|---:|---:|" + ("---:|" if spiking else ""),
     ]
     for r in metrics["epochs"]:
         lines.append(
             f"| {r['epoch']} | {r['train_loss']:.4f} | {100 * r['train_accuracy']:.2f} | {100 * r['test_accuracy']:.2f} "
-            f"| {r['train_seconds']:.1f} | {r['ms_per_sample']:.3f} |"
+            f"| {r['train_seconds']:.1f} | {r['ms_per_sample']:.3f} |" + (f" {r.get('spikes_per_sample', 0):.0f} |" if spiking else "")
         )
     return "\n".join(lines)

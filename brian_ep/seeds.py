@@ -12,11 +12,17 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["STREAMS", "stream"]
+__all__ = ["STREAMS", "stream", "stream_seed"]
 
 STREAMS = {"init": 0, "order": 1, "signs": 2, "batches": 3, "noise": 4}
 
 
+def stream_seed(seed: int, name: str, *more: int) -> list:
+    """The seed (a list of ints) of stream ``name`` of a run with ``seed``, for generators
+    other than numpy's (``more``: e.g. the epoch)."""
+    return [int(seed), STREAMS[name], *(int(m) for m in more)]
+
+
 def stream(seed: int, name: str, *more: int) -> np.random.Generator:
     """The generator of stream ``name`` of a run with ``seed`` (``more``: e.g. the epoch)."""
-    return np.random.default_rng([int(seed), STREAMS[name], *(int(m) for m in more)])
+    return np.random.default_rng(stream_seed(seed, name, *more))

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from .cifar import load_cifar10
 from .data import load_dataset
 from .errors import DataError
 
@@ -19,7 +20,7 @@ def prepare_data(spec, dataset=None):
         If the data set's input or class count does not match ``model.input.size`` or
         ``model.output.size`` (the message names the key to set).
     """
-    ds = dataset if dataset is not None else load_dataset(spec.data.dataset, spec.data.directory)
+    ds = dataset if dataset is not None else _load(spec.data)
     ds = ds.subset(spec.data.n_train, spec.data.n_test)
     val = None
     if spec.data.validation:
@@ -35,3 +36,10 @@ def prepare_data(spec, dataset=None):
             f"{spec.model.output.size}; set model.output.size: {ds.n_classes}"
         )
     return (ds.x_train, ds.y_train), val, (ds.x_test, ds.y_test)
+
+
+def _load(data):
+    """The data set ``data.dataset`` (``DataSpec``) from ``data.directory`` or the search path."""
+    if data.dataset == "cifar10":
+        return load_cifar10(data.directory)
+    return load_dataset(data.dataset, data.directory)

@@ -62,7 +62,7 @@ def accuracy(outputs, labels) -> float:
 
 def _new_position(epoch: int = 0) -> dict:
     """Where a run stands within an epoch (saved in every checkpoint)."""
-    return {"epoch": epoch, "sample": 0, "correct": 0, "loss": 0.0, "seconds": 0.0}
+    return {"epoch": epoch, "sample": 0, "correct": 0, "loss": 0.0, "seconds": 0.0, "spikes": {}}
 
 
 def train(spec, out=None, resume=False, progress=True, dataset=None, command=None) -> TrainResult:
@@ -90,10 +90,15 @@ def train(spec, out=None, resume=False, progress=True, dataset=None, command=Non
     (x_tr, l_tr), val, (x_te, l_te) = prepare_data(spec, dataset)
     data = _Data(x_tr, l_tr, one_hot(l_tr, spec.model.output.size), val, x_te, l_te)
     arch = build_architecture(spec)
-    run_dir = RunDirectory(out) if out is not None else None
-    params, optim_state, position, metrics = _start(spec, arch, run_dir, resume, command)
-    workdir = None if run_dir is None else run_dir.path / "standalone"
+    source = RunDirectory(out) if out is not None else None
+    params, optim_state, position, metrics = _start(spec, arch, source, resume)
+    workdir = None if source is None else source.path / "standalone"
     engine = make_engine(spec, arch, params, optim_state, workdir=workdir)
+    # in a data-parallel run every process trains, one writes (and shows progress)
+    run_dir = source if engine.is_main_process else None
+    progress = progress and engine.is_main_process
+    if run_dir is not None:
+        run_dir.create(spec, command=command, resume=resume)
     try:
         for epoch in range(position["epoch"], spec.run.epochs):
             position = _train_epoch(spec, arch, engine, data, epoch, position, run_dir, metrics, progress)
@@ -110,20 +115,19 @@ def train(spec, out=None, resume=False, progress=True, dataset=None, command=Non
         engine.close()
     if run_dir is not None:
         _finish(run_dir, params, metrics)
-    return TrainResult(params, metrics, None if run_dir is None else run_dir.path)
+    return TrainResult(params, metrics, None if source is None else source.path)
 
 
-def _start(spec, arch, run_dir, resume, command):
-    """Initial (or resumed) weights, optimiser state, position and metrics."""
+def _start(spec, arch, source, resume):
+    """Initial (or resumed from the run directory ``source``) weights, optimiser state,
+    position and metrics."""
     params = initial_params(arch, spec.run.seed)
     optim_state = init_optim_state(params)
     position = _new_position()
     metrics = {"spec": spec.name, "engine": spec.run.engine, "device": spec.run.device, "epochs": []}
-    if run_dir is not None:
-        if resume:
-            params, optim_state, position = run_dir.load_checkpoint()
-            metrics = position.pop("metrics", metrics)
-        run_dir.create(spec, command=command, resume=resume)
+    if source is not None and resume:
+        params, optim_state, position = source.load_checkpoint()
+        metrics = position.pop("metrics", metrics)
     return params, optim_state, position, metrics
 
 
@@ -140,7 +144,10 @@ def _train_epoch(spec, arch, engine, data, epoch, position, run_dir, metrics, pr
         bar.update(position["sample"])
     while position["sample"] < n:
         idx = order[position["sample"] : position["sample"] + chunk]
-        outputs, seconds = _train_chunk(engine, data, idx, signs, epoch, run_dir)
+        engine.position = (epoch, position["sample"])
+        result, seconds = _train_chunk(engine, data, idx, signs, epoch, run_dir)
+        outputs = result.outputs
+        _add_spikes(position, result.spikes)
         position["seconds"] += seconds
         position["correct"] += int(np.sum(np.argmax(outputs, axis=1) == data.labels[idx]))
         position["loss"] += float(np.sum(output_loss(arch, outputs, data.y[idx])))
@@ -165,7 +172,15 @@ def _train_chunk(engine, data, idx, signs, epoch, run_dir):
         has_checkpoint = run_dir is not None and (run_dir.path / "checkpoint.npz").exists()
         where = f" The last good checkpoint is in {run_dir.path}." if has_checkpoint else ""
         raise DivergenceError(f"{exc} (epoch {epoch + 1}).{where}") from None
-    return result.outputs, time.perf_counter() - t0
+    return result, time.perf_counter() - t0
+
+
+def _add_spikes(position: dict, spikes: dict | None) -> None:
+    """Add a chunk's spike counts (per layer) to the epoch's totals."""
+    if spikes:
+        totals = position.setdefault("spikes", {})
+        for name, count in spikes.items():
+            totals[name] = totals.get(name, 0.0) + float(count)
 
 
 def _epoch_row(spec, engine, data, epoch, position) -> dict:
@@ -184,6 +199,10 @@ def _epoch_row(spec, engine, data, epoch, position) -> dict:
         "lr_factor": lr_factor(spec, epoch),
     }
     row["eval_seconds"] = time.perf_counter() - t0
+    spikes = position.get("spikes") or {}
+    if spikes:  # spiking networks: the energy proxy (spikes per training sample, all phases)
+        row["spikes_per_sample"] = sum(spikes.values()) / n
+        row.update({f"spikes_per_sample_{name}": count / n for name, count in spikes.items()})
     return row
 
 
@@ -209,7 +228,8 @@ def _print_epoch(row, epochs):
     val = "" if row["validation_accuracy"] is None else f"  val {100 * row['validation_accuracy']:.2f}%"
     print(
         f"epoch {row['epoch']:>3}/{epochs}  train loss {row['train_loss']:.4f}  train {100 * row['train_accuracy']:.2f}%"
-        f"  test {100 * row['test_accuracy']:.2f}%{val}  ({row['train_seconds']:.1f} s, {row['ms_per_sample']:.3f} ms/sample)",
+        f"  test {100 * row['test_accuracy']:.2f}%{val}  ({row['train_seconds']:.1f} s, {row['ms_per_sample']:.3f} ms/sample"
+        + (f", {row['spikes_per_sample']:.0f} spikes/sample" if "spikes_per_sample" in row else "") + ")",
         flush=True,
     )
 

@@ -40,6 +40,41 @@ def small_spec(**over):
     return load_spec(base, overrides={k.replace("__", "."): v for k, v in over.items()})
 
 
+def conv_spec(**over):
+    """A tiny convolutional network: a 1x6x6 image, a 3x3 convolution with average pooling
+    into 2x3x3, a 3x3 convolution into 3x3x3, a dense output of 3 (numpy engine); keyword
+    arguments are dotted overrides as for :func:`small_spec`."""
+    base = {
+        "name": "tiny_conv",
+        "model": {
+            "input": {"shape": [1, 6, 6]},
+            "hidden": [{"name": "c1", "shape": [2, 3, 3]}, {"name": "c2", "shape": [3, 3, 3]}],
+            "output": {"size": 3},
+            "neuron": {"activation": "sigmoid", "tau": "1 ms"},
+            "chain": {"gamma": 1.0, "lr": 0.05, "init": {"gain": 1.5}},
+            "projections": [
+                {"pre": "input", "post": "c1", "conv": {"kernel": 3, "padding": 1, "pool": "avg"}},
+                {"pre": "c1", "post": "c2", "conv": {"kernel": 3, "padding": 1}},
+            ],
+        },
+        "ep": {"dt": "0.5 ms", "free_steps": 20, "nudged_steps": 8, "beta": 0.2},
+        "data": {"dataset": "digits"},
+        "run": {"engine": "numpy"},
+    }
+    return load_spec(base, overrides={k.replace("__", "."): v for k, v in over.items()})
+
+
+def spiking_spec(neuron=None, ep=None, **model):
+    """A 10-8-4 network of Bernoulli spiking neurons (MSE output), 30 free and 2 x 10 nudged
+    steps; ``neuron``, ``ep`` and ``model`` keys replace the defaults."""
+    m = {
+        "input": {"size": 10}, "hidden": [{"size": 8}], "output": {"size": 4},
+        "neuron": {"model": "bernoulli", **(neuron or {})}, "chain": {"init": {"gain": 0.5}},
+    }
+    m.update(model)
+    return load_spec({"model": m, "ep": {"dt": "0.5 ms", "free_steps": 30, "nudged_steps": 10, "beta": 0.5, **(ep or {})}})
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)

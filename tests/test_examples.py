@@ -22,10 +22,10 @@ def test_own_brian2_script_example_runs(tmp_path):
 
     previous = prefs.codegen.target
     try:
-        net, mon, drive = _load("05_own_brian2_script").main(["--samples", "6", "--out", str(tmp_path)])
+        net, rates, drive = _load("06_own_brian2_script").main(["--samples", "6", "--out", str(tmp_path)])
     finally:
         prefs.codegen.target = previous
     assert "0.5 * lr" in net.code["input_h1.learn"]
-    assert mon.r.shape == (3, int(round(float(net.duration / net.dt))))
+    assert rates.shape == (3, int(round(float(net.duration / net.dt))))
     assert np.all(np.isfinite(drive)) and np.any(drive != 0)
     assert (tmp_path / "hidden_rates.png").read_bytes()[:4] == b"\x89PNG"

@@ -59,6 +59,19 @@ def without_timing(rows):
 
 
 # -- metrics -------------------------------------------------------------------------------
+def test_spiking_runs_report_spikes_per_sample_rate_runs_do_not(tmp_path):
+    """The energy proxy: spikes per training sample (all phases), per layer and in total, in
+    metrics.json and metrics.csv; rate networks keep the metrics they had."""
+    spiking = train(tiny_digits(**{"run.epochs": 1, "model.neuron": {"model": "bernoulli"}}), out=tmp_path / "s", progress=False)
+    row = spiking.metrics["epochs"][0]
+    assert row["spikes_per_sample_h1"] > 0 and row["spikes_per_sample"] == row["spikes_per_sample_h1"]
+    steps = 10 + 2 * 4
+    assert row["spikes_per_sample_h1"] < 16 * steps  # at most one spike per neuron and step
+    assert "spikes_per_sample_h1" in (tmp_path / "s" / "metrics.csv").read_text().splitlines()[0]
+    rate = train(tiny_digits(**{"run.epochs": 1}), progress=False)
+    assert not any(k.startswith("spikes") for k in rate.metrics["epochs"][0])
+
+
 def test_metrics_rows_and_final_accuracy_matches_evaluate():
     spec = tiny_digits()
     result = train(spec, progress=False)
@@ -138,6 +151,13 @@ RESUME_CONFIGS = {
         "optim.batch_size": 8,
         "ep.nudging": "random_sign",
         "model.chain.lr": 0.002,
+    },
+    # Bernoulli spiking neurons and spike-encoded input: the noise of each chunk is drawn from
+    # a stream seeded by its position in the run, so a resumed run draws the same numbers
+    "spiking": {
+        "model.neuron": {"model": "bernoulli", "read": "window", "window": 4},
+        "model.input.encoding": "spikes",
+        "ep.common_noise": True,
     },
 }
 

@@ -12,13 +12,14 @@ import json
 import math
 from collections import OrderedDict
 
+from ..engines.registry import get_engine_entry
 from ..errors import SpecError
 from ..neurons import get_neuron_model
 from ..spec.load import spec_to_dict
 from ..spec.schema import HiddenStack
 from ..topology import skip_pairs
 from .feedback import resolve_feedback
-from .network import Architecture, Layer, Projection
+from .network import Architecture, Conv, Layer, Projection
 
 __all__ = ["build_architecture"]
 
@@ -55,9 +56,10 @@ def _resolve(spec) -> Architecture:
     names = [layer.name for layer in layers]
     projections = _chain(spec, names)
     pending_auto = []
-    _add_extra_projections(m, names, projections, pending_auto, spec.optim.lr_scale)
+    _add_extra_projections(m, layers, projections, pending_auto, spec.optim.lr_scale)
     residual_keys = _add_residual_skips(spec, names, projections, pending_auto)
     readout = _split_readout(m, names, projections)
+    _check_engine_features(spec, projections)
     free = [layer.name for layer in layers[1:] if not (readout is not None and layer.role == "output")]
     weights = resolve_feedback(spec, names[0], free, projections, pending_auto, residual_keys)
     index = {name: i for i, name in enumerate(names)}
@@ -98,7 +100,8 @@ def _layers(spec) -> list:
     m, dt = spec.model, float(spec.ep.dt)
     output_key = "model.output.neuron" if m.output.neuron is not None else "model.neuron"
     entries = _hidden_sizes(m) + [(m.output.name or "output", m.output.size, output_key)]
-    layers = [Layer(m.input.name or "input", 0, m.input.size, "input")]
+    shapes = _layer_shapes(m)
+    layers = [Layer(m.input.name or "input", 0, m.input.size, "input", shape=shapes[0], encoding=m.input.encoding)]
     for i, ((name, size, key), (_, neuron)) in enumerate(zip(entries, m.layer_neurons())):
         tau = float(neuron.tau)
         eps = dt / tau
@@ -111,7 +114,10 @@ def _layers(spec) -> list:
             )
         role = "output" if i == len(entries) - 1 else "hidden"
         model = get_neuron_model(neuron.model)
-        layer = Layer(name, i + 1, size, role, neuron.activation, tau, eps, neuron.bias, model, neuron.options)
+        layer = Layer(
+            name, i + 1, size, role, neuron.activation, tau, eps, neuron.bias, model, neuron.options,
+            shape=shapes[i + 1],
+        )
         _check_model(layer, spec.ep, key)
         layers.append(layer)
     names = [layer.name for layer in layers]
@@ -121,12 +127,80 @@ def _layers(spec) -> list:
     return layers
 
 
+def _layer_shapes(m) -> list:
+    """``(channels, height, width)`` of every layer from the input up (``()`` if flat)."""
+    hidden = [None] * m.hidden.count if isinstance(m.hidden, HiddenStack) else [h.shape for h in m.hidden]
+    return [tuple(s) if s is not None else () for s in [m.input.shape, *hidden, m.output.shape]]
+
+
+def _layer_key(m, names, name) -> str:
+    """The spec section of layer ``name``."""
+    i = names.index(name)
+    if i == 0:
+        return "model.input"
+    if i == len(names) - 1:
+        return "model.output"
+    return "model.hidden" if isinstance(m.hidden, HiddenStack) else f"model.hidden[{i - 1}]"
+
+
+def _conv_of(m, layers, p, key):
+    """The :class:`Conv` geometry of the projection spec ``p`` (``None`` if dense), after
+    checking that its layers are images whose shapes the convolution and pooling connect."""
+    c = p.conv
+    if c is None:
+        return None
+    names = [layer.name for layer in layers]
+    if m.readout.kind == "softmax" and p.post == names[-1]:
+        raise SpecError("the softmax readout is dense; it cannot be a convolution", key=f"{key}.conv",
+                        allowed="remove 'conv' from this projection")
+    pre, post = (layers[names.index(n)] for n in (p.pre, p.post))
+    for layer in (pre, post):
+        if not layer.shape:
+            raise SpecError(
+                f"a convolution needs image layers, but layer '{layer.name}' has no shape",
+                key=f"{_layer_key(m, names, layer.name)}.shape",
+                allowed=f"shape: [channels, height, width] with product {layer.size}",
+            )
+    (_, h, w), pool = pre.shape, c.pool_factor
+    h_conv, w_conv = h + 2 * c.padding - c.kernel + 1, w + 2 * c.padding - c.kernel + 1
+    what = f"a {c.kernel}x{c.kernel} convolution with padding {c.padding} maps '{pre.name}' ({h}x{w}) to {h_conv}x{w_conv}"
+    if h_conv < 1 or w_conv < 1:
+        raise SpecError(f"{what}: the kernel is larger than the padded image", key=f"{key}.conv.kernel")
+    if h_conv % pool or w_conv % pool:
+        raise SpecError(f"{what}, which {pool}x{pool} pooling does not divide", key=f"{key}.conv.pool_size",
+                        allowed=f"a pool_size that divides {h_conv} and {w_conv}, or another padding")
+    want = (post.shape[0], h_conv // pool, w_conv // pool)
+    if post.shape != want:
+        after = f" then {pool}x{pool} average pooling to {want[1]}x{want[2]}" if pool > 1 else ""
+        raise SpecError(
+            f"{what}{after}, but layer '{post.name}' has shape {list(post.shape)}",
+            key=f"{_layer_key(m, names, post.name)}.shape",
+            allowed=f"shape: {list(want)} (or change the kernel, padding or pooling of {key}.conv)",
+        )
+    return Conv(pre.shape, post.shape, c.kernel, c.padding, pool)
+
+
+def _check_engine_features(spec, projections) -> None:
+    """Refuse a convolution under an engine that does not build one, with its reason."""
+    entry = get_engine_entry(spec.run.engine)
+    reason = entry.refuses.get("conv")
+    if reason is not None and any(p.conv is not None for p in projections.values()):
+        raise SpecError(
+            f"the '{entry.name}' engine does not run convolutional projections: {reason}",
+            key="run.engine",
+            allowed="an engine that runs them, e.g. 'numpy', or dense projections only",
+        )
+
+
 def _check_model(layer, ep, key) -> None:
     """Ask the layer's neuron model whether it can work with the EP schedule; a plain
-    ``ValueError`` is reported at the layer's neuron section ``key``."""
+    ``ValueError`` is reported at the layer's neuron section ``key``, a ``SpecError`` whose key
+    starts with ``.`` at that key inside the section."""
     try:
         layer.neuron.check(layer, ep)
-    except SpecError:
+    except SpecError as exc:
+        if exc.key and exc.key.startswith("."):  # a key inside the neuron section
+            raise SpecError(exc.message, key=key + exc.key, allowed=exc.allowed) from None
         raise
     except ValueError as exc:
         raise SpecError(str(exc), key=key) from None
@@ -169,7 +243,7 @@ def _chain(spec, names) -> dict:
     projections = {}
     for i in range(n_chain):
         pre, post = names[i], names[i + 1]
-        projections[(pre, post)] = Projection(f"{pre}_{post}", pre, post, gammas[i], lrs[i] * scale, m.chain.init, "chain", bounds)
+        projections[(pre, post)] = Projection(f"{pre}_{post}", pre, post, gammas[i], lrs[i] * scale, m.chain.init, "chain", bounds=bounds)
     return projections
 
 
@@ -197,8 +271,9 @@ def _check_edge(m, names, pre, post, key) -> None:
         )
 
 
-def _add_extra_projections(m, names, projections, pending_auto, lr_scale) -> None:
+def _add_extra_projections(m, layers, projections, pending_auto, lr_scale) -> None:
     """``model.projections``: new projections, or overrides of chain projections."""
+    names = [layer.name for layer in layers]
     for i, p in enumerate(m.projections):
         key = f"model.projections[{i}]"
         _check_edge(m, names, p.pre, p.post, key)
@@ -212,17 +287,20 @@ def _add_extra_projections(m, names, projections, pending_auto, lr_scale) -> Non
         if existing is not None and existing.kind != "chain":
             raise SpecError(f"duplicate projection '{p.pre} -> {p.post}'", key=key)
         into = _chain_into(projections, names, p.post)
-        base = existing or Projection(f"{p.pre}_{p.post}", p.pre, p.post, into.gamma, into.lr, m.chain.init, "extra", into.bounds)
+        base = existing or Projection(f"{p.pre}_{p.post}", p.pre, p.post, into.gamma, into.lr, m.chain.init, "extra", bounds=into.bounds)
         gamma = base.gamma if p.gamma is None else p.gamma
         if gamma == "auto":
             pending_auto.append((p.pre, p.post, key))
             gamma = math.nan
         lr = base.lr if p.lr is None else p.lr * lr_scale
         init = base.init if p.init is None else p.init
+        conv = _conv_of(m, layers, p, key)
         bounds = base.bounds
         if p.sign is not None or p.bounds is not None:
             bounds = weight_bounds(p.sign or m.chain.sign, p.bounds if p.bounds is not None else m.chain.bounds, key)
-        projections[(p.pre, p.post)] = Projection(base.name, p.pre, p.post, gamma, lr, init, base.kind, bounds)
+        projections[(p.pre, p.post)] = Projection(
+            base.name, p.pre, p.post, gamma, lr, init, base.kind, conv=conv, bounds=bounds
+        )
 
 
 def _add_residual_skips(spec, names, projections, pending_auto) -> dict:
@@ -246,7 +324,7 @@ def _add_residual_skips(spec, names, projections, pending_auto) -> dict:
             lr = _chain_into(projections, names, post).lr if res.lr is None else res.lr * spec.optim.lr_scale
             init = m.chain.init if res.init is None else res.init
             bounds = weight_bounds(res.sign, res.bounds, key)
-            projections[(pre, post)] = Projection(f"{pre}_{post}", pre, post, gamma, lr, init, "residual", bounds)
+            projections[(pre, post)] = Projection(f"{pre}_{post}", pre, post, gamma, lr, init, "residual", bounds=bounds)
     return residual_keys
 
 
@@ -256,4 +334,4 @@ def _split_readout(m, names, projections):
     if m.readout.kind != "softmax":
         return None
     p = projections.pop((names[-2], names[-1]))
-    return Projection(p.name, p.pre, p.post, 1.0, p.lr, p.init, "readout", p.bounds)
+    return Projection(p.name, p.pre, p.post, 1.0, p.lr, p.init, "readout", bounds=p.bounds)

@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-__all__ = ["Layer", "Projection", "Architecture"]
+__all__ = ["Layer", "Conv", "Projection", "Architecture"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,13 @@ class Layer:
         model if not given for another layer.
     options : object or None
         The neuron model's own validated settings (``None`` if it has none).
+    shape : tuple of int
+        ``(channels, height, width)`` of an image layer (its state is stored flat, in this
+        order, so ``size = channels * height * width``); ``()`` for a flat layer. An image
+        layer has one bias per channel.
+    encoding : {"current", "spikes"}
+        Input layer only: its values drive constant currents, or Bernoulli spike trains with
+        those probabilities per step (``model.input.encoding``).
     """
 
     name: str
@@ -49,6 +56,8 @@ class Layer:
     bias: bool = False
     neuron: object = None
     options: object = None
+    shape: tuple = ()
+    encoding: str = "current"
 
     def __post_init__(self):
         if self.neuron is None and self.role != "input":
@@ -60,10 +69,54 @@ class Layer:
     def is_input(self) -> bool:
         return self.role == "input"
 
+    @property
+    def bias_size(self) -> int:
+        """Number of bias currents: one per channel of an image layer, else one per neuron."""
+        return self.shape[0] if self.shape else self.size
+
+
+@dataclass(frozen=True)
+class Conv:
+    """The geometry of a convolutional projection: a ``kernel x kernel`` convolution (stride
+    1, zero ``padding`` on each side) followed by average pooling over ``pool x pool``
+    windows (stride ``pool``; 1: none).
+
+    The projection's operator is ``A_W = pool o conv_W``, a linear map from the flat
+    pre-synaptic rates to the flat post-synaptic current; its feedback is the adjoint
+    ``A_W^T = conv_W^T o pool^T`` (the transposed convolution of the upsampled signal).
+
+    Attributes
+    ----------
+    pre_shape, post_shape : tuple of int
+        ``(channels, height, width)`` of the two layers.
+    kernel, padding, pool : int
+    """
+
+    pre_shape: tuple
+    post_shape: tuple
+    kernel: int
+    padding: int = 0
+    pool: int = 1
+
+    @property
+    def weight_shape(self) -> tuple:
+        """``(C_post, C_pre, kernel, kernel)``, the layout of ``torch.nn.functional.conv2d``."""
+        return (self.post_shape[0], self.pre_shape[0], self.kernel, self.kernel)
+
+    @property
+    def fan_in(self) -> int:
+        return self.pre_shape[0] * self.kernel * self.kernel
+
+    @property
+    def fan_out(self) -> int:
+        return self.post_shape[0] * self.kernel * self.kernel
+
 
 @dataclass(frozen=True)
 class Projection:
-    """A projection ``pre -> post`` with one weight matrix of shape ``(n_pre, n_post)``.
+    """A projection ``pre -> post``: one weight matrix of shape ``(n_pre, n_post)``, or, when
+    ``conv`` is set, one convolution kernel of shape ``conv.weight_shape`` shared by all
+    positions (the same weights carry the feedforward and, transposed, the feedback signal).
 
     ``kind`` says where it comes from: ``chain``, ``extra`` (``model.projections``),
     ``residual`` (a skip of ``model.residual``) or ``readout`` (the softmax readout).
@@ -77,6 +130,7 @@ class Projection:
     lr: float
     init: object = None
     kind: str = "chain"
+    conv: Conv | None = None
     bounds: tuple = (-math.inf, math.inf)
 
     @property
@@ -102,6 +156,11 @@ class Architecture:
         ``c_l`` for every free layer (exact mode); all 1 in vector-field mode. Read-only.
     mode : str
         ``"exact"`` or ``"vector_field"``.
+    free_layers : tuple of Layer
+        The layers with dynamics: all but the input, and the output under a softmax readout
+        (derived; looked up at every step of the dynamics, so stored rather than recomputed).
+    top : Layer
+        The free layer that receives the nudging force (the last free layer; derived).
     """
 
     layers: tuple
@@ -109,10 +168,15 @@ class Architecture:
     readout: Projection | None
     energy_weights: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
     mode: str = "exact"
+    free_layers: tuple = field(init=False, repr=False, compare=False)
+    top: Layer = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         if not isinstance(self.energy_weights, MappingProxyType):
             object.__setattr__(self, "energy_weights", MappingProxyType(dict(self.energy_weights)))
+        free = tuple(layer for layer in self.layers[1:] if not (self.readout is not None and layer.role == "output"))
+        object.__setattr__(self, "free_layers", free)
+        object.__setattr__(self, "top", free[-1] if free else None)
 
     # -- lookup -------------------------------------------------------------------------
     def layer(self, name: str) -> Layer:
@@ -128,18 +192,6 @@ class Architecture:
     @property
     def output(self) -> Layer:
         return self.layers[-1]
-
-    @property
-    def free_layers(self) -> tuple:
-        """The layers with dynamics (all but the input, and the output under a softmax readout)."""
-        return tuple(
-            layer for layer in self.layers[1:] if not (self.readout is not None and layer.role == "output")
-        )
-
-    @property
-    def top(self) -> Layer:
-        """The free layer that receives the nudging force."""
-        return self.free_layers[-1]
 
     def incoming(self, name: str) -> tuple:
         return tuple(p for p in self.projections if p.post == name)
@@ -164,9 +216,17 @@ class Architecture:
         return self.energy_weights[projection.post]
 
     def weight_shape(self, projection: Projection) -> tuple:
-        """``(n_pre, n_post)``: the shape of the projection's weight matrix."""
+        """``(n_pre, n_post)``: the shape of the projection's weight matrix (of its kernel,
+        ``(C_post, C_pre, k, k)``, for a convolution)."""
+        if projection.conv is not None:
+            return projection.conv.weight_shape
         return (self.layer(projection.pre).size, self.layer(projection.post).size)
 
+    @property
+    def has_conv(self) -> bool:
+        """Whether any projection is a convolution."""
+        return any(p.conv is not None for p in self.all_projections)
+
     def n_params(self) -> int:
-        n = sum(self.layer(p.pre).size * self.layer(p.post).size for p in self.all_projections)
-        return n + sum(layer.size for layer in self.free_layers if layer.bias)
+        n = sum(math.prod(self.weight_shape(p)) for p in self.all_projections)
+        return n + sum(layer.bias_size for layer in self.free_layers if layer.bias)

@@ -1,7 +1,8 @@
 """Backprop on the feed-forward network with the same layers as a spec (``run.engine: bp``):
 the reference that EP is compared with in the depth table.
 
-The network is ``input -> hidden layers (each layer's activation) -> output``; with a softmax
+The network is ``input -> hidden layers (each layer's activation) -> output`` (a convolutional
+chain projection is the same convolution and average pooling as in EP); with a softmax
 readout the loss is the cross-entropy of ``softmax(r_top W_out)``, otherwise the squared
 error of the output layer's rates, as in the EP network (one definition:
 :func:`brian_ep.maths.energy.output_loss`). Only chain projections are used (skips are
@@ -19,11 +20,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..engines.base import ChunkResult, Engine
+from ..engines.torch_engine.tensors import optim_to_numpy, optim_to_torch, params_to_numpy, params_to_torch, torch_dtype
 from ..maths.activations import get_activation
 from ..maths.dynamics import softmax
 from ..maths.energy import output_loss
-from ..maths.optim import OptimState, apply_update, learning_rates
+from ..maths.optim import OptimState, apply_update, learning_rates, scale_learning_rates
 from ..maths.params import Params
+from ..maths.projections import add_bias, feedforward
 
 __all__ = ["BackpropEngine", "BackpropResult", "train_backprop"]
 
@@ -42,7 +45,7 @@ class BackpropEngine(Engine):
 
         super().__init__(spec, arch, params, optim_state, workdir)
         self.torch = torch
-        self.dtype = torch.float32 if spec.run.dtype == "float32" else torch.float64
+        self.dtype = torch_dtype(spec.run.dtype)
         self.chain = [p for p in arch.all_projections if p.kind in ("chain", "readout")]
         self.lrs = learning_rates(arch)
         self._load(params, optim_state)
@@ -51,41 +54,33 @@ class BackpropEngine(Engine):
     def _tensor(self, a):
         return self.torch.tensor(np.asarray(a), dtype=self.dtype)
 
-    def _to_torch(self, p: Params) -> Params:
-        return Params({k: self._tensor(v) for k, v in p.W.items()}, {k: self._tensor(v) for k, v in p.b.items()})
-
-    @staticmethod
-    def _to_numpy(p: Params) -> Params:
-        return Params({k: v.detach().numpy().astype(np.float64) for k, v in p.W.items()},
-                      {k: v.detach().numpy().astype(np.float64) for k, v in p.b.items()})
-
     def _load(self, params, optim_state):
-        self.weights = self._to_torch(params)
-        self.state = OptimState(self._to_torch(optim_state.m), self._to_torch(optim_state.v), optim_state.t)
+        self.weights = params_to_torch(params, self.dtype)
+        self.state = optim_to_torch(optim_state, self.dtype)
 
     def get_params(self) -> Params:
-        return self._to_numpy(self.weights)
+        return params_to_numpy(self.weights)
 
     def set_params(self, params: Params) -> None:
-        self.weights = self._to_torch(params)
+        self.weights = params_to_torch(params, self.dtype)
 
     def get_optim_state(self) -> OptimState:
-        return OptimState(self._to_numpy(self.state.m), self._to_numpy(self.state.v), self.state.t)
+        return optim_to_numpy(self.state)
 
     def set_optim_state(self, state: OptimState) -> None:
-        self.state = OptimState(self._to_torch(state.m), self._to_torch(state.v), state.t)
+        self.state = optim_to_torch(state, self.dtype)
 
     # -- the network ----------------------------------------------------------------------------
     def _forward(self, weights: Params, x):
         """The output: softmax probabilities under a softmax readout, else the output rates."""
         r = x
         for p in self.chain:
-            h = r @ weights.W[p.name]
+            h = feedforward(p, r, weights.W[p.name])
             if p.kind == "readout":
                 return softmax(h)
             layer = self.arch.layer(p.post)
             if layer.bias:
-                h = h + weights.b[layer.name]
+                h = add_bias(layer, h, weights.b[layer.name])
             r = get_activation(layer.activation).rho(h)
         return r
 
@@ -97,8 +92,7 @@ class BackpropEngine(Engine):
         out = self._forward(live, x)
         output_loss(self.arch, out, y).mean().backward()
         grads = Params({k: v.grad for k, v in live.W.items()}, {k: v.grad for k, v in live.b.items()})
-        f = self.lr_factor
-        lrs = Params({k: v * f for k, v in self.lrs.W.items()}, {k: v * f for k, v in self.lrs.b.items()})
+        lrs = scale_learning_rates(self.lrs, self.lr_factor)
         with torch.no_grad():
             apply_update(self.weights, grads, lrs, self.spec.optim, self.state)
         return out.detach()

@@ -13,18 +13,23 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import ArgumentError
 from ..maths.optim import learning_rates
 from . import equations as eq
 from . import schedule as sc
 from .network import EPNetwork, EPNeuronGroup, EPSynapses, ScheduledNetwork
 from .quiet import silence_own_warnings
 from .rule import Rule, Wiring
+from .spikes import (
+    add_noise_operation, input_spike_group, input_spike_synapses, layer_text_and_options, noise_timed_arrays, sends_spikes,
+)
 
 __all__ = ["EPNetwork", "build_network"]
 
 # Scheduling: the order of operations within one time step (see docs/brian.md).
-ORDER_SCHEDULE_EVENT = -1  # start: layers emit the phase events (free_end, nudge_end, window_start)
-ORDER_LATCH = 0  # start: layers latch phase results, restart/reset states (on those events)
+ORDER_SCHEDULE_EVENT = -2  # start: layers emit the phase events (free_end, nudge_end, window_start, the model's own)
+ORDER_LATCH = -1  # start: layers latch phase results, restart/reset states (on those events)
+ORDER_NEURON_EVENT = 0  # start: the neuron model's own events (e.g. restart a spike count), after the latch
 ORDER_UPDATE = 1  # start: recurrent synapses apply the EP update (once a window)
 ORDER_INPUT = 2  # start: the input layer loads the next stimulus, input relays reset (once a window)
 ORDER_INPUT_EVENT = 3  # start: input neurons emit the window event
@@ -42,6 +47,7 @@ ORDER_READOUT_LATCH = -5  # groups: latch the free-phase (and nudged) readout ou
 ORDER_READOUT_UPDATE = -4  # groups: readout synapses apply the update (once a window)
 ORDER_READOUT_OPTIM = -3  # groups: readout optimiser step at the end of a mini-batch
 ORDER_READOUT_FEEDBACK = -2  # groups: event readout: the readout synapses send w err to I_ro (pathway 'post')
+ORDER_CLEAR_SPIKES = 0  # after_groups: spike currents, integrated by the state update, are cleared
 
 
 @dataclass
@@ -94,7 +100,10 @@ def build_network(
     data : dict, optional
         ``x`` (n_windows, n_input), ``y`` (n_windows, n_output), ``mask`` (n_windows,) and
         ``signs`` (n_windows,) arrays; zeros if omitted (placeholders for standalone
-        ``run_args``).
+        ``run_args``). ``noise``: uniform numbers for the stochastic layers, ``{layer:
+        array (n_windows * window_steps, n_layer)}``, thresholds then read ``TimedArray``
+        objects ``noise_<layer>`` instead of ``rand()`` (the same-noise comparison with the
+        numpy engine; training only).
     name : str
         Prefix of the Brian2 object names.
     modify_equations : callable, optional
@@ -109,7 +118,9 @@ def build_network(
         learning; its monitor records the free-phase output of every window.
     delivery : {None, "events", "dense"}
         How the input current is delivered (:class:`~brian_ep.brian.rule.Rule`); default
-        ``dense`` under ``cuda_standalone``, ``events`` otherwise.
+        ``dense`` under ``cuda_standalone``, ``events`` otherwise. ``dense`` cannot carry
+        spikes (they travel by synaptic pathways): a network with spiking layers or a
+        spike-encoded input is refused with :class:`~brian_ep.errors.ArgumentError`.
 
     Returns
     -------
@@ -118,13 +129,14 @@ def build_network(
     Notes
     -----
     Creates a ``NeuronGroup`` per layer (``<name>_<layer>``), one input relay per layer that
-    receives the input (``<name>_<layer>_relay``, on the window clock), a ``Synapses`` per
+    receives the input as a current (``<name>_<layer>_relay``, on the window clock; a
+    spike-encoded input is a group on the step clock whose spikes go straight to the layers), a ``Synapses`` per
     projection (``<name>_<projection>``), ``TimedArray`` objects ``stim``, ``target``,
     ``mask`` (and ``signs``), ``run_regularly`` operations for the phase schedule and the
     learning rule, and a ``StateMonitor`` of the free-phase outputs. Each window lasts
     ``ep.window_steps * ep.dt`` (``ep.free_steps * ep.dt`` when predicting).
     """
-    delivery = delivery or _default_delivery()
+    delivery = _delivery(arch, delivery)
     ctx = _context(arch, ep, optim, n_windows, data or {}, name, modify_equations, Rule.from_spec(ep, optim, predict, delivery))
     groups = {arch.input.name: _input_group(ctx)}
     for layer in arch.free_layers:
@@ -145,6 +157,19 @@ def build_network(
         arch, groups, synapses, normaliser, ctx.timed, monitor, ctx.texts, net, n_windows, ctx.window_steps, ep.dt, objects,
         code=ctx.code, clock=ctx.step_clock, window_clock=ctx.window_clock, predict=predict, relays=relays,
     )
+
+
+def _delivery(arch, delivery: str | None) -> str:
+    """The delivery of the network (default: :func:`_default_delivery`); ``dense`` with
+    spikes is refused."""
+    delivery = delivery or _default_delivery()
+    if delivery == "dense" and sends_spikes(arch):
+        raise ArgumentError(
+            "delivery='dense' (the default under cuda_standalone) cannot carry spikes: spiking layers and a "
+            "spike-encoded input send them through synaptic pathways; use delivery='events' on a CPU device "
+            "(runtime or cpp_standalone), or rate neurons and model.input.encoding: current"
+        )
+    return delivery
 
 
 def _default_delivery() -> str:
@@ -170,12 +195,14 @@ def _context(arch, ep, optim, n_windows, data, name, modify_equations, rule) -> 
         "mask": TimedArray(values("mask", (n_windows,)), dt=wdt, name=f"{name}_mask"),
     }
     shared = {
-        "NW": steps, "NF": ep.free_steps, "NN": ep.nudged_steps, "WDT": wdt, "mask": timed["mask"],
+        "NW": steps, "NF": ep.free_steps, "NN": ep.nudged_steps, "WDT": wdt, "NWIN": n_windows, "mask": timed["mask"],
         "target": timed["target"], "B1": optim.adam_betas[0], "B2": optim.adam_betas[1], "ADAM_EPS": optim.adam_eps,
     }
     if ep.nudging == "random_sign":
         timed["signs"] = TimedArray(values("signs", (n_windows,)), dt=wdt, name=f"{name}_signs")
         shared["signs"] = timed["signs"]
+    if not rule.predict:
+        timed.update(noise_timed_arrays(arch, ep, n_windows, data.get("noise"), name))
     return _Context(
         arch, ep, rule, name, n_windows, steps,
         Clock(dt=ep.dt, name=f"{name}_clock"), Clock(dt=wdt, name=f"{name}_window_clock"),
@@ -185,8 +212,11 @@ def _context(arch, ep, optim, n_windows, data, name, modify_equations, rule) -> 
 
 def _input_group(ctx):
     """The clamped input: it lives on the window clock, loads the stimulus once a window and
-    (``events`` delivery) emits the ``learn`` and ``deliver`` events of its synapses."""
+    (``events`` delivery) emits the ``learn`` and ``deliver`` events of its synapses (a
+    spike-encoded input: :func:`~brian_ep.brian.spikes.input_spike_group`)."""
     inp, predict = ctx.arch.input, ctx.rule.predict
+    if inp.encoding == "spikes":
+        return input_spike_group(ctx, ORDER_INPUT, ORDER_INPUT_EVENT)
     text = ctx.equations(inp.name, eq.input_group_equations(predict))
     events = {k: ctx.code_of(f"{inp.name}.{k}", v) for k, v in eq.input_events(ctx.rule).items()}
     G = EPNeuronGroup(
@@ -204,15 +234,21 @@ def _input_group(ctx):
 
 
 def _wiring(arch, layer, rule) -> Wiring:
-    inp = arch.input.name
+    inp = arch.input
     nudge = None
     if layer.name == arch.top.name and not rule.predict:
         nudge = "softmax" if arch.readout is not None else "mse"
+    incoming = [p for p in arch.incoming(layer.name) if p.pre != inp.name]
+    outgoing = arch.outgoing(layer.name)
+    from_input = any(p.pre == inp.name for p in arch.incoming(layer.name))
+    spikes_in = [arch.layer(p.pre).neuron.brian_spikes for p in incoming]
+    spikes_back = [arch.layer(p.post).neuron.brian_spikes for p in outgoing]
     return Wiring(
-        tuple(p.name for p in arch.incoming(layer.name) if p.pre != inp),
-        tuple(p.name for p in arch.outgoing(layer.name)),
-        any(p.pre == inp for p in arch.incoming(layer.name)),
+        tuple(p.name for p, spiking in zip(incoming, spikes_in) if not spiking),
+        tuple(p.name for p, spiking in zip(outgoing, spikes_back) if not spiking),
+        from_input and inp.encoding == "current",
         nudge,
+        any(spikes_in) or any(spikes_back) or (from_input and inp.encoding == "spikes"),
     )
 
 
@@ -221,23 +257,26 @@ def _free_layer(ctx, layer):
     from brian2 import second
 
     wiring, rule = _wiring(ctx.arch, layer, ctx.rule), ctx.rule
-    text = ctx.equations(layer.name, eq.layer_equations(layer, wiring, rule))
     ns = dict(ctx.shared, tau=layer.tau * second, target=ctx.timed["target"])
-    if rule.predict:
-        schedule = sc.predict_latch_events(layer)
-    else:
-        schedule = sc.latch_events(layer, rule, sc.update_factor(rule, ctx.arch.energy_weights[layer.name]))
-    events = {f"{k}_ev": ctx.code_of(f"{layer.name}.{k}_ev", condition) for k, (condition, _) in schedule.items()}
+    text, options, noise_code = layer_text_and_options(ctx, layer, wiring, ns)
+    schedule = _schedule(ctx, layer, wiring)
+    events = {f"{k}_ev": ctx.code_of(f"{layer.name}.{k}_ev", condition) for k, (condition, _, _) in schedule.items()}
     event_top = wiring.nudge == "softmax" and rule.event_readout
     readout_events = {k: ctx.code_of(f"{layer.name}.{k}", v) for k, v in eq.readout_events(layer.neuron.brian_rate)[0].items()} if event_top else {}
     G = EPNeuronGroup(
         layer.size, text, clock=ctx.step_clock, namespace=ns, name=f"{ctx.name}_{layer.name}",
-        events={**events, **readout_events}, **layer.neuron.brian_group_options(layer),
+        events={**events, **readout_events}, **options,
     )
-    for k, (_, code) in schedule.items():
-        G.run_on_event(f"{k}_ev", ctx.code_of(f"{layer.name}.{k}", code), when="start", order=ORDER_LATCH)
+    for k, (_, code, order) in schedule.items():
+        G.run_on_event(f"{k}_ev", ctx.code_of(f"{layer.name}.{k}", code), when="start", order=order)
         G.thresholder[f"{k}_ev"].when = "start"
         G.thresholder[f"{k}_ev"].order = ORDER_SCHEDULE_EVENT
+    add_noise_operation(ctx, G, noise_code, 0)
+    if wiring.events:
+        G.run_regularly(
+            ctx.code_of(f"{layer.name}.clear_spikes", "I_syn = 0\n"), when="after_groups", order=ORDER_CLEAR_SPIKES,
+            name=f"{ctx.name}_{layer.name}_clear_spikes",
+        )
     if event_top:
         _clear_and_emit(ctx, G, layer.name, "I_ro", readout_events)
     if not rule.predict:
@@ -247,6 +286,24 @@ def _free_layer(ctx, layer):
             G.lr_b = ctx.lrs.b[layer.name]
         _layer_extras(ctx, layer, wiring, G)
     return G
+
+
+def _schedule(ctx, layer, wiring) -> dict:
+    """The layer's schedule events, ``{name: (condition, code, order)}``: the phase schedule
+    (:func:`~brian_ep.brian.schedule.latch_events`, or the prediction network's), then the
+    neuron model's own events (:func:`~brian_ep.brian.schedule.neuron_events`)."""
+    rule = ctx.rule
+    if rule.predict:
+        phases = sc.predict_latch_events(layer, wiring)
+    else:
+        phases = sc.latch_events(layer, wiring, rule, sc.update_factor(rule, ctx.arch.energy_weights[layer.name]))
+    own = sc.neuron_events(layer, 0 if rule.predict else 2 if rule.centered else 1)
+    clash = set(own) & set(phases)
+    if clash:
+        raise ValueError(f"the neuron model of layer '{layer.name}' names schedule events {sorted(clash)} that the EP schedule uses")
+    out = {k: (cond, code, ORDER_LATCH) for k, (cond, code) in phases.items()}
+    out.update({k: (cond, code, ORDER_NEURON_EVENT) for k, (cond, code) in own.items()})
+    return out
 
 
 def _clear_and_emit(ctx, G, key, var, events) -> None:
@@ -324,6 +381,9 @@ def _projection(ctx, p, groups):
     readout = p.kind == "readout"
     if readout:
         S, update = _readout_synapses(ctx, p, groups[p.pre], groups["readout"])
+    elif p.pre == ctx.arch.input.name and ctx.arch.input.encoding == "spikes":
+        clip = sc.clip_code(p.bounds) if ctx.rule.direct else ""
+        S, update = input_spike_synapses(ctx, p, groups[p.pre], groups[p.post], ORDER_INPUT_LEARN, clip), None
     elif p.pre == ctx.arch.input.name:
         S, update = _input_synapses(ctx, p, groups[p.pre], groups[f"{p.post}_relay"])
     else:
@@ -390,9 +450,15 @@ def _input_synapses(ctx, p, pre, relay):
 
 
 def _recurrent_synapses(ctx, p, pre, post):
-    signals = (ctx.arch.layer(p.pre).neuron.brian_signal, ctx.arch.layer(p.post).neuron.brian_signal)
+    """Rates are summed every step; a spiking side sends its spikes through the ``on_pre`` /
+    ``on_post`` pathways (:func:`~brian_ep.brian.equations.spike_pathways`)."""
+    a, b = ctx.arch.layer(p.pre), ctx.arch.layer(p.post)
+    signals = [None if layer.neuron.brian_spikes else layer.neuron.brian_signal for layer in (a, b)]
+    weights = [layer.neuron.brian_spike_weight(layer) if layer.neuron.brian_spikes else None for layer in (a, b)]
     text = ctx.equations(p.name, eq.synapse_equations(p.name, p.gamma, ctx.rule, *signals))
-    S = EPSynapses(pre, post, text, clock=ctx.step_clock, namespace=dict(ctx.shared), name=f"{ctx.name}_{p.name}")
+    pathways = eq.spike_pathways(p.gamma, *weights)
+    pathways = {k: ctx.code_of(f"{p.name}.{k}", v) for k, v in pathways.items()}
+    S = EPSynapses(pre, post, text, clock=ctx.step_clock, namespace=dict(ctx.shared), name=f"{ctx.name}_{p.name}", **pathways)
     return S, None if ctx.rule.predict else sc.synapse_update(ctx.rule.mode, ctx.rule.direct)
 
 

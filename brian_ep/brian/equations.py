@@ -16,9 +16,11 @@ Conventions
 
 from __future__ import annotations
 
-from .schedule import beta_expression
+from .schedule import beta_expression, latched_state
 
 __all__ = [
+    "NOISE_SEED_LINE",
+    "SPIKE_COUNT",
     "layer_equations",
     "current_lines",
     "learned_lines",
@@ -26,6 +28,8 @@ __all__ = [
     "nudge_lines",
     "latch_variable_lines",
     "synapse_equations",
+    "spike_pathways",
+    "input_spike_pathways",
     "input_synapse_equations",
     "input_group_equations",
     "input_events",
@@ -39,6 +43,18 @@ __all__ = [
     "normaliser_equations",
     "readout_events",
 ]
+
+
+#: A stochastic group's seed of ``rand()`` for the next run: ``cpp_standalone`` re-seeds its
+#: generators from it after the run arguments are read, so every run (chunk) of one compiled
+#: program draws new numbers, reproducibly (see :mod:`brian_ep.engines.brian`).
+NOISE_SEED_LINE = "noise_seed : integer (shared)\n"
+
+
+#: Reset statement of a spiking group: count the spike for the energy proxy, in real windows
+#: only (``mask`` is 0 in padding windows; ``NWIN``, the number of windows, excludes the run's
+#: extra last step, where the clamped ``TimedArray`` values repeat the last window's).
+SPIKE_COUNT = "n_spk += mask(t) * int(timestep(t, WDT) < NWIN)\n"
 
 
 def layer_equations(layer, wiring, rule) -> str:
@@ -65,7 +81,9 @@ def layer_equations(layer, wiring, rule) -> str:
         return "\n".join(lines + (["b : 1"] if layer.bias else []) + ["r_free : 1"]) + "\n"
     lines += bias_lines(layer.bias, rule)
     lines += nudge_lines(wiring.nudge, rule, layer.neuron.brian_rate)
-    lines += latch_variable_lines(layer.neuron)
+    lines += latch_variable_lines(latched_state(layer, wiring))
+    if layer.neuron.brian_spikes:
+        lines.append("n_spk : 1")
     return "\n".join(lines) + "\n"
 
 
@@ -78,10 +96,14 @@ def current_lines(wiring, bias: bool) -> list:
         terms.append("b")
     if wiring.nudge is not None:
         terms.append("I_nudge")
+    if wiring.events:
+        terms.append("I_syn")
     lines = [f"I = {' + '.join(terms) if terms else '0'} : 1"]
     lines += [f"I_{p} : 1" for p in wiring.incoming] + [f"I_fb_{p} : 1" for p in wiring.outgoing]
     if wiring.receives_input:
         lines.append("I_in : 1 (linked)")
+    if wiring.events:
+        lines.append("I_syn : 1")
     return lines
 
 
@@ -120,11 +142,11 @@ def nudge_lines(nudge, rule, rate: str = "r") -> list:
     return lines + [f"beta_t = {beta_expression(rule.sign, rule.centered)} : 1"]
 
 
-def latch_variable_lines(neuron) -> list:
+def latch_variable_lines(state: tuple) -> list:
     """Where the phase schedule keeps its results: the free-phase state (``<v>_free`` for
-    each of the model's state variables), the free and nudged rates, the update factor
-    ``f`` and the per-run constants."""
-    lines = [f"{v}_free : 1" for v in neuron.brian_state]
+    each latched state variable, :func:`~brian_ep.brian.schedule.latched_state`), the free
+    and nudged rates, the update factor ``f`` and the per-run constants."""
+    lines = [f"{v}_free : 1" for v in state]
     return lines + [
         "r_free : 1",
         "ra : 1",
@@ -137,17 +159,38 @@ def latch_variable_lines(neuron) -> list:
     ]
 
 
-def synapse_equations(name: str, gamma: float, rule, pre_signal: str = "r", post_signal: str = "r") -> str:
+def synapse_equations(name: str, gamma: float, rule, pre_signal: str | None = "r", post_signal: str | None = "r") -> str:
     """Equations of a recurrent projection ``name``: one weight ``w`` driving the
     feedforward current of the post-synaptic layer and, scaled by ``gamma``, the feedback
     current of the pre-synaptic layer (``pre_signal``, ``post_signal``: the variables the
-    two layers send, their neuron models' ``brian_signal``)."""
+    two layers send, their neuron models' ``brian_signal``). A side that sends spikes
+    (``None``) has no summed current: its spikes travel by :func:`spike_pathways`. A
+    prediction network's synapses hold the weight only."""
     head, tail = (learned_lines(rule)[:2], learned_lines(rule)[2:]) if not rule.predict else (["w : 1"], [])
-    lines = head + [
-        f"I_{name}_post = w * {pre_signal}_pre : 1 (summed)",
-        f"I_fb_{name}_pre = {gamma!r} * w * {post_signal}_post : 1 (summed)",
-    ]
+    lines = list(head)
+    if pre_signal is not None:
+        lines.append(f"I_{name}_post = w * {pre_signal}_pre : 1 (summed)")
+    if post_signal is not None:
+        lines.append(f"I_fb_{name}_pre = {gamma!r} * w * {post_signal}_post : 1 (summed)")
     return "\n".join(lines + tail) + "\n"
+
+
+def spike_pathways(gamma: float, pre_weight: float | None, post_weight: float | None) -> dict:
+    """The spike transmission of a projection whose pre- (``pre_weight``) or post-synaptic
+    (``post_weight``) layer spikes, each spike carrying that multiple of ``w``: a
+    pre-synaptic spike adds ``w`` to the post-synaptic ``I_syn`` (``on_pre``), a post-synaptic
+    spike adds ``gamma w`` to the pre-synaptic ``I_syn`` (``on_post``): the same weight in
+    both directions. ``None`` for a side that sends rates. Returns ``Synapses`` keywords."""
+    out = {}
+    if pre_weight is not None:
+        out["on_pre"] = f"I_syn_post += {_times('w', pre_weight)}\n"
+    if post_weight is not None:
+        out["on_post"] = f"I_syn_pre += {_times(f'{gamma!r} * w', post_weight)}\n"
+    return out
+
+
+def _times(expr: str, factor: float) -> str:
+    return expr if factor == 1.0 else f"{expr} * {factor!r}"
 
 
 def input_synapse_equations(rule) -> str:
@@ -180,6 +223,17 @@ def input_events(rule) -> dict:
 
 def input_window_code(predict: bool = False) -> str:
     return "x = stim(t, i)\n" if predict else "x_last = x\nx = stim(t, i)\n"
+
+
+def input_spike_pathways(rule) -> dict:
+    """The pathways of an input synapse when the input is encoded as spikes: each input spike
+    adds ``w`` to the post-synaptic ``I_syn`` (``pre``, every step) and, in a training network,
+    ``learn`` applies the update of the last window (:func:`input_learning_code`); there is no
+    ``deliver`` event and no input relay."""
+    pathways = {"pre": "I_syn_post += w\n"}
+    if not rule.predict:
+        pathways["learn"] = input_learning_code(rule.direct)
+    return pathways
 
 
 def input_learning_code(direct: bool) -> str:

@@ -160,6 +160,17 @@ class EPNetwork:
             return self._loaded.copy()
         return Params(W, b)
 
+    @property
+    def spiking_groups(self) -> dict:
+        """The groups that count their spikes in ``n_spk`` (spiking layers, a spike-encoded
+        input, in a training network), by layer name."""
+        return {name: G for name, G in self.groups.items() if "n_spk" in G.variables}
+
+    def spike_counts(self) -> dict:
+        """Spikes counted since ``n_spk`` was last zeroed, per layer (padding windows, whose
+        ``mask`` is 0, do not count)."""
+        return {name: float(np.sum(G.n_spk[:])) for name, G in self.spiking_groups.items()}
+
     def outputs(self) -> np.ndarray:
         """The latched free-phase output of each window, shape ``(n_windows, n_output)``."""
         var = "o_free" if "readout" in self.groups else "r_free"

@@ -30,6 +30,9 @@ class Rule:
         neurons whose rate is not 0) or ``dense`` (summed variables over all synapses and a
         per-window update, no synaptic pathway: for ``cuda_standalone``, whose pathways
         need the default clock).
+    common_noise : bool
+        Stochastic thresholds of the -beta phase reuse the numbers of the +beta phase (never
+        in a prediction network, which has no nudged phase).
     """
 
     mode: str = "exact"
@@ -40,11 +43,15 @@ class Rule:
     batch_size: int = 1
     predict: bool = False
     delivery: str = "events"
+    common_noise: bool = False
 
     @classmethod
     def from_spec(cls, ep, optim, predict: bool = False, delivery: str = "events") -> "Rule":
         """The rule of an ``EPSpec`` and an ``OptimSpec``."""
-        return cls(ep.mode, ep.nudging, ep.nudge_force, ep.readout_error, optim.algorithm, optim.batch_size, predict, delivery)
+        return cls(
+            ep.mode, ep.nudging, ep.nudge_force, ep.readout_error, optim.algorithm, optim.batch_size, predict, delivery,
+            getattr(ep, "common_noise", False) and not predict,
+        )
 
     @property
     def centered(self) -> bool:
@@ -84,16 +91,23 @@ class Wiring:
     Attributes
     ----------
     incoming, outgoing : tuple of str
-        Recurrent projections into the layer (each gives a feedforward current ``I_<p>``) and
-        out of it (each gives a feedback current ``I_fb_<p>``).
+        Recurrent projections into the layer from a layer that sends rates (each gives a
+        summed feedforward current ``I_<p>``) and out of it to a layer that sends rates (each
+        gives a summed feedback current ``I_fb_<p>``).
     receives_input : bool
-        Whether the clamped input projects here (current ``I_in``, delivered once a window).
+        Whether the clamped input projects here as a current (``I_in``, delivered once a
+        window).
     nudge : {None, "mse", "softmax"}
         ``"mse"``: the output layer, nudged by ``beta_t (y - r)``; ``"softmax"``: the top layer
         under a softmax readout, nudged by ``beta_t I_ro``.
+    events : bool
+        Whether spikes arrive (from spiking neighbours, either direction, or a spike-encoded
+        input): the synapses' ``on_pre`` / ``on_post`` pathways add them to ``I_syn``, which is
+        cleared after every state update.
     """
 
     incoming: tuple = ()
     outgoing: tuple = ()
     receives_input: bool = False
     nudge: str | None = None
+    events: bool = False

@@ -20,8 +20,10 @@ __all__ = [
     "step_in_window",
     "window_index",
     "beta_expression",
+    "latched_state",
     "latch_events",
     "predict_latch_events",
+    "neuron_events",
     "update_factor",
     "nudge_error_update",
     "output_error_code",
@@ -63,42 +65,54 @@ def update_factor(rule, energy_weight: float) -> str:
     return f"{numerator} / ({denominator} + 1 - learn)"
 
 
-def latch_events(layer, rule, factor: str) -> dict:
+def latched_state(layer, wiring) -> tuple:
+    """The state variables the schedule latches at the end of the free phase and restores for
+    a second nudged phase: the model's ``brian_state`` and, where spikes arrive, the pending
+    spike current ``I_syn`` (the spikes of the free phase's last step)."""
+    return tuple(layer.neuron.brian_state) + (("I_syn",) if wiring.events else ())
+
+
+def latch_events(layer, wiring, rule, factor: str) -> dict:
     """A layer's phase schedule as events: ``{name: (condition, code)}``, each code run by the
     layer's ``run_on_event`` at the start of the one step of the window where its condition
     holds (nothing runs at the other steps):
 
-    * ``free_end`` (``j == NF``): latch the free state (``<v>_free`` for the model's state
-      variables, ``r_free``) and the update factor ``f``;
+    * ``free_end`` (``j == NF``): latch the free state (``<v>_free`` for the latched state
+      variables, :func:`latched_state`), the free-phase rate ``r_free`` and the update
+      factor ``f``;
     * ``nudge_end`` (``j == NF + NN``, centered nudging): latch ``ra`` and restart the second
       nudged phase from the free state;
     * ``window_start`` (``j == 0``): latch the last nudged rate, apply the bias update and
       reset the state for the new sample.
 
     Positive and random-sign nudging have one nudged phase: ``rb`` is latched at ``free_end``
-    and ``ra`` at ``window_start``.
+    and ``ra`` at ``window_start``. The neuron model's own events (e.g. restarting a spike
+    count) are :func:`neuron_events`, run after these.
 
     Parameters
     ----------
     layer : Layer
-        Its neuron model names the state variables (``brian_state``) and the rate
-        (``brian_rate``) to latch.
+        Its neuron model names the state variables (``brian_state``) and the rates to latch
+        at the end of the free and the nudged phases (``brian_phase_rate``).
+    wiring : Wiring
+        Whether spikes arrive (``I_syn`` is latched and restored with the state).
     rule : Rule
     factor : str
         Expression of the update factor latched into ``f`` (see :func:`update_factor`);
         multiplied by ``learn * mask(t)``.
     """
     j = step_in_window()
-    state, r = layer.neuron.brian_state, layer.neuron.brian_rate
+    state = latched_state(layer, wiring)
+    r_free, r = layer.neuron.brian_phase_rate(layer, False), layer.neuron.brian_phase_rate(layer, True)
     free_end = [f"{v}_free += {v} - {v}_free" for v in state]
-    free_end += [f"r_free += {r} - r_free", f"f += learn * mask(t) * {factor} - f"]
+    free_end += [f"r_free += {r_free} - r_free", f"f += learn * mask(t) * {factor} - f"]
     window_start = []
     events = {}
     if rule.centered:
         events["nudge_end"] = (f"{j} == NF + NN", "\n".join([f"ra += {r} - ra"] + [f"{v} += {v}_free - {v}" for v in state]) + "\n")
         window_start.append(f"rb += {r} - rb")
     else:
-        free_end.append(f"rb += {r} - rb")
+        free_end.append(f"rb += {r_free} - rb")
         window_start.append(f"ra += {r} - ra")
     if layer.bias:
         window_start.append(("b += lr_b * " if rule.direct else "gb += ") + "f * (ra - rb)")
@@ -108,13 +122,21 @@ def latch_events(layer, rule, factor: str) -> dict:
     return events
 
 
-def predict_latch_events(layer) -> dict:
+def predict_latch_events(layer, wiring) -> dict:
     """The phase schedule of a layer in a prediction network (windows of ``NF`` steps, the free
     phase only), as :func:`latch_events`: at the first step of each window, latch the rate
     reached at the end of the last one into ``r_free`` and reset the state for the new sample."""
-    state, r = layer.neuron.brian_state, layer.neuron.brian_rate
+    state, r = latched_state(layer, wiring), layer.neuron.brian_phase_rate(layer, False)
     code = "\n".join([f"r_free += {r} - r_free"] + [f"{v} = 0" for v in state]) + "\n"
     return {"window_start": (f"{step_in_window()} == 0", code)}
+
+
+def neuron_events(layer, n_nudged: int) -> dict:
+    """The neuron model's own schedule events (``brian_schedule_events``, e.g. restarting a
+    spike count some steps before a phase ends), ``{name: (condition, code)}`` as
+    :func:`latch_events`, whose code runs after the phase results of the same step are
+    latched; ``n_nudged``: 0 (prediction network), 1 or 2 nudged phases."""
+    return layer.neuron.brian_schedule_events(layer, step_in_window(), n_nudged)
 
 
 def nudge_error_update(error: str, held: str, nudge_force: str) -> str:

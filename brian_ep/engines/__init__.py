@@ -1,11 +1,14 @@
 """Engines: the interface that training uses, and the registry of the engines that implement it.
 
 Built in: ``brian2`` (EP as Brian2 equations, :mod:`brian_ep.engines.brian`), ``numpy`` (the
-same mathematics batched, :mod:`brian_ep.engines.numpy_batched`) and the backprop baseline
-``bp`` (:mod:`brian_ep.baselines.backprop`). Each is imported when first used.
+same mathematics batched, :mod:`brian_ep.engines.numpy_batched`), ``torch`` (the same
+mathematics on torch tensors, CPU or CUDA, data-parallel under ``torchrun``,
+:mod:`brian_ep.engines.torch_engine`) and the backprop baseline ``bp``
+(:mod:`brian_ep.baselines.backprop`). Each is imported when first used.
 """
 
 from .base import ChunkResult, Engine, make_engine
+from .torch_engine.options import TorchOptions
 from .registry import EngineEntry, engine_class, engine_names, get_engine_entry, register_engine, unregister_engine
 
 __all__ = [
@@ -25,8 +28,20 @@ register_engine(
     "brian_ep.engines.brian:BrianEngine",
     "EP as Brian2 equations, one sample at a time (run.device: runtime, cpp_standalone or cuda_standalone)",
     requires=("brian2",),
+    refuses={
+        "conv": "a Brian2 synapse holds its own weight, while a convolution shares one kernel across all "
+        "positions (and feeds back through its transpose); this engine builds dense projections only",
+    },
 )
 register_engine("numpy", "brian_ep.engines.numpy_batched:NumpyEngine", "the same EP mathematics, batched in numpy")
+register_engine(
+    "torch",
+    "brian_ep.engines.torch_engine.engine:TorchEngine",
+    "the same EP mathematics batched in torch, on CPU or CUDA, data-parallel under torchrun (run.torch)",
+    options=TorchOptions,
+    requires=("torch", "array_api_compat"),
+    extra="torch",
+)
 register_engine(
     "bp",
     "brian_ep.baselines.backprop:BackpropEngine",

@@ -22,9 +22,14 @@ class ChunkResult:
     ----------
     outputs : ndarray, shape (n_samples, n_output)
         The network's output at the end of each sample's free phase (before its update).
+    spikes : dict or None
+        Spiking networks: the spikes each spiking layer (and a spike-encoded input) emitted
+        over the chunk's samples, all phases, summed over neurons and samples (the energy
+        proxy); ``None`` where no layer spikes.
     """
 
     outputs: np.ndarray
+    spikes: dict | None = None
 
 
 class Engine(ABC):
@@ -48,6 +53,10 @@ class Engine(ABC):
         temporary folder, removed by :meth:`close`.
     """
 
+    #: Whether this process writes the run directory and shows progress (false in all but
+    #: one process of a data-parallel run).
+    is_main_process = True
+
     def __init__(self, spec, arch, params: Params, optim_state: OptimState, workdir=None):
         self.spec = spec
         self.arch = arch
@@ -59,6 +68,32 @@ class Engine(ABC):
         #: data-set indices of the samples of the current chunk (set by the trainer), so that
         #: errors can name the sample that caused them
         self.sample_ids = None
+        #: ``(epoch, first sample)`` of the current chunk (set by the trainer): stochastic
+        #: neurons draw the chunk's noise from a stream seeded by it, so a resumed run draws
+        #: the same numbers as an uninterrupted one
+        self.position = None
+        #: uniform noise supplied from outside (:meth:`set_noise`), or None
+        self.supplied_noise = None
+
+    def noise_seed(self, predict: bool = False, offset: int = 0) -> list:
+        """The seed of the noise of the next chunk (``run.seed``, the ``noise`` stream, epoch
+        and first sample, plus ``offset`` samples; engines called outside the trainer count
+        samples themselves) or, with ``predict``, of evaluation from sample ``offset`` (the
+        same numbers for every evaluation)."""
+        from ..seeds import stream_seed
+
+        if predict:
+            return stream_seed(self.spec.run.seed, "noise", 2**31 - 1, offset)
+        epoch, first = self.position if self.position is not None else (0, self.samples_seen)
+        return stream_seed(self.spec.run.seed, "noise", epoch, first + offset)
+
+    def set_noise(self, arrays: dict | None) -> None:
+        """Train on uniform noise supplied from outside instead of the engine's generator:
+        ``{layer name: array (n_windows * ep.window_steps, n_layer)}``, row
+        ``k * window_steps + j`` for step ``j`` of the ``k``-th training sample from now on
+        (see :class:`~brian_ep.maths.noise.ArrayNoise`); ``None`` returns to the generator.
+        Two engines given the same arrays follow the same spike trains."""
+        self.supplied_noise = None if arrays is None else {k: np.asarray(v, dtype=np.float64) for k, v in arrays.items()}
 
     def describe_sample(self, offset: int) -> str:
         """Name the sample at ``offset`` within the current chunk, for error messages."""

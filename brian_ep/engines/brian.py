@@ -19,13 +19,38 @@ import math
 import numpy as np
 
 from ..brian.builder import build_network
+from ..brian.spikes import sends_spikes
 from ..brian.program import StandaloneProgram, standalone_device
-from ..errors import DIVERGENCE_ADVICE, DivergenceError
+from ..errors import DIVERGENCE_ADVICE, DivergenceError, SpecError
+from ..maths.noise import noise_layers
 from ..maths.optim import learning_rates
 from ..epochs import chunk_length
 from .base import ChunkResult, Engine
 
 __all__ = ["BrianEngine"]
+
+
+def _seeded_groups(net) -> list:
+    """The groups that hold a ``noise_seed`` (stochastic layers, a spike-encoded input)."""
+    return [G for G in net.groups.values() if "noise_seed" in G.variables]
+
+
+def _reseed_each_run(net) -> None:
+    """Make a ``cpp_standalone`` program seed its random generators from ``noise_seed`` (a
+    run argument) before it runs, instead of from the seed compiled in: every chunk then
+    draws new numbers, and each is reproducible from the run's seed and its position. Called
+    while the program's device is the active one, before its network runs symbolically."""
+    from brian2 import device, prefs
+
+    groups = _seeded_groups(net)
+    if not groups:
+        return
+    array = device.get_array_name(groups[0].variables["noise_seed"])
+    threads = max(1, prefs.devices.cpp_standalone.openmp_threads)
+    device.apply_run_args()
+    device.insert_code(
+        "main", f"for (int _i=0; _i<{threads}; _i++) _random_generators[_i].seed((unsigned long){array}[0] * {threads} + _i);"
+    )
 
 
 class BrianEngine(Engine):
@@ -58,6 +83,16 @@ class BrianEngine(Engine):
         self.standalone = self.device_class is not None
         self.directory = user_directory if user_directory is not None else (None if workdir is None else str(workdir))
         self._programs = {}
+        self._noise_window = 0  # supplied noise: windows already consumed
+        self._spikes = {}
+        self._offset = 0  # first sample of the current run within its chunk (noise seeds)
+        self.stochastic = bool(noise_layers(arch))
+        if self.device_class is not None and self.device_class.__name__ == "CUDAStandaloneDevice" and sends_spikes(arch):
+            raise SpecError(
+                "cuda_standalone delivers currents as dense sums on the GPU, and cannot carry the spikes of "
+                "spiking layers or a spike-encoded input (they travel by synaptic pathways on the step clock)",
+                key="run.device", allowed="runtime or cpp_standalone for spiking networks",
+            )
 
     # -- values moving in and out of Brian2 --------------------------------------------------
     def _values(self, net, learn: bool, n_real: int) -> dict:
@@ -94,9 +129,17 @@ class BrianEngine(Engine):
         for G in list(net.relays.values()) + ([net.groups["readout"]] if "readout" in net.groups else []):
             out[G.n_real] = float(n_real)
             out[G.t_adam0] = float(self.optim_state.t)
+        for G in net.spiking_groups.values():
+            out[G.n_spk] = np.zeros(len(G))
+        out.update(self._seeds(net, learn))
         return out
 
+    def _seeds(self, net, learn: bool) -> dict:
+        """The seed of ``rand()`` of every stochastic group for the next run."""
+        return {G.noise_seed: self._seed(learn) for G in _seeded_groups(net)}
+
     def _read_back(self, net, n_real: int) -> None:
+        self._spikes = net.spike_counts()
         adam = self.spec.optim.algorithm == "adam"
         for p in self.arch.all_projections:
             S = net.synapses[p.name]
@@ -115,14 +158,34 @@ class BrianEngine(Engine):
         if adam:
             self.optim_state.t += math.ceil(n_real / self.spec.optim.batch_size)
 
-    def _data(self, x, y, signs, n_windows):
+    def _data(self, x, y, signs, n_windows, learn: bool = True):
         n = x.shape[0]
         pad = n_windows - n
         mask = np.concatenate([np.ones(n), np.zeros(pad)])
         xs = np.concatenate([x, np.zeros((pad, x.shape[1]))])
         ys = np.concatenate([y, np.zeros((pad, y.shape[1]))])
         sg = np.ones(n_windows) if signs is None else np.concatenate([np.asarray(signs, float), np.ones(pad)])
-        return {"x": xs, "y": ys, "mask": mask, "signs": sg}
+        return {"x": xs, "y": ys, "mask": mask, "signs": sg, "noise": self._chunk_noise(n) if learn else None}
+
+    def _chunk_noise(self, n: int):
+        """The supplied noise of the next ``n`` training windows (``None``: ``rand()``)."""
+        if self.supplied_noise is None:
+            return None
+        nw = self.spec.ep.window_steps
+        rows = slice(self._noise_window * nw, (self._noise_window + n) * nw)
+        return {name: a[rows] for name, a in self.supplied_noise.items()}
+
+    def set_noise(self, arrays):
+        if "train" in self._programs and (arrays is None) != (self.supplied_noise is None):
+            raise ValueError("the standalone program is built; set the noise before the first chunk")
+        super().set_noise(arrays)
+        self._noise_window = 0
+
+    def _seed(self, learn: bool) -> int:
+        """The seed of ``rand()`` for the next run (from :meth:`noise_seed` and the run's first
+        sample within the chunk), below 2**31."""
+        key = self.noise_seed(predict=not learn, offset=self._offset)
+        return int(np.random.SeedSequence(key).generate_state(1)[0] >> 1)
 
     def _brian_prefs(self) -> dict:
         """Brian2 preferences of this run: float32 state (``run.dtype``), OpenMP threads."""
@@ -136,6 +199,7 @@ class BrianEngine(Engine):
     # -- one run ----------------------------------------------------------------------------------
     def _run(self, x, y, signs, learn: bool, offset: int = 0) -> np.ndarray:
         n = x.shape[0]
+        self._offset = offset
         if self.standalone:
             outputs = self._run_standalone(x, y, signs, learn)
         else:
@@ -154,13 +218,17 @@ class BrianEngine(Engine):
     def _run_runtime(self, x, y, signs, learn):
         from brian2 import prefs
 
+        from brian2 import seed
+
         previous = {key: prefs[key] for key in ["codegen.target", *self._brian_prefs()]}
         try:
             for key, value in {"codegen.target": self.spec.run.target, **self._brian_prefs()}.items():
                 prefs[key] = value
-            net = self._network(x.shape[0], self._data(x, y, signs, x.shape[0]), predict=not learn)
+            net = self._network(x.shape[0], self._data(x, y, signs, x.shape[0], learn), predict=not learn)
             for view, value in self._values(net, learn, x.shape[0]).items():
                 view[:] = value
+            if self.stochastic:
+                seed(self._seed(learn))
             net.network.run(net.duration, namespace={})
         finally:
             for key, value in previous.items():
@@ -174,21 +242,36 @@ class BrianEngine(Engine):
         first time it is needed."""
         if kind not in self._programs:
             program = StandaloneProgram(self.device_class, kind, self.directory, self._brian_prefs())
-            empty = self._data(np.zeros((0, self.arch.input.size)), np.zeros((0, self.arch.output.size)), None, n_windows)
-            program.build(lambda: self._network(n_windows, empty, predict=kind == "predict"))
+            learn = kind == "train"
+            empty = self._data(np.zeros((0, self.arch.input.size)), np.zeros((0, self.arch.output.size)), None, n_windows, learn)
+            program.build(lambda: self._seeded(self._network(n_windows, empty, predict=not learn), learn))
             self._programs[kind] = program
         return self._programs[kind]
+
+    def _seeded(self, net, learn: bool):
+        """``net`` with its stochastic groups' generators seeded from ``noise_seed`` at every
+        run (on the program's device, before the symbolic run)."""
+        from brian2 import seed
+
+        if self.stochastic:
+            seed(self._seed(learn))
+            _reseed_each_run(net)
+        return net
 
     def _run_standalone(self, x, y, signs, learn):
         kind = "train" if learn else "predict"
         program = self._program(kind, self.capacity if learn else min(self.capacity, x.shape[0]))
         net = program.net
-        data = self._data(x, y, signs, net.n_windows)
+        data = self._data(x, y, signs, net.n_windows, learn)
         run_args = self._values(net, learn, x.shape[0])
         keys = (("stim", "x"),) if net.predict else (("stim", "x"), ("target", "y"), ("mask", "mask"), ("signs", "signs"))
         for key, value in keys:
             if key in net.timed_arrays:
                 run_args[net.timed_arrays[key]] = data[value]
+        for name, values in (data.get("noise") or {}).items():
+            full = np.ones((net.n_windows * self.spec.ep.window_steps + 1, values.shape[1]))
+            full[: values.shape[0]] = values
+            run_args[net.timed_arrays[f"noise_{name}"]] = full
         program.run(run_args)
         if learn:
             program.read(lambda: self._read_back(net, x.shape[0]))
@@ -208,12 +291,15 @@ class BrianEngine(Engine):
 
     # -- Engine interface --------------------------------------------------------------------------
     def train_chunk(self, x, y, signs=None):
-        outputs = []
+        outputs, spikes = [], {}
         for start in range(0, x.shape[0], self.capacity):
             sl = slice(start, start + self.capacity)
             outputs.append(self._run(x[sl], y[sl], None if signs is None else signs[sl], learn=True, offset=start))
+            self._noise_window += outputs[-1].shape[0]
+            for name, count in self._spikes.items():
+                spikes[name] = spikes.get(name, 0.0) + count
         self.samples_seen += x.shape[0]
-        return ChunkResult(np.concatenate(outputs, axis=0))
+        return ChunkResult(np.concatenate(outputs, axis=0), spikes or None)
 
     def predict(self, x):
         outputs = []
@@ -221,7 +307,7 @@ class BrianEngine(Engine):
         zeros_y = np.zeros((x.shape[0], self.arch.output.size))
         for start in range(0, x.shape[0], step):
             xs = x[start : start + step]
-            outputs.append(self._run(xs, zeros_y[: xs.shape[0]], None, learn=False))
+            outputs.append(self._run(xs, zeros_y[: xs.shape[0]], None, learn=False, offset=start))
         return np.concatenate(outputs, axis=0)
 
     def close(self):

@@ -8,10 +8,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import DivergenceError
-from ..maths.dynamics import check_state, output, relax
-from ..maths.optim import apply_update, learning_rates
+from ..maths.dynamics import check_state, output, relax, spike_counts
+from ..maths.noise import ArrayNoise, SeededNoise
+from ..maths.optim import apply_update, learning_rates, scale_learning_rates
 from ..maths.params import constrain
-from ..maths.params import Params
 from ..maths.phases import ep_phase_gradient
 from .base import ChunkResult, Engine
 
@@ -40,21 +40,34 @@ class NumpyEngine(Engine):
     def set_params(self, params):
         self.params = params.astype(self.dtype)
 
+    def set_noise(self, arrays):
+        super().set_noise(arrays)
+        self._array_noise = None if arrays is None else ArrayNoise(self.supplied_noise, self.spec.ep.window_steps)
+
+    def _noise(self):
+        """The noise of the next chunk: the supplied arrays (read on from where the last chunk
+        stopped) or a generator seeded by the chunk's position in the run."""
+        if self.supplied_noise is not None:
+            return self._array_noise
+        return SeededNoise(self.noise_seed())
+
     def train_chunk(self, x, y, signs=None):
         x = np.asarray(x, dtype=self.dtype)
         y = np.asarray(y, dtype=self.dtype)
         ep, bs = self.spec.ep, self.spec.optim.batch_size
-        f = self.lr_factor
-        lrs = Params({k: v * f for k, v in self.lrs.W.items()}, {k: v * f for k, v in self.lrs.b.items()})
+        lrs = scale_learning_rates(self.lrs, self.lr_factor)
         outputs = np.empty((x.shape[0], y.shape[1]))
+        noise = self._noise()
+        spikes = {}
         for start in range(0, x.shape[0], bs):
             sl = slice(start, start + bs)
             grads, ph = ep_phase_gradient(
-                self.arch, self.params, x[sl], y[sl], ep, None if signs is None else signs[sl]
+                self.arch, self.params, x[sl], y[sl], ep, None if signs is None else signs[sl], noise
             )
             where = f" in the mini-batch that starts with {self.describe_sample(start)}"
             for u in (ph.u_free, ph.u_a, ph.u_b):
                 check_state(self.arch, u, ep.divergence_threshold, where)
+            _add_spikes(spikes, self.arch, ph)
             outputs[sl] = output(self.arch, self.params, ph.u_free)
             apply_update(self.params, grads, lrs, self.spec.optim, self.optim_state)
             constrain(self.arch, self.params)
@@ -64,13 +77,23 @@ class NumpyEngine(Engine):
                     f"{self.describe_sample(start)}; lower the learning rates (model.chain.lr) or beta"
                 )
         self.samples_seen += x.shape[0]
-        return ChunkResult(outputs)
+        return ChunkResult(outputs, spikes or None)
 
     def predict(self, x):
         x = np.asarray(x, dtype=self.dtype)
         out = []
         bs = self.spec.run.eval_batch_size
+        noise = SeededNoise(self.noise_seed(predict=True))
         for start in range(0, x.shape[0], bs):
-            u = relax(self.arch, self.params, x[start : start + bs], self.spec.ep.free_steps)
+            u = relax(self.arch, self.params, x[start : start + bs], self.spec.ep.free_steps, noise=noise)
             out.append(output(self.arch, self.params, u))
         return np.concatenate(out, axis=0)
+
+
+def _add_spikes(totals: dict, arch, phases) -> None:
+    """Add the spikes of one presentation (free phase and both nudged phases, which restart
+    from the free state and so count its spikes once each) to ``totals``."""
+    free = spike_counts(arch, phases.u_free)
+    a, b = spike_counts(arch, phases.u_a), spike_counts(arch, phases.u_b)
+    for name, n_free in free.items():
+        totals[name] = totals.get(name, 0.0) + float(np.sum(a[name] + b[name] - n_free))

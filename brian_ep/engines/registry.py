@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from ..errors import ArgumentError
 
@@ -36,6 +37,9 @@ class EngineEntry:
         Modules it imports (checked before it runs, so that a missing one is named).
     extra : str or None
         The pip extra that installs ``requires`` (e.g. ``baselines``).
+    refuses : mapping
+        ``{feature: reason}`` of the network features this engine does not run (``"conv"``:
+        convolutional projections); a spec that uses one is refused with the reason.
     """
 
     name: str
@@ -44,14 +48,18 @@ class EngineEntry:
     options: type | None = None
     requires: tuple = ()
     extra: str | None = None
+    refuses: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
 
 
 _ENGINES: dict = {}
 
 
-def register_engine(name: str, target, description: str = "", options=None, requires=(), extra=None) -> EngineEntry:
-    """Make an engine selectable as ``run.engine: <name>``; returns its entry."""
-    entry = EngineEntry(name, target, description, options, tuple(requires), extra)
+def register_engine(
+    name: str, target, description: str = "", options=None, requires=(), extra=None, refuses=None
+) -> EngineEntry:
+    """Make an engine selectable as ``run.engine: <name>``; returns its entry (``refuses``:
+    ``{feature: reason}``, see :class:`EngineEntry`)."""
+    entry = EngineEntry(name, target, description, options, tuple(requires), extra, MappingProxyType(dict(refuses or {})))
     _ENGINES[name] = entry
     return entry
 

@@ -13,20 +13,25 @@ from .activations import ACTIVATIONS, Activation, get_activation
 from .convergence import coupling_spectral_radius, settling_steps, spectral_radius, step_jacobian
 from .dynamics import (
     NUDGE_FORCES,
+    InputSpikes,
     check_state,
     currents,
     initial_state,
     input_drive,
     nudge_current,
     output,
+    phase_rates,
     rates,
     readout_output,
     relax,
+    relax_step,
     signals,
     softmax,
+    spike_counts,
     step,
 )
 from .energy import cost, energy, fixed_point_residual, output_loss, total_energy
+from .noise import ArrayNoise, SeededNoise, noise_layers
 from .gradients import coupling_matrix, ep_gradient, readout_gradient, recurrent_backprop_gradient, state_index
 from .optim import OptimState, apply_update, init_optim_state, learning_rates
 from .params import Params, init_params, initial_params
@@ -41,6 +46,12 @@ __all__ = [
     "NUDGE_FORCES",
     "initial_state",
     "rates",
+    "phase_rates",
+    "spike_counts",
+    "InputSpikes",
+    "SeededNoise",
+    "ArrayNoise",
+    "noise_layers",
     "signals",
     "output",
     "output_loss",
@@ -51,6 +62,7 @@ __all__ = [
     "nudge_current",
     "step",
     "relax",
+    "relax_step",
     "check_state",
     "energy",
     "cost",

@@ -29,6 +29,9 @@ class Activation:
         transform ``G(r)`` of ``P`` with ``G' = rho^{-1}``).
     brian : str
         Brian2 expression of ``rho`` in the variable ``{u}``, e.g. ``"clip({u}, 0, 1)"``.
+    low, high : float
+        The range of ``rho`` (a spiking model that reads ``rho`` as a probability needs it
+        inside [0, 1]).
     """
 
     name: str
@@ -36,6 +39,8 @@ class Activation:
     rho_prime: Callable
     primitive: Callable
     brian: str
+    low: float = -math.inf
+    high: float = math.inf
 
     def brian_expr(self, u: str = "u") -> str:
         return self.brian.format(u=u)
@@ -88,9 +93,9 @@ def _logcosh(u):
 
 
 ACTIVATIONS = {
-    "hard_sigmoid": Activation("hard_sigmoid", _hs, _hs_prime, _hs_primitive, "clip({u}, 0, 1)"),
-    "sigmoid": Activation("sigmoid", _sigmoid, _sigmoid_prime, _softplus, "0.5*(1 + tanh(0.5*{u}))"),
-    "tanh": Activation("tanh", _tanh, _tanh_prime, _logcosh, "tanh({u})"),
+    "hard_sigmoid": Activation("hard_sigmoid", _hs, _hs_prime, _hs_primitive, "clip({u}, 0, 1)", 0.0, 1.0),
+    "sigmoid": Activation("sigmoid", _sigmoid, _sigmoid_prime, _softplus, "0.5*(1 + tanh(0.5*{u}))", 0.0, 1.0),
+    "tanh": Activation("tanh", _tanh, _tanh_prime, _logcosh, "tanh({u})", -1.0, 1.0),
 }
 
 

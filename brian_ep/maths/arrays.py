@@ -11,25 +11,41 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["namespace", "device_of"]
+__all__ = ["namespace", "device_of", "on_host"]
+
+
+#: Array namespaces found so far, by array type (a dictionary lookup is cheap, and
+#: ``torch.compile`` traces it without a graph break).
+_BY_TYPE: dict = {}
+
+#: What :func:`namespace` skips: numpy arrays and scalars, Python numbers, ``None``.
+_HOST = (np.ndarray, np.generic, bool, int, float, complex, type(None))
 
 
 def namespace(*arrays):
-    """The array namespace of ``arrays`` (``numpy`` if the first array is a numpy array or a
-    Python scalar)."""
+    """The array namespace of the first of ``arrays`` that is not a numpy array, a scalar or
+    ``None`` (``numpy`` if there is none)."""
     for a in arrays:
-        if isinstance(a, np.ndarray) or np.isscalar(a) or a is None:
+        if isinstance(a, _HOST):
             continue
-        import array_api_compat
+        xp = _BY_TYPE.get(type(a))
+        if xp is None:
+            import array_api_compat
 
-        return array_api_compat.array_namespace(a)
+            xp = _BY_TYPE[type(a)] = array_api_compat.array_namespace(a)
+        return xp
     return np
 
 
+def on_host(x) -> bool:
+    """Whether ``x`` is a numpy array, a scalar or ``None``: a value that can be read without
+    synchronising a device (and without a graph break under ``torch.compile``)."""
+    return isinstance(x, _HOST)
+
+
 def device_of(x):
-    """The device of ``x`` (``"cpu"`` for numpy arrays), for ``xp.zeros(..., device=...)``."""
+    """The device of ``x`` (``"cpu"`` for numpy arrays), for ``xp.zeros(..., device=...)``:
+    the ``device`` attribute the array API gives every array."""
     if isinstance(x, np.ndarray):
         return "cpu"
-    import array_api_compat
-
-    return array_api_compat.device(x)
+    return x.device

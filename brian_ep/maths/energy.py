@@ -16,6 +16,7 @@ from __future__ import annotations
 from .activations import get_activation
 from .arrays import namespace
 from .dynamics import currents, input_drive, nudge_current, output, rates
+from .projections import bias_energy, feedforward
 
 __all__ = ["energy", "cost", "output_loss", "total_energy", "fixed_point_residual"]
 
@@ -33,11 +34,11 @@ def energy(arch, params, u: dict, x):
         ul = layer.neuron.potential(layer, u[layer.name])
         term = xp.sum(ul * r[layer.name] - act.primitive(ul), axis=1)
         if layer.bias:
-            term = term - r[layer.name] @ params.b[layer.name]
+            term = term - bias_energy(layer, r[layer.name], params.b[layer.name])
         total = total + c[layer.name] * term
     r_all = dict(r, **{arch.input.name: x})
     for p in arch.projections:
-        total = total - c[p.post] * xp.sum((r_all[p.pre] @ params.W[p.name]) * r_all[p.post], axis=1)
+        total = total - c[p.post] * xp.sum(feedforward(p, r_all[p.pre], params.W[p.name]) * r_all[p.post], axis=1)
     return total
 
 

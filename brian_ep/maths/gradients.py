@@ -11,9 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 from .activations import get_activation
-from .arrays import device_of, namespace
-from .dynamics import rates, readout_output
+from .arrays import device_of, namespace, on_host
+from .dynamics import phase_rates, rates, readout_output
 from .params import Params
+from .projections import bias_sum, correlation, operator_matrix
 
 __all__ = ["ep_gradient", "readout_gradient", "recurrent_backprop_gradient", "coupling_matrix", "state_index"]
 
@@ -30,10 +31,16 @@ def readout_gradient(arch, params, u_free: dict, y: np.ndarray, u_error: dict | 
 
     With ``u_error`` the free state (the default) this is the exact cross-entropy gradient.
     With the nudged state it is the FRE-RNN authors' deep-network rule (``models_LN_G.py``).
+    For a spiking top layer, ``r_top^0`` and the rates at a nudged ``u_error`` are the
+    estimates latched at the phase ends (``phase_rate``); the output at the free state is the
+    network's output there (from the trace), as in Brian2.
     """
     top = arch.top
-    r_top = top.neuron.rate(top, u_free[top.name])
-    r_err = r_top if u_error is None else top.neuron.rate(top, u_error[top.name])
+    r_top = top.neuron.phase_rate(top, u_free[top.name])
+    if u_error is None:
+        r_err = top.neuron.rate(top, u_free[top.name])
+    else:
+        r_err = top.neuron.phase_rate(top, u_error[top.name])
     return r_top.T @ (readout_output(arch, params, r_err) - y) / y.shape[0]
 
 
@@ -47,11 +54,18 @@ def ep_gradient(
     Exact mode::
 
         grad W_p = -c_post / (beta_a - beta_b) * mean_k [ r_pre^a (r_post^a)^T - r_pre^b (r_post^b)^T ]
+
+    (for a convolution, each product is the correlation of pre- and post-synaptic activity
+    summed over positions, :func:`~brian_ep.maths.projections.correlation`; the bias of an
+    image layer sums over the positions of its channel)
         grad b_l = -c_l   / (beta_a - beta_b) * mean_k [ r_l^a - r_l^b ]
 
     Vector-field mode (Liu & Chen): ``grad W_p = -s * mean_k r_pre^0 (r_post^a - r_post^b)^T``
     with the free rates ``r^0`` presynaptically and ``s = |beta| / (beta_a - beta_b)``
     (1 for one-sided nudging), no energy weights.
+
+    ``r`` are the rate estimates at the phase ends (``phase_rates``: the rates of rate
+    neurons; the trace or windowed spike count of spiking neurons).
 
     Parameters
     ----------
@@ -66,9 +80,9 @@ def ep_gradient(
     xp = namespace(x)
     ba, bb = _per_sample(beta_a, n, x), _per_sample(beta_b, n, x)
     denom = ba - bb
-    if bool(xp.any(denom == 0)):
+    if on_host(denom) and bool(np.any(denom == 0)):  # checked where reading it is free
         raise ValueError("beta_a and beta_b must differ for every sample")
-    ra, rb = rates(arch, u_a), rates(arch, u_b)
+    ra, rb = phase_rates(arch, u_a), phase_rates(arch, u_b)
     inp = arch.input.name
     ra[inp] = rb[inp] = x
     grads_W, grads_b = {}, {}
@@ -76,22 +90,22 @@ def ep_gradient(
         w = (1.0 / denom)[:, None] / n
         for p in arch.projections:
             c = arch.weight_scale(p)
-            grads_W[p.name] = -c * (ra[p.pre].T @ (ra[p.post] * w) - rb[p.pre].T @ (rb[p.post] * w))
+            grads_W[p.name] = -c * (correlation(p, ra[p.pre], ra[p.post] * w) - correlation(p, rb[p.pre], rb[p.post] * w))
         for layer in arch.free_layers:
             if layer.bias:
                 c = arch.energy_weights[layer.name]
-                grads_b[layer.name] = -c * xp.sum((ra[layer.name] - rb[layer.name]) * w, axis=0)
+                grads_b[layer.name] = -c * bias_sum(layer, (ra[layer.name] - rb[layer.name]) * w)
     else:
         if u_free is None:
             raise ValueError("the vector-field update needs the free state u_free")
-        r0 = rates(arch, u_free)
+        r0 = phase_rates(arch, u_free)
         r0[inp] = x
         scale = (xp.abs(ba) / denom)[:, None] / n
         for p in arch.projections:
-            grads_W[p.name] = -(r0[p.pre].T @ ((ra[p.post] - rb[p.post]) * scale))
+            grads_W[p.name] = -correlation(p, r0[p.pre], (ra[p.post] - rb[p.post]) * scale)
         for layer in arch.free_layers:
             if layer.bias:
-                grads_b[layer.name] = -xp.sum((ra[layer.name] - rb[layer.name]) * scale, axis=0)
+                grads_b[layer.name] = -bias_sum(layer, (ra[layer.name] - rb[layer.name]) * scale)
     if arch.readout is not None:
         if u_free is None:
             raise ValueError("a softmax readout needs the free state u_free")
@@ -117,14 +131,15 @@ def state_index(arch) -> dict:
 
 def coupling_matrix(arch, params) -> np.ndarray:
     """``M = dI/dr`` over the concatenated free state (feedforward ``W^T``, feedback
-    ``gamma W``), shape ``(n_free, n_free)``."""
+    ``gamma W``; a convolution as its dense :func:`~brian_ep.maths.projections.operator_matrix`),
+    shape ``(n_free, n_free)``."""
     idx = state_index(arch)
     n = sum(layer.size for layer in arch.free_layers)
     M = np.zeros((n, n))
     for p in arch.projections:
         if p.pre == arch.input.name:
             continue
-        W = params.W[p.name]
+        W = operator_matrix(p, params.W[p.name])
         M[idx[p.post], idx[p.pre]] += W.T
         M[idx[p.pre], idx[p.post]] += p.gamma * W
     return M
@@ -135,7 +150,8 @@ def recurrent_backprop_gradient(arch, params, x, y, u_free: dict) -> Params:
 
     At ``u* = I(r(u*))``, with ``D = diag(rho'(u*))`` and ``M`` the coupling matrix, the
     adjoint ``lambda = (1 - D M^T)^{-1} dC/du`` gives ``dC/dW_p[i, j] = lambda_post,j r_pre,i +
-    gamma_p lambda_pre,i r_post,j`` and ``dC/db_l = lambda_l``. This uses only the fixed-point
+    gamma_p lambda_pre,i r_post,j`` and ``dC/db_l = lambda_l`` (for a convolution, the same
+    products as kernel correlations, and channel sums for the bias of an image layer). This uses only the fixed-point
     equations (no energy, no nudging), so it checks EP independently. One linear solve per
     sample; meant for small networks (numpy arrays, rate neurons: the mean field).
     """
@@ -161,15 +177,16 @@ def recurrent_backprop_gradient(arch, params, x, y, u_free: dict) -> Params:
             W = params.W[arch.readout.name]
             dC_dr[idx[top.name]] = ((readout_output(arch, params, r_top) - y[k : k + 1]) @ W.T)[0]
         lam = np.linalg.solve(np.eye(n_free) - d[:, None] * M.T, d * dC_dr)
-        rk = {name: v[k] for name, v in r.items()}
-        rk[inp] = x[k]
+        rk = {name: v[k : k + 1] for name, v in r.items()}
+        rk[inp] = x[k : k + 1]
+        lk = {name: lam[None, sl] for name, sl in idx.items()}
         for p in arch.projections:
-            g = np.outer(rk[p.pre], lam[idx[p.post]])
+            g = correlation(p, rk[p.pre], lk[p.post])
             if p.pre != inp:
-                g += p.gamma * np.outer(lam[idx[p.pre]], rk[p.post])
+                g += p.gamma * correlation(p, lk[p.pre], rk[p.post])
             grads_W[p.name] += g / n
         for name in grads_b:
-            grads_b[name] += lam[idx[name]] / n
+            grads_b[name] += bias_sum(arch.layer(name), lk[name]) / n
     if arch.readout is not None:
         grads_W[arch.readout.name] = readout_gradient(arch, params, u_free, y)
     return Params(grads_W, grads_b)

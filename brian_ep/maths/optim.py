@@ -13,7 +13,7 @@ import numpy as np
 from .arrays import namespace
 from .params import Params
 
-__all__ = ["OptimState", "init_optim_state", "apply_update", "learning_rates"]
+__all__ = ["OptimState", "init_optim_state", "apply_update", "learning_rates", "scale_learning_rates"]
 
 
 @dataclass
@@ -89,3 +89,8 @@ def learning_rates(arch) -> Params:
             into = [p for p in arch.incoming(layer.name) if p.kind == "chain"] or list(arch.incoming(layer.name))
             b[layer.name] = into[0].lr
     return Params(W, b)
+
+
+def scale_learning_rates(lrs: Params, factor: float) -> Params:
+    """``lrs`` multiplied by ``factor`` (the learning-rate schedule of the epoch)."""
+    return Params({k: v * factor for k, v in lrs.W.items()}, {k: v * factor for k, v in lrs.b.items()})

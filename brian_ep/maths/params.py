@@ -16,14 +16,19 @@ __all__ = ["Params", "init_params", "initial_params", "constrain"]
 
 @dataclass
 class Params:
-    """Weights ``W[name]`` of shape ``(n_pre, n_post)`` per projection and biases ``b[name]``
-    of shape ``(n,)`` per free layer with a bias (dimensionless)."""
+    """Weights ``W[name]`` of shape ``(n_pre, n_post)`` per projection (a convolution's kernel
+    ``(C_post, C_pre, k, k)``) and biases ``b[name]`` of shape ``(n,)`` per free layer with a
+    bias (``(channels,)`` for an image layer) (dimensionless)."""
 
     W: dict = field(default_factory=dict)
     b: dict = field(default_factory=dict)
 
     def copy(self) -> "Params":
-        return Params({k: v.copy() for k, v in self.W.items()}, {k: v.copy() for k, v in self.b.items()})
+        """A copy (of numpy arrays or of arrays of another namespace, on their device)."""
+        def one(v):
+            return namespace(v).asarray(v, copy=True)
+
+        return Params({k: one(v) for k, v in self.W.items()}, {k: one(v) for k, v in self.b.items()})
 
     def astype(self, dtype) -> "Params":
         return Params({k: v.astype(dtype) for k, v in self.W.items()}, {k: v.astype(dtype) for k, v in self.b.items()})
@@ -60,6 +65,10 @@ class Params:
 def init_params(arch, rng: np.random.Generator, dtype=np.float64) -> Params:
     """Draw initial weights for every projection from its ``init`` scheme; biases start at 0.
 
+    A dense projection has ``fan_in = n_pre`` and ``fan_out = n_post``; a convolution
+    ``fan_in = C_pre k^2`` and ``fan_out = C_post k^2`` (the convention of
+    ``torch.nn.init``), and its kernel has shape ``(C_post, C_pre, k, k)``.
+
     Parameters
     ----------
     arch : Architecture
@@ -69,15 +78,19 @@ def init_params(arch, rng: np.random.Generator, dtype=np.float64) -> Params:
     """
     W = {}
     for p in arch.all_projections:
-        n_pre, n_post = arch.layer(p.pre).size, arch.layer(p.post).size
+        shape = arch.weight_shape(p)
+        if p.conv is None:
+            fan_in, fan_out = shape
+        else:
+            fan_in, fan_out = p.conv.fan_in, p.conv.fan_out
         scheme, gain = p.init.scheme, p.init.gain
         if scheme == "zeros":
-            w = np.zeros((n_pre, n_post))
+            w = np.zeros(shape)
         else:
-            bound = gain * (np.sqrt(6.0 / (n_pre + n_post)) if scheme == "glorot_uniform" else 1.0 / np.sqrt(n_pre))
-            w = rng.uniform(-bound, bound, size=(n_pre, n_post))
+            bound = gain * (np.sqrt(6.0 / (fan_in + fan_out)) if scheme == "glorot_uniform" else 1.0 / np.sqrt(fan_in))
+            w = rng.uniform(-bound, bound, size=shape)
         W[p.name] = (_take_sign(w, p.bounds) if p.constrained else w).astype(dtype)
-    b = {layer.name: np.zeros(layer.size, dtype=dtype) for layer in arch.free_layers if layer.bias}
+    b = {layer.name: np.zeros(layer.bias_size, dtype=dtype) for layer in arch.free_layers if layer.bias}
     return Params(W, b)
 
 

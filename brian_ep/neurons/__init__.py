@@ -15,9 +15,10 @@ Adding a model is one new module plus one :func:`register_neuron_model` call (se
 from __future__ import annotations
 
 from .base import NeuronModel
+from .bernoulli import BernoulliNeuron
 from .rate import RateNeuron
 
-__all__ = ["NeuronModel", "RateNeuron", "register_neuron_model", "unregister_neuron_model", "get_neuron_model",
+__all__ = ["NeuronModel", "RateNeuron", "BernoulliNeuron", "register_neuron_model", "unregister_neuron_model", "get_neuron_model",
            "neuron_model_names"]
 
 _MODELS: dict = {}
@@ -58,3 +59,4 @@ def neuron_model_names() -> tuple:
 
 
 register_neuron_model(RateNeuron())
+register_neuron_model(BernoulliNeuron())

@@ -33,6 +33,11 @@ class NeuronModel(ABC):
         ``None`` if it adds none. The validated object is ``layer.options``.
     stochastic : bool
         Whether :meth:`advance` needs uniform noise (one number per neuron and step).
+    brian_spikes : bool
+        Whether the layer sends spikes: projections out of it transmit them through the
+        ``on_pre`` / ``on_post`` pathways of their synapses (adding ``w`` times
+        :meth:`brian_spike_weight` to the receiver's ``I_syn``) instead of summing
+        :attr:`brian_signal` every step.
     brian_rate : str
         The Brian2 variable holding the rate the EP rule reads (latched at phase ends).
     brian_signal : str
@@ -45,6 +50,7 @@ class NeuronModel(ABC):
     name: ClassVar[str]
     options: ClassVar[type | None] = None
     stochastic: ClassVar[bool] = False
+    brian_spikes: ClassVar[bool] = False
     brian_rate: ClassVar[str] = "r"
     brian_signal: ClassVar[str] = "r"
     brian_state: ClassVar[tuple] = ("u",)
@@ -54,7 +60,8 @@ class NeuronModel(ABC):
         """Refuse settings that cannot work for ``layer`` (its activation, ``eps``, options)
         with the EP schedule ``ep`` (``EPSpec``). Raise ``ValueError`` saying why (reported
         at the layer's ``neuron`` section), or a :class:`~brian_ep.errors.SpecError` with its
-        own ``key`` (e.g. ``ep.free_steps``). Called once, when a spec is validated."""
+        own ``key`` (e.g. ``ep.free_steps``; a key starting with ``.``, e.g. ``.window``, is
+        inside the layer's ``neuron`` section). Called once, when a spec is validated."""
 
     # -- maths -------------------------------------------------------------------------------
     @abstractmethod
@@ -80,6 +87,20 @@ class NeuronModel(ABC):
         """The membrane potential ``u`` of the state (divergence checks, analysis)."""
         return state
 
+    def begin_phase(self, layer, state, n_steps: int, nudged: bool):
+        """The state at the start of a phase of ``n_steps`` steps (``nudged``: a nudged phase,
+        else the free phase), e.g. to restart a spike count; unchanged by default."""
+        return state
+
+    def phase_rate(self, layer, state):
+        """The rate estimate the EP rule reads at the end of a phase (default: :meth:`rate`)."""
+        return self.rate(layer, state)
+
+    def spikes(self, layer, state):
+        """Spikes emitted per sample and neuron since the initial state, shape
+        ``(n_samples, layer.size)``, or ``None`` for a model that does not spike."""
+        return None
+
     # -- Brian2 ------------------------------------------------------------------------------
     @abstractmethod
     def brian_equations(self, layer) -> str:
@@ -88,9 +109,28 @@ class NeuronModel(ABC):
         constant ``tau`` (in the namespace), and the definitions of :attr:`brian_rate` and
         :attr:`brian_signal`."""
 
-    def brian_group_options(self, layer) -> dict:
-        """Keyword arguments of the ``NeuronGroup`` (``method``, ``threshold``, ``reset``...)."""
+    def brian_group_options(self, layer, noise: str = "rand()") -> dict:
+        """Keyword arguments of the ``NeuronGroup`` (``method``, ``threshold``, ``reset``...);
+        ``noise``: the expression of the uniform number of this neuron and step, for a
+        stochastic threshold (``rand()``, or a ``TimedArray`` of supplied noise)."""
         return {"method": "euler"}
+
+    def brian_phase_rate(self, layer, nudged: bool) -> str:
+        """Expression of the rate latched at the end of a (``nudged`` or free) phase, which the
+        EP rule reads (default: :attr:`brian_rate`)."""
+        return self.brian_rate
+
+    def brian_spike_weight(self, layer) -> float:
+        """The current one spike carries, in units of ``w`` (when :attr:`brian_spikes`)."""
+        return 1.0
+
+    def brian_schedule_events(self, layer, step: str, n_nudged: int) -> dict:
+        """The model's own schedule events, ``{name: (condition, code)}``: each ``code`` runs
+        (by the group's ``run_on_event``) at the start of the steps where ``condition`` holds,
+        after the phase results of that step are latched (``step``: the expression of the step
+        within the window; ``NF``, ``NN``: the phase lengths; ``n_nudged``: 0 in a prediction
+        network, else 1 or 2 nudged phases). None by default."""
+        return {}
 
     def __repr__(self) -> str:
         return f"<neuron model {self.name!r}>"

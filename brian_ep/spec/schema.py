@@ -23,9 +23,11 @@ __all__ = [
     "KeyedValueError",
     "NeuronSpec",
     "LayerSpec",
+    "InputSpec",
     "HiddenStack",
     "InitSpec",
     "ChainSpec",
+    "ConvSpec",
     "ProjectionSpec",
     "ResidualSpec",
     "ReadoutSpec",
@@ -148,10 +150,14 @@ class NeuronOverride(_Frozen):
 
 
 class LayerSpec(_Frozen):
-    """A layer: ``size`` neurons, an optional ``name`` and neuron-model override."""
+    """A layer: ``size`` neurons, or an image layer of ``shape: [channels, height, width]``
+    (``size`` is then their product and may be omitted; an image layer has one bias per
+    channel and can be the end of a convolutional projection, ``model.projections[i].conv``);
+    an optional ``name`` and neuron-model override."""
 
     name: Optional[str] = None
-    size: int = Field(gt=0)
+    size: Optional[int] = Field(default=None, gt=0)
+    shape: Optional[tuple[int, int, int]] = None
     neuron: Optional[NeuronOverride] = None
 
     @field_validator("name")
@@ -160,6 +166,37 @@ class LayerSpec(_Frozen):
         if v is not None and not v.isidentifier():
             raise ValueError(f"must be a valid identifier (letters, digits, underscore) (got {v!r})")
         return v
+
+    @field_validator("shape")
+    @classmethod
+    def _positive_shape(cls, v):
+        if v is not None and min(v) < 1:
+            raise ValueError(f"channels, height and width must be >= 1 (got {list(v)})")
+        return v
+
+    @model_validator(mode="after")
+    def _size_from_shape(self):
+        if self.shape is None:
+            if self.size is None:
+                raise KeyedValueError("a layer needs 'size' (or 'shape: [channels, height, width]')", ("size",))
+            return self
+        n = self.shape[0] * self.shape[1] * self.shape[2]
+        if self.size is not None and self.size != n:
+            raise KeyedValueError(
+                f"is {self.size} but shape {list(self.shape)} has {n} neurons", ("size",),
+                allowed=f"size: {n}, or leave 'size' out",
+            )
+        object.__setattr__(self, "size", n)
+        return self
+
+
+class InputSpec(LayerSpec):
+    """The clamped input layer: ``size``, an optional ``name`` and its ``encoding``:
+    ``current`` (each pixel ``x`` drives ``x w`` into the next layers, constant over a sample)
+    or ``spikes`` (each pixel is a Bernoulli spike train with probability ``x`` per step, a
+    spike carrying ``w``: the same mean current)."""
+
+    encoding: Literal["current", "spikes"] = "current"
 
 
 class HiddenStack(_Frozen):
@@ -218,12 +255,56 @@ class ChainSpec(_Frozen):
         return v
 
 
+#: Why max pooling is refused (``model.projections[i].conv.pool``).
+MAX_POOL_REASON = (
+    "max pooling is not linear: its feedback (unpooling through the arg max) changes with the state, so the "
+    "forward and feedback paths are no longer one weight tensor and its transpose, the network has no energy "
+    "function and the EP update is not the gradient (with spiking neurons the arg max follows the spike noise, "
+    "which breaks spiking EP)"
+)
+
+
+class ConvSpec(_Frozen):
+    """A convolutional projection: ``kernel x kernel`` kernels (stride 1) over ``padding``
+    zeros on each side, then ``pool: avg`` (average over ``pool_size x pool_size`` windows,
+    stride ``pool_size``) or ``pool: none``. The same kernel carries the feedback through the
+    transposed convolution. Both ends must be image layers (``shape``) whose sizes fit:
+    ``post = (C_post, (H + 2 padding - kernel + 1) / pool_size, ...)``."""
+
+    kernel: int = Field(default=3, ge=1)
+    padding: int = Field(default=1, ge=0)
+    pool: str = "none"
+    pool_size: int = Field(default=2, ge=2)
+
+    @field_validator("pool")
+    @classmethod
+    def _linear_pool(cls, v):
+        if v == "max":
+            raise KeyedValueError(f"'max' is refused: {MAX_POOL_REASON}", allowed="'avg' or 'none'")
+        return _one_of(v, ("none", "avg"))
+
+    @model_validator(mode="after")
+    def _padding_below_kernel(self):
+        if self.padding > self.kernel - 1:
+            raise KeyedValueError(
+                f"{self.padding} is larger than kernel - 1 = {self.kernel - 1}: the extra rows and columns would see "
+                "only zeros", ("padding",), allowed=f"0 to {self.kernel - 1}",
+            )
+        return self
+
+    @property
+    def pool_factor(self) -> int:
+        """The pooling window (and stride); 1 without pooling."""
+        return self.pool_size if self.pool == "avg" else 1
+
+
 class ProjectionSpec(_Frozen):
     """An extra projection (or an override of a chain projection) between two named layers.
 
     ``gamma``: feedback factor in (0, 1], or ``auto`` (exact mode: the value that keeps the
-    network an energy-based model, derived from the other projections). ``sign`` and
-    ``bounds``: as in ``model.chain`` (default: those of the chain).
+    network an energy-based model, derived from the other projections). ``conv``: make it a
+    convolution (:class:`ConvSpec`) instead of a dense matrix. ``sign`` and ``bounds``: as in
+    ``model.chain`` (default: those of the chain).
     """
 
     pre: str
@@ -233,6 +314,7 @@ class ProjectionSpec(_Frozen):
     init: Optional[InitSpec] = None
     sign: Optional[Sign] = None
     bounds: Optional[tuple[float, float]] = None
+    conv: Optional[ConvSpec] = None
 
     _gamma = field_validator("gamma")(_gamma_or_auto)
     _bounds = field_validator("bounds")(_check_bounds)
@@ -277,7 +359,7 @@ class ReadoutSpec(_Frozen):
 class ModelSpec(_Frozen):
     """Layers, neuron models and projections."""
 
-    input: LayerSpec
+    input: InputSpec
     hidden: Union[list[LayerSpec], HiddenStack] = Field(default_factory=list)
     output: LayerSpec
     neuron: NeuronSpec = NeuronSpec()
@@ -340,6 +422,9 @@ class EPSpec(_Frozen):
     ``r_top^0 (softmax(r_top W) - y)^T``, is read at the ``free`` state (the exact cross-entropy
     gradient) or at the ``nudged`` state (the authors' deep-network code; vector-field mode with
     positive nudging only: it is not a gradient, and the nudged state must be the +beta one).
+    ``common_noise`` (stochastic neurons, centered nudging): the -beta phase reuses the random
+    numbers of the +beta phase (common random numbers), so that the difference of the two
+    nudged states, from which EP learns, is not swamped by independent noise.
     """
 
     mode: Literal["exact", "vector_field"] = "exact"
@@ -352,7 +437,17 @@ class EPSpec(_Frozen):
     nudging: Literal["centered", "positive", "random_sign"] = "centered"
     nudge_force: Literal["recomputed", "constant", "accumulated"] = "recomputed"
     readout_error: Literal["free", "nudged"] = "free"
+    common_noise: bool = False
     divergence_threshold: float = Field(default=1e6, gt=0)
+
+    @model_validator(mode="after")
+    def _common_noise_needs_two_phases(self):
+        if self.common_noise and self.nudging != "centered":
+            raise ValueError(
+                "common_noise makes the -beta phase reuse the random numbers of the +beta phase, so it needs "
+                f"'nudging: centered' (this spec has nudging '{self.nudging}'), or set common_noise to false"
+            )
+        return self
 
     @model_validator(mode="after")
     def _accumulated_needs_vector_field(self):
@@ -426,10 +521,11 @@ class OptimSpec(_Frozen):
 class DataSpec(_Frozen):
     """Data set: ``digits`` (scikit-learn's 8x8 digits, bundled), ``mnist`` or
     ``fashion-mnist`` (IDX files found in ``directory``, ``$BRIAN_EP_DATA`` or standard
-    places). ``n_train``/``n_test`` take the first samples of each split; ``validation`` is
+    places), or ``cifar10`` (the binary batches, :mod:`brian_ep.cifar`; 3x32x32 images for an
+    input of ``shape: [3, 32, 32]``). ``n_train``/``n_test`` take the first samples of each split; ``validation`` is
     the number of training samples held out for model selection."""
 
-    dataset: Literal["digits", "mnist", "fashion-mnist"] = "digits"
+    dataset: Literal["digits", "mnist", "fashion-mnist", "cifar10"] = "digits"
     directory: Optional[str] = None
     n_train: Optional[int] = Field(default=None, gt=0)
     n_test: Optional[int] = Field(default=None, gt=0)

@@ -131,3 +131,56 @@ def test_objects_are_ordinary_brian2_objects_a_user_can_extend():
     net.network.run(net.duration, namespace={})
     assert mon.r.shape == (5, spec.ep.window_steps + 1)
     assert set(net.equations) >= {"input", "h1", "h2", "output", "input_h1", "h1_h2", "h2_output"}
+
+
+# -- spiking layers (issue 16) --------------------------------------------------------------
+def _bernoulli_layer(**options):
+    spec = small_spec(model__neuron={"model": "bernoulli", "tau": "1 ms", **options})
+    return arch_of(spec).layer("h1")
+
+
+@pytest.mark.codegen_independent
+def test_spiking_layer_equations_text():
+    """The model's dynamics, a trace, the spike probability, and spikes arriving in I_syn,
+    which the schedule latches and restores with the state."""
+    layer = _bernoulli_layer(read="window", window=4)
+    wiring = Wiring(events=True)
+    text = eq.layer_equations(layer, wiring, Rule())
+    assert "du/dt = (I - u) / tau : 1" in text
+    assert "dx/dt = -x / (0.0025 * second) : 1" in text
+    assert "p = clip(u, 0, 1) : 1" in text
+    assert "I = b + I_syn : 1" in text and "I_syn : 1" in text and "I_syn_free : 1" in text
+    assert "n_win : 1" in text and "n_spk : 1" in text
+    options = layer.neuron.brian_group_options(layer)
+    assert options["threshold"] == "rand() < p"
+    assert options["reset"] == "x += 0.2\nn_win += 1\n"  # dt / trace_tau = 0.5 / 2.5
+
+
+@pytest.mark.codegen_independent
+def test_spike_pathways_use_the_one_weight_in_both_directions():
+    assert eq.spike_pathways(0.25, 1.0, 1.0) == {"on_pre": "I_syn_post += w\n", "on_post": "I_syn_pre += 0.25 * w\n"}
+    assert eq.spike_pathways(0.5, 10.0, None) == {"on_pre": "I_syn_post += w * 10.0\n"}  # sparse spikes carry 1/q
+    text = eq.synapse_equations("h1_h2", 0.25, Rule(), None, "r")
+    assert "I_h1_h2_post" not in text and "I_fb_h1_h2_pre = 0.25 * w * r_post : 1 (summed)" in text
+
+
+@pytest.mark.codegen_independent
+def test_spiking_schedule_latches_counts_and_restarts_them():
+    """The phase events read the spike counts and latch and restore I_syn with the state; the
+    model's own event restarts the counts at the steps where the counting windows begin."""
+    layer = _bernoulli_layer(read="window", window=4, free_window=6)
+    events = sc.latch_events(layer, Wiring(events=True), Rule(), "1.0")
+    assert "r_free += n_win / (6 * 1.0) - r_free" in events["free_end"][1]
+    assert "I_syn_free += I_syn - I_syn_free" in events["free_end"][1]
+    assert "ra += n_win / (4 * 1.0) - ra" in events["nudge_end"][1]
+    assert "I_syn += I_syn_free - I_syn" in events["nudge_end"][1]
+    assert "rb += n_win / (4 * 1.0) - rb" in events["window_start"][1] and "I_syn = 0" in events["window_start"][1]
+    j = "(timestep(t, dt) % NW)"
+    assert sc.neuron_events(layer, 2) == {
+        "count_start": (f"{j} == NF - 6 or {j} == NF + 1 * NN - 4 or {j} == NF + 2 * NN - 4", "n_win = 0\n")
+    }
+    assert sc.neuron_events(layer, 0) == {"count_start": (f"{j} == NF - 6", "n_win = 0\n")}  # prediction network
+    positive = sc.latch_events(layer, Wiring(events=True), Rule(nudging="positive"), "1.0")
+    assert "rb += n_win / (6 * 1.0) - rb" in positive["free_end"][1]  # one nudged phase: rb is the free count
+    predict = sc.predict_latch_events(layer, Wiring(events=True))
+    assert predict["window_start"][1] == "r_free += n_win / (6 * 1.0) - r_free\nu = 0\nx = 0\nI_syn = 0\n"

@@ -250,11 +250,11 @@ def test_negative_size():
     assert err.key == "model.input.size"
 
 
-def test_unknown_neuron_model_lists_rate():
+def test_unknown_neuron_model_lists_the_registered_ones():
     err = spec_error(minimal(neuron={"model": "lif"}))
     assert err.key == "model.neuron.model"
     assert "'lif' is not one of the supported values" in str(err)
-    assert err.allowed == "'rate'" and "Allowed: 'rate'." in str(err)
+    assert err.allowed == "'rate' or 'bernoulli'" and "Allowed: 'rate' or 'bernoulli'." in str(err)
     # a per-layer override is checked the same way
     err = spec_error(minimal(hidden=[{"size": 3, "neuron": {"model": "izhikevich"}}]))
     assert err.key == "model.hidden[0].neuron.model" and "'rate'" in str(err)
@@ -532,7 +532,7 @@ def test_cli_unknown_neuron_model(in_tmp, capsys):
     path = write(in_tmp, yaml.safe_dump(minimal(neuron={"model": "lif"})), "bad.yaml")
     code, err = run_cli_train(path, capsys)
     assert code == 2
-    assert "key 'model.neuron.model'" in err and "'lif'" in err and "Allowed: 'rate'." in err
+    assert "key 'model.neuron.model'" in err and "'lif'" in err and "Allowed: 'rate' or 'bernoulli'." in err
 
 
 def test_cli_missing_dataset(in_tmp, capsys):

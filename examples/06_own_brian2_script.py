@@ -1,8 +1,8 @@
 """An EP network inside your own Brian2 script: your device, your equations, your monitors and
 your weights (the walk-through of docs/brian.md, section "Your own Brian2 script").
 
-    python examples/05_own_brian2_script.py                          # ~20 s, runtime device (numpy)
-    python examples/05_own_brian2_script.py --standalone out/sa      # ~1 min, cpp_standalone in out/sa
+    python examples/06_own_brian2_script.py                          # ~20 s, runtime device (numpy)
+    python examples/06_own_brian2_script.py --standalone out/sa      # ~1 min, cpp_standalone in out/sa
 
 It builds a 64-32-10 network for 40 bundled digits, adds an external current to the hidden
 layer and slows down the input weights' learning rule through ``modify_equations``, records
@@ -65,6 +65,9 @@ def main(argv=None):
     before = net.get_params()  # a copy
     net.network.run(net.duration)
     after = net.get_params()
+    # Copy what the monitor recorded now: a standalone device's results are gone after the
+    # device.reinit() below.
+    t_ms, rates = np.array(mon.t / ms), np.array(mon.r[:])
     for name in after.W:
         print(f"{name}: largest weight change {np.max(np.abs(after.W[name] - before.W[name])):.4f}")
 
@@ -85,11 +88,13 @@ def main(argv=None):
     drive = np.asarray(hidden.drive[:])
     print(f"my_input_weights: {len(W.ravel())} learned weights; max |drive - x @ W| = {np.max(np.abs(drive - ds.x_test[0] @ W)):.1e}")
 
-    _plot(mon, net, Path(args.out))
-    return net, mon, drive
+    _plot(t_ms, rates, net, Path(args.out))
+    return net, rates, drive
 
 
-def _plot(mon, net, out: Path) -> None:
+def _plot(t_ms, rates, net, out: Path) -> None:
+    """The recorded hidden rates (``rates``: neurons x steps, at times ``t_ms``) with the
+    window boundaries."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -97,8 +102,8 @@ def _plot(mon, net, out: Path) -> None:
 
     out.mkdir(parents=True, exist_ok=True)
     fig, ax = plt.subplots(figsize=(7, 3))
-    for k in range(mon.r.shape[0]):
-        ax.plot(np.asarray(mon.t) * 1e3, mon.r[k], lw=0.8, label=f"h1[{k}]")
+    for k in range(rates.shape[0]):
+        ax.plot(t_ms, rates[k], lw=0.8, label=f"h1[{k}]")
     for w in range(net.n_windows + 1):
         ax.axvline(float(w * net.window_duration) * 1e3, color="0.85", lw=0.5, zorder=0)
     ax.set_xlabel("time (ms)")

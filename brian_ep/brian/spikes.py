@@ -1,0 +1,149 @@
+"""The Brian2 pieces that only spiking networks need: noise supplied from outside as
+``TimedArray`` objects (instead of ``rand()``) and the input encoded as spike trains.
+
+A spiking layer's own equations, threshold and reset come from its neuron model
+(:mod:`brian_ep.neurons.bernoulli`); spikes between layers travel by the ``on_pre`` /
+``on_post`` pathways of the projections (:func:`~brian_ep.brian.equations.spike_pathways`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..maths.noise import noise_layers
+from . import equations as eq
+from .network import EPNeuronGroup, EPSynapses
+from .schedule import step_in_window
+
+__all__ = [
+    "noise_timed_arrays", "noise_expression", "threshold_noise", "add_noise_operation", "input_spike_group",
+    "input_spike_synapses", "sends_spikes", "layer_text_and_options",
+]
+
+
+def noise_timed_arrays(arch, ep, n_windows: int, noise: dict | None, name: str) -> dict:
+    """``TimedArray`` objects ``noise_<layer>`` holding supplied uniform numbers, one row per
+    time step (``n_windows * window_steps`` rows, plus one for the run's last step), for
+    every layer that draws noise; ``{}`` when ``noise`` is ``None`` (thresholds use
+    ``rand()``). Missing rows (padding windows) hold 1: no spike."""
+    if noise is None:
+        return {}
+    from brian2 import TimedArray
+
+    rows = n_windows * ep.window_steps + 1
+    out = {}
+    for layer in noise_layers(arch):
+        if layer.name not in noise:
+            raise ValueError(f"no noise array was supplied for layer '{layer.name}'")
+        given = np.asarray(noise[layer.name], dtype=float)
+        if given.ndim != 2 or given.shape[1] != layer.size:
+            raise ValueError(f"the noise of layer '{layer.name}' must have shape (n_steps, {layer.size}), not {given.shape}")
+        values = np.ones((rows, layer.size))
+        values[: min(rows, given.shape[0])] = given[:rows]
+        out[f"noise_{layer.name}"] = TimedArray(values, dt=ep.dt, name=f"{name}_noise_{layer.name}")
+    return out
+
+
+def noise_expression(ctx, layer, namespace: dict) -> str:
+    """The uniform number of a neuron of ``layer`` in this step: the supplied
+    ``noise_<layer>(t, i)`` (added to ``namespace``) or Brian2's ``rand()``."""
+    key = f"noise_{layer.name}"
+    if key in ctx.timed:
+        namespace[key] = ctx.timed[key]
+        return f"{key}(t, i)"
+    return "rand()"
+
+
+def threshold_noise(ctx, layer, namespace: dict) -> tuple:
+    """What a stochastic threshold of ``layer`` compares with: ``(expression, equation lines,
+    code)``. Without ``ep.common_noise`` the expression is the source itself
+    (:func:`noise_expression`) and there is nothing to add. With it, a per-step operation
+    (``code``, run before the thresholds) draws ``cn`` from the source in the free and +beta
+    phases, keeps the +beta phase's numbers in ``cn_0 ... cn_{NN-1}`` and hands them out
+    again, step by step, in the -beta phase (``xi`` would be Brian2's white noise)."""
+    source = noise_expression(ctx, layer, namespace)
+    if not ctx.rule.common_noise:
+        return source, "", None
+    n = ctx.ep.nudged_steps
+    lines = "cn : 1\n" + "".join(f"cn_{k} : 1\n" for k in range(n))
+    code = [f"cn_new = {source}", f"j_w = {step_in_window()}"]
+    code += [f"cn_{k} += int(j_w == NF + {k}) * (cn_new - cn_{k})" for k in range(n)]
+    again = " + ".join(f"int(j_w == NF + NN + {k}) * cn_{k}" for k in range(n))
+    code.append(f"cn = cn_new + int(j_w >= NF + NN) * ({again} - cn_new)")
+    return "cn", lines, "\n".join(code) + "\n"
+
+
+def add_noise_operation(ctx, group, code, order: int) -> None:
+    """Schedule the common-noise ``code`` of :func:`threshold_noise` (if any) just before the
+    thresholds of every step."""
+    if code is not None:
+        group.run_regularly(code, when="before_thresholds", order=order, name=f"{group.name}_noise")
+
+
+def input_spike_group(ctx, order_load: int, order_event: int):
+    """The input encoded as spikes: neuron ``i`` spikes in each step with probability
+    ``x_i`` (its stimulus, loaded once a window); while training it also emits the
+    ``learn_ev`` event at the first step of a window, on which its synapses apply the last
+    window's update. It lives on the step clock (its spikes arrive every step), so it has no
+    input relay."""
+    inp, predict = ctx.arch.input, ctx.rule.predict
+    namespace = dict(ctx.shared, stim=ctx.timed["stim"])
+    noise, noise_lines, noise_code = threshold_noise(ctx, inp, namespace)
+    text = eq.input_group_equations(predict) + ("" if predict else "n_spk : 1\n") + eq.NOISE_SEED_LINE + noise_lines
+    text = ctx.equations(inp.name, text)
+    events = {} if predict else {"learn_ev": ctx.code_of(f"{inp.name}.learn_ev", f"x_last > 0 and {step_in_window()} == 0")}
+    G = EPNeuronGroup(
+        inp.size, text, threshold=f"{noise} < x", reset="" if predict else eq.SPIKE_COUNT,
+        events=dict(events), clock=ctx.step_clock, namespace=namespace, name=f"{ctx.name}_{inp.name}",
+    )
+    if noise_code is not None:
+        noise_code = ctx.code_of(f"{inp.name}.noise", noise_code)
+    add_noise_operation(ctx, G, noise_code, 0)
+    G.run_regularly(
+        ctx.code_of(f"{inp.name}.load", eq.input_window_code(predict)), clock=ctx.window_clock, when="start",
+        order=order_load, name=f"{ctx.name}_{inp.name}_load",
+    )
+    for event in events:  # (Brian2 adds 'spike' to the dict it is given: it got a copy)
+        G.thresholder[event].when = "start"
+        G.thresholder[event].order = order_event
+    return G
+
+
+def input_spike_synapses(ctx, p, pre, post, order_learn: int, clip: str = ""):
+    """Synapses from a spike-encoded input: each spike adds ``w`` to ``I_syn`` of the
+    post-synaptic neuron; while training, the ``learn`` pathway applies the EP update once a
+    window (followed by ``clip``, the projection's weight bounds, if any)."""
+    text = ctx.equations(p.name, eq.input_synapse_equations(ctx.rule))
+    pathways = eq.input_spike_pathways(ctx.rule)
+    pathways = {k: ctx.code_of(f"{p.name}.{k}", v + (clip if k == "learn" else "")) for k, v in pathways.items()}
+    events = {"pre": "spike", "learn": "learn_ev"} if "learn" in pathways else {"pre": "spike"}
+    S = EPSynapses(
+        pre, post, text, on_pre=pathways, on_event=events,
+        clock=ctx.step_clock, namespace=dict(ctx.shared), name=f"{ctx.name}_{p.name}",
+    )
+    if "learn" in pathways:
+        S.learn.when = "start"
+        S.learn.order = order_learn
+    return S
+
+
+def sends_spikes(arch) -> bool:
+    """Whether any layer of ``arch`` (or its input) sends spikes."""
+    return arch.input.encoding == "spikes" or any(layer.neuron.brian_spikes for layer in arch.free_layers)
+
+
+def layer_text_and_options(ctx, layer, wiring, ns) -> tuple:
+    """A layer's equations (after the user's hook) and ``NeuronGroup`` options, with the
+    stochastic threshold's noise source (``rand()``, supplied noise or common noise, whose
+    per-step code is returned third) and, while training, the spike count of a spiking layer."""
+    text = eq.layer_equations(layer, wiring, ctx.rule)
+    options, noise_code = layer.neuron.brian_group_options(layer), None
+    if layer.neuron.stochastic:
+        noise, noise_lines, noise_code = threshold_noise(ctx, layer, ns)
+        text += eq.NOISE_SEED_LINE + noise_lines
+        options = layer.neuron.brian_group_options(layer, noise=noise)
+    if layer.neuron.brian_spikes and not ctx.rule.predict:  # the energy proxy: spikes of real (unmasked) samples
+        options["reset"] = options.get("reset", "") + eq.SPIKE_COUNT
+    if noise_code is not None:
+        noise_code = ctx.code_of(f"{layer.name}.noise", noise_code)
+    return ctx.equations(layer.name, text), options, noise_code

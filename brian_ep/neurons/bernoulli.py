@@ -1,0 +1,225 @@
+r"""The probabilistic (Bernoulli) spiking neuron of StochEP (Lin, Jiang & Sengupta 2025).
+
+A membrane potential integrates the synaptic current; in every step of ``dt`` the neuron
+spikes with probability ``p = q rho(u)``; spikes reach the other layers through the ``on_pre``
+/ ``on_post`` pathways of the same one-weight synapses (feedforward ``w``, feedback
+``gamma w``), each spike carrying ``1/q``. Its expectation is the rate ``rho(u)``, so the mean
+field of a network of these neurons is the rate network with the same energy
+(``docs/stochep.md``). Each neuron keeps a trace of its own spikes, its rate estimate.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NamedTuple, Optional
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..errors import SpecError
+from ..maths.activations import get_activation
+from ..maths.arrays import device_of, namespace
+from ..quantities import RateQuantity, TimeQuantity
+from .base import NeuronModel
+
+__all__ = ["BernoulliNeuron", "BernoulliOptions", "SpikeState"]
+
+
+class BernoulliOptions(BaseModel):
+    """The keys a ``neuron: {model: bernoulli}`` section adds.
+
+    ``trace_tau``: time constant of the spike trace ``x`` (``dt <= trace_tau``). ``read``:
+    the rate estimate the EP rule reads at the end of each phase, the ``trace`` there or the
+    spike count over the last ``window`` steps (``window``: steps at the end of each nudged
+    phase, default the whole phase; ``free_window``: at the end of the free phase, default
+    ``window``). ``max_rate``: the firing rate at ``rho = 1`` (default ``1/dt``: one spike per
+    step); spikes then carry ``1 / (max_rate dt)`` so that the mean field stays the same.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True, validate_default=True)
+
+    trace_tau: TimeQuantity = "2.5 ms"
+    read: Literal["trace", "window"] = "trace"
+    window: Optional[int] = Field(default=None, gt=0)
+    free_window: Optional[int] = Field(default=None, gt=0)
+    max_rate: Optional[RateQuantity] = None
+
+
+class SpikeState(NamedTuple):
+    """The state of a layer of Bernoulli neurons (arrays of shape ``(n_samples, size)``).
+
+    ``u``: membrane potential; ``s``: spikes of the last step (0 or 1); ``x``: trace of the
+    spikes (rate estimate); ``count``: spikes in the counting window of the current phase;
+    ``total``: spikes since the initial state; ``left``: steps left in the phase; ``window``:
+    length of its counting window (steps)."""
+
+    u: object
+    s: object
+    x: object
+    count: object
+    total: object
+    left: int = 0
+    window: int = 1
+
+
+class BernoulliNeuron(NeuronModel):
+    r"""Probabilistic spiking neuron (``neuron.model: bernoulli``).
+
+    Per step of ``dt``, in Brian2's order (state update, threshold, synapses, reset):
+
+    .. math::
+
+        u \leftarrow u + \epsilon (I - u), \qquad
+        s = [\xi < q\,\rho(u)], \qquad
+        x \leftarrow x + \epsilon_x (s / q - x)
+
+    * :math:`u`: membrane potential (dimensionless); :math:`I`: total current, here the
+      spikes of the last step times their weights, plus bias, input and nudge;
+    * :math:`\epsilon = dt/\tau` (``neuron.tau``), :math:`\epsilon_x = dt/\tau_x`
+      (``trace_tau``);
+    * :math:`\xi`: a uniform random number per neuron and step (``rand()`` in Brian2);
+    * :math:`q = \nu_{max} dt \le 1` (``max_rate``; 1 by default): the spike probability at
+      :math:`\rho = 1`; a spike :math:`s \in \{0, 1\}` carries the current :math:`w / q`,
+      so :math:`E[s/q] = \rho(u)`;
+    * :math:`x`: the trace, an estimate of :math:`\rho(u)` over the last :math:`\tau_x`;
+      it is what the nudge and the output read. The EP rule reads ``x`` at the end of each
+      phase, or the spike count over the last ``window`` steps divided by ``window q``.
+
+    ``rho`` (``neuron.activation``) must lie in [0, 1]: ``hard_sigmoid`` or ``sigmoid``.
+    """
+
+    name = "bernoulli"
+    options = BernoulliOptions
+    stochastic = True
+    brian_spikes = True
+    brian_rate = "x"
+    brian_signal = "x"
+    brian_state = ("u", "x")
+
+    # -- derived numbers ---------------------------------------------------------------------
+    @staticmethod
+    def dt(layer) -> float:
+        return layer.eps * layer.tau
+
+    def eps_x(self, layer) -> float:
+        """``dt / trace_tau``."""
+        return self.dt(layer) / float(layer.options.trace_tau)
+
+    def q(self, layer) -> float:
+        """Spike probability at ``rho = 1`` (``max_rate * dt``, or 1)."""
+        rate = layer.options.max_rate
+        return 1.0 if rate is None else float(rate) * self.dt(layer)
+
+    # -- spec ------------------------------------------------------------------------------
+    def check(self, layer, ep) -> None:
+        act = get_activation(layer.activation)
+        if act.low < 0.0 or act.high > 1.0:
+            raise SpecError(
+                f"the spike probability p = rho(u) must lie in [0, 1], but activation '{layer.activation}' "
+                f"ranges over [{act.low:g}, {act.high:g}]", key=".activation", allowed="hard_sigmoid, sigmoid",
+            )
+        opt, dt = layer.options, self.dt(layer)
+        if float(opt.trace_tau) < dt * (1 - 1e-9):
+            raise SpecError(
+                f"the trace time constant ({float(opt.trace_tau) * 1e3:g} ms) is shorter than dt ({dt * 1e3:g} ms): "
+                "the trace could not average spikes", key=".trace_tau", allowed=f">= {dt * 1e3:g} ms",
+            )
+        if self.q(layer) > 1 + 1e-9:
+            raise SpecError(
+                f"dt ({dt * 1e3:g} ms) is too coarse for max_rate {float(opt.max_rate):g} Hz: the spike probability "
+                f"per step would reach {self.q(layer):g} > 1", key=".max_rate",
+                allowed=f"<= {1 / dt:g} Hz (1/dt), or a smaller ep.dt",
+            )
+        free_key = "free_window" if opt.free_window is not None else "window"
+        for key, value, limit, phase in (
+            ("window", opt.window, ep.nudged_steps, "nudged phase (ep.nudged_steps)"),
+            (free_key, opt.free_window or opt.window, ep.free_steps, "free phase (ep.free_steps)"),
+        ):
+            if value is not None and value > limit:
+                raise SpecError(
+                    f"the counting window ({value} steps) is longer than the {phase}, {limit} steps",
+                    key="." + key, allowed=f"<= {limit}" + ("" if key != "window" else ", or set free_window"),
+                )
+
+    # -- maths -------------------------------------------------------------------------------
+    def initial_state(self, layer, n_samples, like):
+        xp = namespace(like)
+        zeros = xp.zeros((n_samples, layer.size), dtype=like.dtype, device=device_of(like))
+        return SpikeState(zeros, zeros, zeros, zeros, zeros)
+
+    def signal(self, layer, state):
+        q = self.q(layer)
+        return state.s if q == 1.0 else state.s / q
+
+    def rate(self, layer, state):
+        return state.x
+
+    def potential(self, layer, state):
+        return state.u
+
+    def spikes(self, layer, state):
+        return state.total
+
+    def phase_rate(self, layer, state):
+        if layer.options.read == "trace":
+            return state.x
+        return state.count / (state.window * self.q(layer))
+
+    def begin_phase(self, layer, state, n_steps, nudged):
+        opt = layer.options
+        window = opt.window if nudged else (opt.free_window or opt.window)
+        window = n_steps if window is None else min(window, n_steps)
+        return state._replace(count=namespace(state.u).zeros_like(state.u), left=n_steps, window=window)
+
+    def advance(self, layer, state, current, noise=None):
+        xp = namespace(current)
+        u = state.u + layer.eps * (current - state.u)
+        p = get_activation(layer.activation).rho(u)
+        q = self.q(layer)
+        if q != 1.0:
+            p = q * p
+        s = xp.astype(noise < p, u.dtype)
+        eps_x = self.eps_x(layer)
+        x = state.x - eps_x * state.x + (eps_x / q) * s
+        count = state.count + s if (layer.options.read == "window" and state.left <= state.window) else state.count
+        return SpikeState(u, s, x, count, state.total + s, state.left - 1, state.window)
+
+    # -- Brian2 ------------------------------------------------------------------------------
+    def brian_equations(self, layer) -> str:
+        rho = get_activation(layer.activation).brian_expr("u")
+        q = self.q(layer)
+        p = rho if q == 1.0 else f"{q!r} * {rho}"
+        lines = [
+            "du/dt = (I - u) / tau : 1",
+            f"dx/dt = -x / ({float(layer.options.trace_tau)!r} * second) : 1",
+            f"p = {p} : 1",
+        ]
+        if layer.options.read == "window":
+            lines.append("n_win : 1")
+        return "\n".join(lines) + "\n"
+
+    def brian_group_options(self, layer, noise="rand()"):
+        reset = f"x += {self.eps_x(layer) / self.q(layer)!r}\n"
+        if layer.options.read == "window":
+            reset += "n_win += 1\n"
+        return {"method": "euler", "threshold": f"{noise} < p", "reset": reset}
+
+    def brian_spike_weight(self, layer) -> float:
+        return 1.0 / self.q(layer)
+
+    def _window(self, layer, nudged: bool) -> str:
+        opt = layer.options
+        window = opt.window if nudged else (opt.free_window or opt.window)
+        return ("NN" if nudged else "NF") if window is None else str(window)
+
+    def brian_phase_rate(self, layer, nudged):
+        if layer.options.read == "trace":
+            return "x"
+        return f"n_win / ({self._window(layer, nudged)} * {self.q(layer)!r})"
+
+    def brian_schedule_events(self, layer, step, n_nudged):
+        """Restart the spike count ``window`` steps before the end of each phase (after the
+        phase results are latched, so a count that ends a phase is read first)."""
+        if layer.options.read != "window":
+            return {}
+        kf, kn = self._window(layer, False), self._window(layer, True)
+        starts = [f"NF - {kf}"] + [f"NF + {m} * NN - {kn}" for m in range(1, n_nudged + 1)]
+        return {"count_start": (" or ".join(f"{step} == {start}" for start in starts), "n_win = 0\n")}
