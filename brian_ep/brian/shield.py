@@ -77,7 +77,11 @@ def compile_program(directory) -> None:
     from brian2 import prefs
 
     directory = Path(directory)
-    command = f"{prefs.devices.cpp_standalone.make_cmd_unix} {' '.join(prefs.devices.cpp_standalone.extra_make_args_unix)}"
+    # Brian2's default "-j" starts a compiler per source file at once; on a small machine that is
+    # dozens of compilers competing for a few cores (and their memory): one job per core instead
+    jobs = f"-j{os.cpu_count() or 1}"
+    args = [jobs if a == "-j" else a for a in prefs.devices.cpp_standalone.extra_make_args_unix]
+    command = f"{prefs.devices.cpp_standalone.make_cmd_unix} {' '.join(args)}"
     log = directory / "make.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
