@@ -16,6 +16,7 @@ import numpy as np
 from ..maths.optim import learning_rates
 from . import equations as eq
 from . import schedule as sc
+from .clocks import clock_steps
 from .rule import Rule, Wiring
 from .spikes import add_noise_operation, input_spike_group, input_spike_synapses, noise_timed_arrays, threshold_noise
 
@@ -192,14 +193,15 @@ def build_network(
     objects = list(groups.values()) + ([normaliser] if normaliser is not None else []) + list(synapses.values()) + [monitor]
     net = Network(objects, name=f"{name}_network")
     return EPNetwork(
-        arch, groups, synapses, normaliser, ctx.timed, monitor, ctx.texts, net, n_windows, ep.window_steps, ep.dt, objects
+        arch, groups, synapses, normaliser, ctx.timed, monitor, ctx.texts, net, n_windows, ep.window_steps,
+        clock_steps(ep.dt, ep.window_steps)[0], objects,
     )
 
 
 def _context(arch, ep, optim, n_windows, data, name, modify_equations) -> _Context:
     from brian2 import Clock, TimedArray
 
-    wdt = ep.window_steps * ep.dt
+    dt, wdt = clock_steps(ep.dt, ep.window_steps)  # exact multiples: the clocks tick together (clocks.py)
     n_in, n_out = arch.input.size, arch.output.size
 
     def values(key, shape):
@@ -218,10 +220,10 @@ def _context(arch, ep, optim, n_windows, data, name, modify_equations) -> _Conte
     if ep.nudging == "random_sign":
         timed["signs"] = TimedArray(values("signs", (n_windows,)), dt=wdt, name=f"{name}_signs")
         shared["signs"] = timed["signs"]
-    timed.update(noise_timed_arrays(arch, ep, n_windows, data.get("noise"), name))
+    timed.update(noise_timed_arrays(arch, ep, n_windows, data.get("noise"), name, dt))
     return _Context(
         arch, ep, Rule.from_spec(ep, optim), name, n_windows,
-        Clock(dt=ep.dt, name=f"{name}_clock"), Clock(dt=wdt, name=f"{name}_window_clock"),
+        Clock(dt=dt, name=f"{name}_clock"), Clock(dt=wdt, name=f"{name}_window_clock"),
         shared, timed, learning_rates(arch), modify_equations or (lambda _name, text: text),
     )
 
