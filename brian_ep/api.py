@@ -22,7 +22,7 @@ from .weights import check_params
 __all__ = ["make_spec", "build", "example_run"]
 
 
-@check_units(tau=second, dt=second)
+@check_units(tau=second, dt=second, beta=1)
 def make_spec(
     sizes,
     activation="hard_sigmoid",
@@ -57,7 +57,8 @@ def make_spec(
     lr : float or list of float
         Learning rate(s) of the chain projections.
     beta : float
-        Nudging strength (dimensionless).
+        Nudging strength (dimensionless; a ``Quantity`` with units is refused, as are units on
+        ``gamma`` and ``lr``).
     free_steps, nudged_steps : int
         Phase lengths in steps of ``dt``.
     nudging, mode, readout : str
@@ -73,6 +74,7 @@ def make_spec(
     """
     from .spec.quantities import format_time
 
+    gamma, lr, beta = _dimensionless("gamma", gamma), _dimensionless("lr", lr), float(beta)
     sizes = [int(s) for s in sizes]
     if len(sizes) < 2:
         raise ValueError(f"sizes needs at least an input and an output size (got {sizes})")
@@ -99,6 +101,17 @@ def make_spec(
     for key, value in sections.items():
         data[key] = value
     return load_spec(data)
+
+
+def _dimensionless(key, value):
+    """``value`` (a number or a list of numbers) as float(s); a ``Quantity`` with units raises
+    ``DimensionMismatchError`` naming ``key``."""
+    from brian2.units.fundamentalunits import fail_for_dimension_mismatch
+
+    values = list(value) if isinstance(value, (list, tuple)) else [value]
+    for v in values:
+        fail_for_dimension_mismatch(v, error_message=f"make_spec: '{key}' must be dimensionless")
+    return [float(v) for v in values] if isinstance(value, (list, tuple)) else float(value)
 
 
 def build(spec, n_samples: int, x=None, y=None, params: Params | None = None, seed: int | None = None, name="ep", modify_equations=None):
@@ -151,7 +164,7 @@ def build(spec, n_samples: int, x=None, y=None, params: Params | None = None, se
     data = {"x": x, "y": y, "mask": np.ones(n_samples), "signs": np.ones(n_samples)}
     net = build_network(arch, spec.ep, spec.optim, n_samples, data, name=name, modify_equations=modify_equations)
     net.set_params(params)
-    for key, G in net.groups.items():
+    for key, G in list(net.groups.items()) + list(net.relays.items()):
         if key != arch.input.name:
             G.n_real = n_samples
     return net

@@ -93,15 +93,17 @@ def _cmd_evaluate(args) -> int:
 
     spec_path = Path(args.spec)
     weights = Path(args.weights) if args.weights else None
+    workdir = None
     if spec_path.is_dir():
         weights = weights or spec_path / "weights.npz"
+        workdir = spec_path / "standalone"  # the programs training compiled there are reused
         spec_path = spec_path / "spec.yaml"
     if weights is None:
         raise ArgumentError("evaluate needs --weights FILE.npz (or a run directory instead of SPEC)")
     if not weights.is_file():
         raise ArgumentError(f"weights file '{weights}' not found")
     spec = load_spec(spec_path, _overrides(args))
-    acc = evaluate(spec, load_weights(weights, spec), split=args.split)
+    acc = evaluate(spec, load_weights(weights, spec), split=args.split, workdir=workdir)
     print(f"{args.split} accuracy: {100 * acc:.2f}%")
     return 0
 
@@ -186,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(p):
         p.add_argument("spec", help="network spec (YAML), e.g. network_specs/digits.yaml")
-        p.add_argument("--device", choices=["runtime", "cpp_standalone"], help="Brian2 device (overrides run.device)")
+        p.add_argument("--device", choices=["runtime", "cpp_standalone", "cuda_standalone"], help="Brian2 device (overrides run.device)")
         p.add_argument("--engine", choices=engine_names(), help="engine (overrides run.engine)")
         p.add_argument("--target", choices=["numpy", "cython"], help="runtime code generation target")
         p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a spec key, e.g. run.epochs=2")

@@ -360,13 +360,17 @@ def _print_epoch(row, epochs):
     )
 
 
-def evaluate(spec, params: Params, dataset=None, split="test") -> float:
-    """Accuracy of ``params`` on the test (or ``"train"``) split, with the spec's engine."""
+def evaluate(spec, params: Params, dataset=None, split="test", workdir=None) -> float:
+    """Accuracy of ``params`` on the test (or ``"train"``) split, with the spec's engine.
+
+    ``workdir``: where the engine keeps compiled programs (a run directory's ``standalone/``
+    folder: the prediction program that training compiled there is reused); default: a
+    temporary folder, removed afterwards."""
     (x_tr, l_tr), _, (x_te, l_te) = prepare_data(spec, dataset)
     arch = build_architecture(spec)
     check_params(params, arch)
     check_resources(spec, arch, x_te.shape[0] if split == "test" else x_tr.shape[0])
-    engine = make_engine(spec, arch, params)
+    engine = make_engine(spec, arch, params, workdir=workdir)
     try:
         x, labels = (x_te, l_te) if split == "test" else (x_tr, l_tr)
         return accuracy(engine.predict(x), labels)

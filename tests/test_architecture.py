@@ -401,5 +401,5 @@ def test_name_check_predicts_every_object_the_builder_makes():
                                                                          "_subexpression_update", "_pre", "_post"))}
     ours = {name for name in ours if "_thresholder_" not in name and "summed_variable" not in name and not name.endswith(("_learn", "_deliver"))}
     assert ours <= predicted, sorted(ours - predicted)
-    assert {"h1", "input_h1", "h1_schedule", "h1_h3", "h1_h3_ep", "readout", "readout_latch", "input_load",
+    assert {"h1", "input_h1", "h1_divergence", "h1_relay", "h1_h3", "h1_h3_ep", "readout", "readout_latch", "input_load",
             "normaliser", "outputs", "h3_output_optim"} <= ours

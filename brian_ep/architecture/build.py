@@ -228,16 +228,33 @@ def _per_projection(value, n, key):
     return [float(value)] * n
 
 
+def weight_bounds(sign: str, bounds, key: str = "model.chain") -> tuple:
+    """The interval ``(lower, upper)`` a projection's weights are kept in, from its ``sign``
+    (``excitatory``: >= 0, ``inhibitory``: <= 0, ``any``) and its ``bounds`` (or None)."""
+    lower, upper = (-math.inf, math.inf) if bounds is None else (float(bounds[0]), float(bounds[1]))
+    if sign == "excitatory":
+        lower = max(lower, 0.0)
+    elif sign == "inhibitory":
+        upper = min(upper, 0.0)
+    if not lower < upper:
+        raise SpecError(
+            f"sign '{sign}' and bounds {list(bounds)} leave no weight value (the interval is [{lower:g}, {upper:g}])",
+            key=f"{key}.bounds",
+        )
+    return (lower, upper)
+
+
 def _chain(spec, names) -> dict:
     m = spec.model
     n_chain = len(names) - 1
     gammas = _per_projection(m.chain.gamma, n_chain, "model.chain.gamma")
     lrs = _per_projection(m.chain.lr, n_chain, "model.chain.lr")
     scale = spec.optim.lr_scale
+    bounds = weight_bounds(m.chain.sign, m.chain.bounds)
     projections = {}
     for i in range(n_chain):
         pre, post = names[i], names[i + 1]
-        projections[(pre, post)] = Projection(f"{pre}_{post}", pre, post, gammas[i], lrs[i] * scale, m.chain.init)
+        projections[(pre, post)] = Projection(f"{pre}_{post}", pre, post, gammas[i], lrs[i] * scale, m.chain.init, "chain", bounds=bounds)
     return projections
 
 
@@ -281,7 +298,7 @@ def _add_extra_projections(m, layers, projections, pending_auto, lr_scale) -> No
         if existing is not None and existing.kind != "chain":
             raise SpecError(f"duplicate projection '{p.pre} -> {p.post}'", key=key)
         into = _chain_into(projections, names, p.post)
-        base = existing or Projection(f"{p.pre}_{p.post}", p.pre, p.post, into.gamma, into.lr, m.chain.init, "extra")
+        base = existing or Projection(f"{p.pre}_{p.post}", p.pre, p.post, into.gamma, into.lr, m.chain.init, "extra", bounds=into.bounds)
         gamma = base.gamma if p.gamma is None else p.gamma
         if gamma == "auto":
             pending_auto.append((p.pre, p.post, key))
@@ -289,7 +306,12 @@ def _add_extra_projections(m, layers, projections, pending_auto, lr_scale) -> No
         lr = base.lr if p.lr is None else p.lr * lr_scale
         init = base.init if p.init is None else p.init
         conv = _conv_of(m, layers, p, key)
-        projections[(p.pre, p.post)] = Projection(base.name, p.pre, p.post, gamma, lr, init, base.kind, conv)
+        bounds = base.bounds
+        if p.sign is not None or p.bounds is not None:
+            bounds = weight_bounds(p.sign or m.chain.sign, p.bounds if p.bounds is not None else m.chain.bounds, key)
+        projections[(p.pre, p.post)] = Projection(
+            base.name, p.pre, p.post, gamma, lr, init, base.kind, conv=conv, bounds=bounds
+        )
 
 
 def _add_residual_skips(spec, names, projections, pending_auto) -> dict:
@@ -312,7 +334,8 @@ def _add_residual_skips(spec, names, projections, pending_auto) -> dict:
                 gamma = math.nan
             lr = _chain_into(projections, names, post).lr if res.lr is None else res.lr * spec.optim.lr_scale
             init = m.chain.init if res.init is None else res.init
-            projections[(pre, post)] = Projection(f"{pre}_{post}", pre, post, gamma, lr, init, "residual")
+            bounds = weight_bounds(res.sign, res.bounds, key)
+            projections[(pre, post)] = Projection(f"{pre}_{post}", pre, post, gamma, lr, init, "residual", bounds=bounds)
     return residual_keys
 
 
@@ -322,4 +345,4 @@ def _split_readout(m, names, projections):
     if m.readout.kind != "softmax":
         return None
     p = projections.pop((names[-2], names[-1]))
-    return Projection(p.name, p.pre, p.post, 1.0, p.lr, p.init, "readout")
+    return Projection(p.name, p.pre, p.post, 1.0, p.lr, p.init, "readout", bounds=p.bounds)

@@ -18,10 +18,10 @@ __all__ = ["BUILDER_OBJECTS", "LAYER_SUFFIXES", "PROJECTION_SUFFIXES", "check_na
 #: Objects the Brian2 builder names ``<prefix>_<name>`` besides layers and projections.
 BUILDER_OBJECTS = (
     "readout", "readout_latch", "normaliser", "clock", "window_clock", "stim", "target", "mask", "signs",
-    "outputs", "network",
+    "outputs", "network", "readout_clear",
 )
 #: Objects named ``<prefix>_<layer>_<suffix>`` (per-layer operations).
-LAYER_SUFFIXES = ("load", "schedule", "divergence", "nudge_error", "optim")
+LAYER_SUFFIXES = ("load", "schedule", "divergence", "nudge_error", "optim", "clear", "clear_spikes", "relay", "relay_clear")
 #: Objects named ``<prefix>_<projection>_<suffix>`` (per-projection operations).
 PROJECTION_SUFFIXES = ("ep", "optim")
 

@@ -119,7 +119,9 @@ class Projection:
     positions (the same weights carry the feedforward and, transposed, the feedback signal).
 
     ``kind`` says where it comes from: ``chain``, ``extra`` (``model.projections``),
-    ``residual`` (a skip of ``model.residual``) or ``readout`` (the softmax readout)."""
+    ``residual`` (a skip of ``model.residual``) or ``readout`` (the softmax readout).
+    ``bounds``: ``(lower, upper)``, the interval its weights are kept in (from the spec's
+    ``sign`` and ``bounds``; ``(-inf, inf)`` when unconstrained)."""
 
     name: str
     pre: str
@@ -129,6 +131,12 @@ class Projection:
     init: object = None
     kind: str = "chain"
     conv: Conv | None = None
+    bounds: tuple = (-math.inf, math.inf)
+
+    @property
+    def constrained(self) -> bool:
+        """Whether the weights are kept in a finite interval (a sign or bounds)."""
+        return self.bounds != (-math.inf, math.inf)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from ..maths.activations import get_activation
 from ..maths.dynamics import softmax
 from ..maths.energy import output_loss
 from ..maths.optim import OptimState, apply_update, learning_rates, scale_learning_rates
-from ..maths.params import Params
+from ..maths.params import Params, constrain
 from ..maths.projections import add_bias, feedforward
 
 __all__ = ["BackpropEngine", "BackpropResult", "train_backprop", "baseline_optimiser"]
@@ -66,6 +66,7 @@ class BackpropEngine(Engine):
         self.dtype = torch_dtype(spec.run.dtype)
         self.chain = [p for p in arch.all_projections if p.kind in ("chain", "readout")]
         self.optim, self.batch_size, self.lrs = baseline_optimiser(spec, arch)
+        self.constrained = any(p.constrained for p in arch.all_projections)
         self._load(params, optim_state)
 
     # -- weights and optimiser state as torch tensors ----------------------------------------
@@ -119,6 +120,8 @@ class BackpropEngine(Engine):
         lrs = scale_learning_rates(self.lrs, self.lr_factor)
         with torch.no_grad():
             apply_update(self.weights, grads, lrs, self.optim, self.state)
+            if self.constrained:  # Dale's law and weight bounds, as the EP engines apply them
+                constrain(self.arch, self.weights)
             finite = all(bool(torch.isfinite(v).all()) for v in list(self.weights.W.values()) + list(self.weights.b.values()))
         if not finite:
             raise DivergenceError(

@@ -13,110 +13,43 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import ArgumentError
 from ..maths.optim import learning_rates
 from . import equations as eq
 from . import schedule as sc
 from .clocks import clock_steps
+from .network import EPNetwork, EPNeuronGroup, EPSynapses, ScheduledNetwork
+from .quiet import silence_own_warnings
 from .rule import Rule, Wiring
-from .spikes import add_noise_operation, input_spike_group, input_spike_synapses, noise_timed_arrays, threshold_noise
+from .spikes import (
+    add_noise_operation, input_spike_group, input_spike_synapses, layer_text_and_options, noise_timed_arrays, sends_spikes,
+)
 
 __all__ = ["EPNetwork", "build_network"]
 
 # Scheduling: the order of operations within one time step (see docs/brian.md).
-ORDER_DIVERGENCE = -1  # start: layers record a state that diverged in the last window (once a window)
-ORDER_LATCH = 0  # start: layers latch phase results, restart/reset states
+ORDER_DIVERGENCE = -3  # start: layers record a state that diverged in the last window (once a window)
+ORDER_SCHEDULE_EVENT = -2  # start: layers emit the phase events (free_end, nudge_end, window_start, the model's own)
+ORDER_LATCH = -1  # start: layers latch phase results, restart/reset states (on those events)
+ORDER_NEURON_EVENT = 0  # start: the neuron model's own events (e.g. restart a spike count), after the latch
 ORDER_UPDATE = 1  # start: recurrent synapses apply the EP update (once a window)
-ORDER_INPUT = 2  # start: the input layer loads the next stimulus (once a window)
+ORDER_INPUT = 2  # start: the input layer loads the next stimulus, input relays reset (once a window)
 ORDER_INPUT_EVENT = 3  # start: input neurons emit the window event
 ORDER_INPUT_LEARN = 4  # start: input synapses apply (or accumulate) the last window's update
 ORDER_OPTIM = 5  # start: optimiser step at the end of a mini-batch (accumulating modes)
 ORDER_INPUT_DELIVER = 6  # start: input synapses deliver the new window's input current
-ORDER_MONITOR = 10  # start: record the latched free-phase outputs
+ORDER_READOUT_CLEAR = 7  # start: event readout: clear the readout's input a and the top layer's feedback I_ro
+ORDER_READOUT_EVENT = 8  # start: event readout: top-layer and readout neurons emit their events
+ORDER_READOUT_SUM = 9  # start: event readout: the readout synapses sum a (pathway 'pre')
+ORDER_MONITOR = 10  # start: record the latched free-phase outputs (prediction network: 'end')
 ORDER_OUTPUT_ERROR = 0  # before_groups: the output layer's held or accumulated error (MSE)
 ORDER_READOUT_GROUP = -10  # groups: readout summed input a (order - 1) before everything
 ORDER_NORMALISER = -6  # groups: softmax normaliser Z
 ORDER_READOUT_LATCH = -5  # groups: latch the free-phase (and nudged) readout output
 ORDER_READOUT_UPDATE = -4  # groups: readout synapses apply the update (once a window)
 ORDER_READOUT_OPTIM = -3  # groups: readout optimiser step at the end of a mini-batch
+ORDER_READOUT_FEEDBACK = -2  # groups: event readout: the readout synapses send w err to I_ro (pathway 'post')
 ORDER_CLEAR_SPIKES = 0  # after_groups: spike currents, integrated by the state update, are cleared
-
-
-@dataclass
-class EPNetwork:
-    """The Brian2 objects of one EP network (see :func:`build_network`).
-
-    Attributes
-    ----------
-    groups : dict
-        ``NeuronGroup`` per layer name (input included; the softmax readout is ``readout``).
-    synapses : dict
-        ``Synapses`` per projection name (the softmax readout's too).
-    normaliser : Synapses or None
-        All-to-all readout synapses summing ``exp(a)`` into ``Z``.
-    timed_arrays : dict
-        ``stim`` (input), ``target`` (one-hot), ``mask`` (1 for real samples, 0 for padding)
-        and, for random-sign nudging, ``signs``.
-    monitor : StateMonitor
-        The latched free-phase output of every window (record 0 is at ``t = 0``).
-    equations : dict
-        The equation text of every group and synapse, by name.
-    network : Network
-        All of the above, ready to ``run(duration)``.
-    """
-
-    arch: object
-    groups: dict
-    synapses: dict
-    normaliser: object
-    timed_arrays: dict
-    monitor: object
-    equations: dict
-    network: object
-    n_windows: int
-    window_steps: int
-    dt: object
-    objects: list = field(default_factory=list)
-
-    @property
-    def window_duration(self):
-        return self.window_steps * self.dt
-
-    @property
-    def duration(self):
-        """Run length: every window plus one step, at whose start the last update happens."""
-        return self.n_windows * self.window_duration + self.dt
-
-    def set_params(self, params) -> None:
-        """Load weights ``W[projection]`` (shape ``(n_pre, n_post)``) and biases ``b[layer]``."""
-        for name, S in self.synapses.items():
-            S.w = np.asarray(params.W[name]).ravel()
-        for name, b in params.b.items():
-            self.groups[name].b = b
-
-    def get_params(self):
-        """The current weights and biases as :class:`~brian_ep.maths.params.Params`."""
-        from ..maths.params import Params
-
-        W = {p.name: np.asarray(self.synapses[p.name].w[:]).reshape(self.arch.weight_shape(p)) for p in self.arch.all_projections}
-        b = {layer.name: np.asarray(self.groups[layer.name].b[:]) for layer in self.arch.free_layers if layer.bias}
-        return Params(W, b)
-
-    @property
-    def spiking_groups(self) -> dict:
-        """The groups that count their spikes in ``n_spk`` (spiking layers, a spike-encoded
-        input), by layer name."""
-        return {name: G for name, G in self.groups.items() if "n_spk" in G.variables}
-
-    def spike_counts(self) -> dict:
-        """Spikes counted since ``n_spk`` was last zeroed, per layer (padding windows, whose
-        ``mask`` is 0, do not count)."""
-        return {name: float(np.sum(G.n_spk[:])) for name, G in self.spiking_groups.items()}
-
-    def outputs(self) -> np.ndarray:
-        """The latched free-phase output of each window, shape ``(n_windows, n_output)``."""
-        var = "o_free" if "readout" in self.groups else "r_free"
-        values = np.asarray(getattr(self.monitor, var))  # (n_out, n_records)
-        return values[:, 1 : self.n_windows + 1].T
 
 
 @dataclass
@@ -128,17 +61,30 @@ class _Context:
     rule: Rule
     name: str
     n_windows: int
+    window_steps: int
     step_clock: object
     window_clock: object
     shared: dict
     timed: dict
     lrs: object
-    edit: object
+    hook: object
     texts: dict = field(default_factory=dict)
+    code: dict = field(default_factory=dict)
+
+    def equations(self, key: str, text: str) -> str:
+        """The equations of object ``key`` after the user's hook, recorded."""
+        self.texts[key] = self.hook(key, text)
+        return self.texts[key]
+
+    def code_of(self, key: str, text: str) -> str:
+        """The code of operation ``key`` (``"<object>.<operation>"``) after the hook, recorded."""
+        self.code[key] = self.hook(key, text)
+        return self.code[key]
 
 
 def build_network(
-    arch, ep, optim, n_windows: int, data: dict | None = None, name: str = "ep", modify_equations=None
+    arch, ep, optim, n_windows: int, data: dict | None = None, name: str = "ep", modify_equations=None,
+    predict: bool = False, delivery: str | None = None,
 ) -> EPNetwork:
     """Build the Brian2 objects for ``arch`` presenting ``n_windows`` samples.
 
@@ -159,13 +105,24 @@ def build_network(
         ``run_args``). ``noise``: uniform numbers for the stochastic layers, ``{layer:
         array (n_windows * window_steps, n_layer)}``, thresholds then read ``TimedArray``
         objects ``noise_<layer>`` instead of ``rand()`` (the same-noise comparison with the
-        numpy engine).
+        numpy engine; training only).
     name : str
         Prefix of the Brian2 object names.
     modify_equations : callable, optional
-        ``f(name, text) -> text`` applied to the equations of every layer (``name`` is the
-        layer name) and projection before the objects are created, e.g. to add a current:
-        ``lambda n, t: t.replace("I = ", "I = I_ext + ") + "I_ext : 1\\n" if n == "h1" else t``.
+        ``f(key, text) -> text``, applied before the objects are created to the equations of
+        every group and synapse (``key``: a layer name, ``"input"``, ``"readout"``,
+        ``"normaliser"``, ``"<layer>_relay"`` or a projection name) and to the code of every
+        operation (``key``: ``"<object>.<operation>"``, e.g. ``"h1.schedule"``,
+        ``"h1_output.update"``, ``"input_h1.learn"``; the keys are those of
+        ``net.equations`` and ``net.code``). Return ``text`` unchanged for keys you do not edit.
+    predict : bool
+        Build the prediction network: windows of ``ep.free_steps`` steps, no nudge, no
+        learning; its monitor records the free-phase output of every window.
+    delivery : {None, "events", "dense"}
+        How the input current is delivered (:class:`~brian_ep.brian.rule.Rule`); default
+        ``dense`` under ``cuda_standalone``, ``events`` otherwise. ``dense`` cannot carry
+        spikes (they travel by synaptic pathways): a network with spiking layers or a
+        spike-encoded input is refused with :class:`~brian_ep.errors.ArgumentError`.
 
     Returns
     -------
@@ -173,35 +130,61 @@ def build_network(
 
     Notes
     -----
-    Creates a ``NeuronGroup`` per layer (``<name>_<layer>``), a ``Synapses`` per projection
-    (``<name>_<projection>``), ``TimedArray`` objects ``stim``, ``target``, ``mask`` (and
-    ``signs``), ``run_regularly`` operations for the phase schedule and the learning rule,
-    and a ``StateMonitor`` of the free-phase outputs. Each window lasts
-    ``ep.window_steps * ep.dt``.
+    Creates a ``NeuronGroup`` per layer (``<name>_<layer>``), one input relay per layer that
+    receives the input as a current (``<name>_<layer>_relay``, on the window clock; a
+    spike-encoded input is a group on the step clock whose spikes go straight to the layers), a ``Synapses`` per
+    projection (``<name>_<projection>``), ``TimedArray`` objects ``stim``, ``target``,
+    ``mask`` (and ``signs``), ``run_regularly`` operations for the phase schedule and the
+    learning rule, and a ``StateMonitor`` of the free-phase outputs. Each window lasts
+    ``ep.window_steps * ep.dt`` (``ep.free_steps * ep.dt`` when predicting).
     """
-    from brian2 import Network
-
-    ctx = _context(arch, ep, optim, n_windows, data or {}, name, modify_equations)
+    delivery = _delivery(arch, delivery)
+    ctx = _context(arch, ep, optim, n_windows, data or {}, name, modify_equations, Rule.from_spec(ep, optim, predict, delivery))
     groups = {arch.input.name: _input_group(ctx)}
     for layer in arch.free_layers:
         groups[layer.name] = _free_layer(ctx, layer)
+    relays = {layer.name: _relay(ctx, layer, groups[layer.name]) for layer in arch.free_layers if _wiring(arch, layer, ctx.rule).receives_input}
     normaliser = None
     if arch.readout is not None:
         groups["readout"], normaliser = _readout_group(ctx)
-    synapses = {p.name: _projection(ctx, p, groups) for p in arch.all_projections}
+    targets = {**groups, **{f"{k}_relay": v for k, v in relays.items()}}
+    synapses = {p.name: _projection(ctx, p, targets) for p in arch.all_projections}
     monitor = _output_monitor(ctx, groups)
-    objects = list(groups.values()) + ([normaliser] if normaliser is not None else []) + list(synapses.values()) + [monitor]
-    net = Network(objects, name=f"{name}_network")
+    objects = list(groups.values()) + list(relays.values()) + ([normaliser] if normaliser is not None else [])
+    objects += list(synapses.values()) + [monitor]
+    dt, window = clock_steps(ep.dt, ctx.window_steps)  # the clocks' steps: exact multiples (clocks.py)
+    net = ScheduledNetwork(objects, schedule_end=n_windows * window + dt, name=f"{name}_network")
+    silence_own_warnings(objects)
     return EPNetwork(
-        arch, groups, synapses, normaliser, ctx.timed, monitor, ctx.texts, net, n_windows, ep.window_steps,
-        clock_steps(ep.dt, ep.window_steps)[0], objects,
+        arch, groups, synapses, normaliser, ctx.timed, monitor, ctx.texts, net, n_windows, ctx.window_steps, dt, objects,
+        code=ctx.code, clock=ctx.step_clock, window_clock=ctx.window_clock, predict=predict, relays=relays,
     )
 
 
-def _context(arch, ep, optim, n_windows, data, name, modify_equations) -> _Context:
+def _delivery(arch, delivery: str | None) -> str:
+    """The delivery of the network (default: :func:`_default_delivery`); ``dense`` with
+    spikes is refused."""
+    delivery = delivery or _default_delivery()
+    if delivery == "dense" and sends_spikes(arch):
+        raise ArgumentError(
+            "delivery='dense' (the default under cuda_standalone) cannot carry spikes: spiking layers and a "
+            "spike-encoded input send them through synaptic pathways; use delivery='events' on a CPU device "
+            "(runtime or cpp_standalone), or rate neurons and model.input.encoding: current"
+        )
+    return delivery
+
+
+def _default_delivery() -> str:
+    from brian2 import get_device
+
+    return "dense" if type(get_device()).__name__ == "CUDAStandaloneDevice" else "events"
+
+
+def _context(arch, ep, optim, n_windows, data, name, modify_equations, rule) -> _Context:
     from brian2 import Clock, TimedArray
 
-    dt, wdt = clock_steps(ep.dt, ep.window_steps)  # exact multiples: the clocks tick together (clocks.py)
+    steps = ep.free_steps if rule.predict else ep.window_steps
+    dt, wdt = clock_steps(ep.dt, steps)  # exact multiples: the clocks tick together (clocks.py)
     n_in, n_out = arch.input.size, arch.output.size
 
     def values(key, shape):
@@ -214,48 +197,48 @@ def _context(arch, ep, optim, n_windows, data, name, modify_equations) -> _Conte
         "mask": TimedArray(values("mask", (n_windows,)), dt=wdt, name=f"{name}_mask"),
     }
     shared = {
-        "NW": ep.window_steps, "NF": ep.free_steps, "NN": ep.nudged_steps, "WDT": wdt, "NWIN": n_windows, "mask": timed["mask"],
+        "NW": steps, "NF": ep.free_steps, "NN": ep.nudged_steps, "WDT": wdt, "NWIN": n_windows, "mask": timed["mask"],
         "target": timed["target"], "B1": optim.adam_betas[0], "B2": optim.adam_betas[1], "ADAM_EPS": optim.adam_eps,
     }
     if ep.nudging == "random_sign":
         timed["signs"] = TimedArray(values("signs", (n_windows,)), dt=wdt, name=f"{name}_signs")
         shared["signs"] = timed["signs"]
-    timed.update(noise_timed_arrays(arch, ep, n_windows, data.get("noise"), name, dt))
+    if not rule.predict:
+        timed.update(noise_timed_arrays(arch, ep, n_windows, data.get("noise"), name, dt))
     return _Context(
-        arch, ep, Rule.from_spec(ep, optim), name, n_windows,
+        arch, ep, rule, name, n_windows, steps,
         Clock(dt=dt, name=f"{name}_clock"), Clock(dt=wdt, name=f"{name}_window_clock"),
-        shared, timed, learning_rates(arch), modify_equations or (lambda _name, text: text),
+        shared, timed, learning_rates(arch), modify_equations or (lambda _key, text: text),
     )
 
 
 def _input_group(ctx):
     """The clamped input: it lives on the window clock, loads the stimulus once a window and
-    emits the ``learn`` and ``deliver`` events of its synapses (a spike-encoded input:
-    :func:`~brian_ep.brian.spikes.input_spike_group`)."""
-    from brian2 import NeuronGroup
-
-    inp = ctx.arch.input
+    (``events`` delivery) emits the ``learn`` and ``deliver`` events of its synapses (a
+    spike-encoded input: :func:`~brian_ep.brian.spikes.input_spike_group`)."""
+    inp, predict = ctx.arch.input, ctx.rule.predict
     if inp.encoding == "spikes":
         return input_spike_group(ctx, ORDER_INPUT, ORDER_INPUT_EVENT)
-    text = eq.input_group_equations()
-    G = NeuronGroup(
-        inp.size, text, events=eq.input_events(), clock=ctx.window_clock,
+    text = ctx.equations(inp.name, eq.input_group_equations(predict))
+    events = {k: ctx.code_of(f"{inp.name}.{k}", v) for k, v in eq.input_events(ctx.rule).items()}
+    G = EPNeuronGroup(
+        inp.size, text, events=events, clock=ctx.window_clock,
         namespace=dict(ctx.shared, stim=ctx.timed["stim"]), name=f"{ctx.name}_{inp.name}",
     )
     G.run_regularly(
-        eq.input_window_code(), clock=ctx.window_clock, when="start", order=ORDER_INPUT, name=f"{ctx.name}_{inp.name}_load"
+        ctx.code_of(f"{inp.name}.load", eq.input_window_code(predict)), clock=ctx.window_clock, when="start",
+        order=ORDER_INPUT, name=f"{ctx.name}_{inp.name}_load",
     )
-    for event in eq.input_events():
+    for event in events:
         G.thresholder[event].when = "start"
         G.thresholder[event].order = ORDER_INPUT_EVENT
-    ctx.texts[inp.name] = text
     return G
 
 
-def _wiring(arch, layer) -> Wiring:
+def _wiring(arch, layer, rule) -> Wiring:
     inp = arch.input
     nudge = None
-    if layer.name == arch.top.name:
+    if layer.name == arch.top.name and not rule.predict:
         nudge = "softmax" if arch.readout is not None else "mse"
     incoming = [p for p in arch.incoming(layer.name) if p.pre != inp.name]
     outgoing = arch.outgoing(layer.name)
@@ -273,151 +256,224 @@ def _wiring(arch, layer) -> Wiring:
 
 def _free_layer(ctx, layer):
     """A free layer: its model's dynamics, the EP currents and the phase schedule."""
-    from brian2 import NeuronGroup, second
+    from brian2 import second
 
-    wiring, rule = _wiring(ctx.arch, layer), ctx.rule
+    wiring, rule = _wiring(ctx.arch, layer, ctx.rule), ctx.rule
     ns = dict(ctx.shared, tau=layer.tau * second, target=ctx.timed["target"])
-    text = eq.layer_equations(layer, wiring, rule)
-    options, noise_code = layer.neuron.brian_group_options(layer), None
-    if layer.neuron.stochastic:
-        noise, noise_lines, noise_code = threshold_noise(ctx, layer, ns)
-        text += eq.NOISE_SEED_LINE + noise_lines
-        options = layer.neuron.brian_group_options(layer, noise=noise)
-    text = ctx.edit(layer.name, text)
-    if layer.neuron.brian_spikes:  # the energy proxy: spikes of real (unmasked) samples
-        options["reset"] = options.get("reset", "") + eq.SPIKE_COUNT
-    G = NeuronGroup(layer.size, text, clock=ctx.step_clock, namespace=ns, name=f"{ctx.name}_{layer.name}", **options)
-    G.beta = ctx.ep.beta
-    G.learn = 1.0
-    G.div_theta = ctx.ep.divergence_threshold
-    if layer.bias:
-        G.lr_b = ctx.lrs.b[layer.name]
-    factor = sc.update_factor(rule, ctx.arch.energy_weights[layer.name])
-    G.run_regularly(
-        sc.divergence_code(layer.neuron.brian_state), clock=ctx.window_clock, when="start", order=ORDER_DIVERGENCE,
-        name=f"{ctx.name}_{layer.name}_divergence",
+    text, options, noise_code = layer_text_and_options(ctx, layer, wiring, ns)
+    schedule = _schedule(ctx, layer, wiring)
+    events = {f"{k}_ev": ctx.code_of(f"{layer.name}.{k}_ev", condition) for k, (condition, _, _) in schedule.items()}
+    event_top = wiring.nudge == "softmax" and rule.event_readout
+    readout_events = {k: ctx.code_of(f"{layer.name}.{k}", v) for k, v in eq.readout_events(layer.neuron.brian_rate)[0].items()} if event_top else {}
+    G = EPNeuronGroup(
+        layer.size, text, clock=ctx.step_clock, namespace=ns, name=f"{ctx.name}_{layer.name}",
+        events={**events, **readout_events}, **options,
     )
-    G.run_regularly(
-        sc.latch_code(layer, wiring, rule, factor), when="start", order=ORDER_LATCH, name=f"{ctx.name}_{layer.name}_schedule"
-    )
+    for k, (_, code, order) in schedule.items():
+        G.run_on_event(f"{k}_ev", ctx.code_of(f"{layer.name}.{k}", code), when="start", order=order)
+        G.thresholder[f"{k}_ev"].when = "start"
+        G.thresholder[f"{k}_ev"].order = ORDER_SCHEDULE_EVENT
     add_noise_operation(ctx, G, noise_code, 0)
     if wiring.events:
         G.run_regularly(
-            "I_syn = 0\n", when="after_groups", order=ORDER_CLEAR_SPIKES, name=f"{ctx.name}_{layer.name}_clear_spikes"
+            ctx.code_of(f"{layer.name}.clear_spikes", "I_syn = 0\n"), when="after_groups", order=ORDER_CLEAR_SPIKES,
+            name=f"{ctx.name}_{layer.name}_clear_spikes",
         )
-    if wiring.nudge == "mse" and rule.nudge_force != "recomputed":
+    if event_top:
+        _clear_and_emit(ctx, G, layer.name, "I_ro", readout_events)
+    if not rule.predict:
+        G.beta = ctx.ep.beta
+        G.learn = 1.0
+        G.div_theta = ctx.ep.divergence_threshold
         G.run_regularly(
-            sc.output_error_code(rule.nudge_force, layer.neuron.brian_rate),
-            when="before_groups", order=ORDER_OUTPUT_ERROR, name=f"{ctx.name}_{layer.name}_nudge_error",
+            ctx.code_of(f"{layer.name}.divergence", sc.divergence_code(layer.neuron.brian_state)), clock=ctx.window_clock,
+            when="start", order=ORDER_DIVERGENCE, name=f"{ctx.name}_{layer.name}_divergence",
         )
-    if layer.bias and rule.accumulate:
-        G.run_regularly(
-            sc.optimizer_code(rule.algorithm, rule.batch_size, "b", "gb", "mb", "vb", "lr_b", "n_real", "t_adam0"),
-            clock=ctx.window_clock, when="start", order=ORDER_OPTIM, name=f"{ctx.name}_{layer.name}_optim",
-        )
-    ctx.texts[layer.name] = text
+        if layer.bias:
+            G.lr_b = ctx.lrs.b[layer.name]
+        _layer_extras(ctx, layer, wiring, G)
     return G
 
 
-def _readout_group(ctx):
-    """The softmax readout neurons and the all-to-all synapses that sum its normaliser."""
-    from brian2 import NeuronGroup, Synapses
-
+def _schedule(ctx, layer, wiring) -> dict:
+    """The layer's schedule events, ``{name: (condition, code, order)}``: the phase schedule
+    (:func:`~brian_ep.brian.schedule.latch_events`, or the prediction network's), then the
+    neuron model's own events (:func:`~brian_ep.brian.schedule.neuron_events`)."""
     rule = ctx.rule
-    text = eq.readout_equations(rule.readout_error)
-    R = NeuronGroup(
-        ctx.arch.output.size, text, clock=ctx.step_clock, namespace=dict(ctx.shared, target=ctx.timed["target"]),
-        order=ORDER_READOUT_GROUP, name=f"{ctx.name}_readout",
+    if rule.predict:
+        phases = sc.predict_latch_events(layer, wiring)
+    else:
+        phases = sc.latch_events(layer, wiring, rule, sc.update_factor(rule, ctx.arch.energy_weights[layer.name]))
+    own = sc.neuron_events(layer, 0 if rule.predict else 2 if rule.centered else 1)
+    clash = set(own) & set(phases)
+    if clash:
+        raise ValueError(f"the neuron model of layer '{layer.name}' names schedule events {sorted(clash)} that the EP schedule uses")
+    out = {k: (cond, code, ORDER_LATCH) for k, (cond, code) in phases.items()}
+    out.update({k: (cond, code, ORDER_NEURON_EVENT) for k, (cond, code) in own.items()})
+    return out
+
+
+def _clear_and_emit(ctx, G, key, var, events) -> None:
+    """Event readout: clear ``var`` every step before the pathways add to it, and emit the
+    ``events`` at the start of the step (after the phase schedule)."""
+    G.run_regularly(ctx.code_of(f"{key}.clear", f"{var} = 0\n"), when="start", order=ORDER_READOUT_CLEAR, name=f"{ctx.name}_{key}_clear")
+    for event in events:
+        G.thresholder[event].when = "start"
+        G.thresholder[event].order = ORDER_READOUT_EVENT
+
+
+def _layer_extras(ctx, layer, wiring, G) -> None:
+    """The held or accumulated output error and the bias optimiser, where the rule has them."""
+    rule = ctx.rule
+    if wiring.nudge == "mse" and rule.nudge_force != "recomputed":
+        G.run_regularly(
+            ctx.code_of(f"{layer.name}.nudge_error", sc.output_error_code(rule.nudge_force, layer.neuron.brian_rate)),
+            when="before_groups", order=ORDER_OUTPUT_ERROR, name=f"{ctx.name}_{layer.name}_nudge_error",
+        )
+    if layer.bias and rule.accumulate:
+        code = sc.optimizer_code(rule.algorithm, rule.batch_size, "b", "gb", "mb", "vb", "lr_b", "n_real", "t_adam0")
+        G.run_regularly(
+            ctx.code_of(f"{layer.name}.optim", code), clock=ctx.window_clock, when="start", order=ORDER_OPTIM,
+            name=f"{ctx.name}_{layer.name}_optim",
+        )
+
+
+def _relay(ctx, layer, G):
+    """The input relay of ``layer`` (see :func:`~brian_ep.brian.equations.relay_equations`):
+    on the window clock, linked both ways with the layer; with ``events`` delivery it is
+    cleared at the start of every window before the new input arrives."""
+    from brian2 import linked_var
+
+    key = f"{layer.name}_relay"
+    relay = EPNeuronGroup(layer.size, ctx.equations(key, eq.relay_equations(ctx.rule.predict)), clock=ctx.window_clock, name=f"{ctx.name}_{key}")
+    if not ctx.rule.predict:
+        for var in ("f", "ra", "rb"):
+            setattr(relay, var, linked_var(G, var))
+    G.I_in = linked_var(relay, "I_in")
+    if ctx.rule.delivery == "events":
+        relay.run_regularly(
+            ctx.code_of(f"{key}.clear", "I_in = 0\n"), clock=ctx.window_clock, when="start", order=ORDER_INPUT,
+            name=f"{ctx.name}_{key}_clear",
+        )
+    return relay
+
+
+def _readout_group(ctx):
+    """The softmax readout neurons and the all-to-all synapses that sum its normaliser (on
+    the window clock in a prediction network, which reads the output once a window)."""
+    rule = ctx.rule
+    clock = ctx.window_clock if rule.predict else ctx.step_clock
+    text = ctx.equations("readout", eq.predict_readout_equations() if rule.predict else eq.readout_equations(rule.readout_error))
+    events = {k: ctx.code_of(f"readout.{k}", v) for k, v in eq.readout_events()[1].items()} if rule.event_readout else {}
+    R = EPNeuronGroup(
+        ctx.arch.output.size, text, clock=clock, namespace=dict(ctx.shared, target=ctx.timed["target"]),
+        order=ORDER_READOUT_GROUP, name=f"{ctx.name}_readout", **({"events": events} if events else {}),
     )
-    R.learn = 1.0
-    R.run_regularly(
-        sc.readout_latch_code(rule.nudge_force, rule.readout_error),
-        when="groups", order=ORDER_READOUT_LATCH, name=f"{ctx.name}_readout_latch",
-    )
-    normaliser = Synapses(R, R, eq.normaliser_equations(rule.readout_error), clock=ctx.step_clock, name=f"{ctx.name}_normaliser")
+    if events:
+        _clear_and_emit(ctx, R, "readout", "a", events)
+    code = "o_free = exp(a) / Z\n" if rule.predict else sc.readout_latch_code(rule.nudge_force, rule.readout_error)
+    R.run_regularly(ctx.code_of("readout.latch", code), clock=clock, when="groups", order=ORDER_READOUT_LATCH, name=f"{ctx.name}_readout_latch")
+    if not rule.predict:
+        R.learn = 1.0
+    text = ctx.equations("normaliser", eq.normaliser_equations("free" if rule.predict else rule.readout_error))
+    normaliser = EPSynapses(R, R, text, clock=clock, name=f"{ctx.name}_normaliser")
     normaliser.connect()
     for var in normaliser.summed_updaters:
         normaliser.summed_updaters[var].order = ORDER_NORMALISER
-    ctx.texts["readout"] = text
     return R, normaliser
 
 
 def _projection(ctx, p, groups):
     """The ``Synapses`` of one projection (all-to-all), with its EP update and optimiser."""
     readout = p.kind == "readout"
-    pre, post = groups[p.pre], groups["readout" if readout else p.post]
     if readout:
-        S, update = _readout_synapses(ctx, p, pre, post)
+        S, update = _readout_synapses(ctx, p, groups[p.pre], groups["readout"])
     elif p.pre == ctx.arch.input.name and ctx.arch.input.encoding == "spikes":
-        S, update = input_spike_synapses(ctx, p, pre, post, ORDER_INPUT_LEARN), None
+        clip = sc.clip_code(p.bounds) if ctx.rule.direct else ""
+        S, update = input_spike_synapses(ctx, p, groups[p.pre], groups[p.post], ORDER_INPUT_LEARN, clip), None
     elif p.pre == ctx.arch.input.name:
-        S, update = _input_synapses(ctx, p, pre, post), None
+        S, update = _input_synapses(ctx, p, groups[p.pre], groups[f"{p.post}_relay"])
     else:
-        S, update = _recurrent_synapses(ctx, p, pre, post)
+        S, update = _recurrent_synapses(ctx, p, groups[p.pre], groups[p.post])
     n_pre, n_post = ctx.arch.weight_shape(p)
     S.connect(i=np.repeat(np.arange(n_pre), n_post), j=np.tile(np.arange(n_post), n_pre))
+    if ctx.rule.predict:
+        return S
     S.lr = p.lr
     # The readout learns in the groups slot, after its latch has computed this step's outputs
-    # (the output at the last window's nudged state needs the rates latched at 'start').
+    # (the output at the last window's nudged state needs the rates latched at 'start'); the
+    # input synapses' update runs before the new input is delivered.
     when = "groups" if readout else "start"
+    clip = sc.clip_code(p.bounds)
     if update is not None:
-        order = ORDER_READOUT_UPDATE if readout else ORDER_UPDATE
-        S.run_regularly(update, clock=ctx.window_clock, when=when, order=order, name=f"{ctx.name}_{p.name}_ep")
+        update += clip if ctx.rule.direct else ""
+        order = ORDER_READOUT_UPDATE if readout else ORDER_INPUT_LEARN if p.pre == ctx.arch.input.name else ORDER_UPDATE
+        S.run_regularly(ctx.code_of(f"{p.name}.update", update), clock=ctx.window_clock, when=when, order=order, name=f"{ctx.name}_{p.name}_ep")
     if ctx.rule.accumulate:
         S.run_regularly(
-            sc.optimizer_code(ctx.rule.algorithm, ctx.rule.batch_size), clock=ctx.window_clock, when=when,
-            order=ORDER_READOUT_OPTIM if readout else ORDER_OPTIM, name=f"{ctx.name}_{p.name}_optim",
+            ctx.code_of(f"{p.name}.optim", sc.optimizer_code(ctx.rule.algorithm, ctx.rule.batch_size) + clip), clock=ctx.window_clock,
+            when=when, order=ORDER_READOUT_OPTIM if readout else ORDER_OPTIM, name=f"{ctx.name}_{p.name}_optim",
         )
     return S
 
 
 def _readout_synapses(ctx, p, pre, post):
-    from brian2 import Synapses
-
     top = ctx.arch.layer(p.pre)
-    text = eq.readout_synapse_equations(ctx.rule, top.neuron.brian_rate)
-    S = Synapses(pre, post, text, clock=ctx.step_clock, namespace=dict(ctx.shared), name=f"{ctx.name}_{p.name}")
-    ctx.texts[p.name] = text
-    return S, sc.readout_update(ctx.rule.direct, ctx.rule.readout_error)
+    text = ctx.equations(p.name, eq.readout_synapse_equations(ctx.rule, top.neuron.brian_rate))
+    clock = ctx.window_clock if ctx.rule.predict else ctx.step_clock
+    if not ctx.rule.event_readout:
+        S = EPSynapses(pre, post, text, clock=clock, namespace=dict(ctx.shared), name=f"{ctx.name}_{p.name}")
+        return S, None if ctx.rule.predict else sc.readout_update(ctx.rule.direct, ctx.rule.readout_error)
+    code = {k: ctx.code_of(f"{p.name}.{k}", v) for k, v in eq.readout_events(top.neuron.brian_rate)[2].items()}
+    S = EPSynapses(
+        pre, post, text, on_pre=code["pre"], on_post=code["post"], on_event={"pre": "readout_ev", "post": "feedback_ev"},
+        clock=clock, namespace=dict(ctx.shared), name=f"{ctx.name}_{p.name}",
+    )
+    S.pre.when, S.pre.order = "start", ORDER_READOUT_SUM
+    S.post.when, S.post.order = "groups", ORDER_READOUT_FEEDBACK
+    return S, None if ctx.rule.predict else sc.readout_update(ctx.rule.direct, ctx.rule.readout_error)
 
 
-def _input_synapses(ctx, p, pre, post):
-    """Input synapses live on the window clock: ``learn`` applies the last window's update,
-    ``deliver`` sends the new stimulus once (see :func:`~brian_ep.brian.equations.input_on_pre`)."""
-    from brian2 import Synapses
-
-    text = eq.input_synapse_equations(ctx.rule)
-    S = Synapses(
-        pre, post, text, on_pre=eq.input_on_pre(ctx.rule.direct), on_event={"learn": "learn_ev", "deliver": "deliver_ev"},
+def _input_synapses(ctx, p, pre, relay):
+    """Input synapses live on the window clock, as do the input and the relay they target:
+    ``events`` delivery: ``learn`` applies the last window's update, ``deliver`` sends the new
+    stimulus once (:func:`~brian_ep.brian.equations.input_on_pre`); ``dense``: the update is a
+    per-window operation and the current a summed variable."""
+    rule = ctx.rule
+    text = ctx.equations(p.name, eq.input_synapse_equations(rule))
+    clip = sc.clip_code(p.bounds) if rule.direct else ""
+    pathways = {k: ctx.code_of(f"{p.name}.{k}", v + (clip if k == "learn" else "")) for k, v in eq.input_on_pre(rule).items()}
+    events = {k: f"{k}_ev" for k in pathways}
+    S = EPSynapses(
+        pre, relay, text, on_pre=pathways or None, on_event=events or "spike",
         clock=ctx.window_clock, namespace=dict(ctx.shared), name=f"{ctx.name}_{p.name}",
     )
-    for pathway, order in ((S.learn, ORDER_INPUT_LEARN), (S.deliver, ORDER_INPUT_DELIVER)):
+    for key in pathways:
+        pathway = getattr(S, key)
         pathway.when = "start"
-        pathway.order = order
-    ctx.texts[p.name] = text
-    return S
+        pathway.order = ORDER_INPUT_LEARN if key == "learn" else ORDER_INPUT_DELIVER
+    dense_update = rule.delivery == "dense" and not rule.predict
+    return S, eq.input_learning_code(rule.direct) if dense_update else None
 
 
 def _recurrent_synapses(ctx, p, pre, post):
-    from brian2 import Synapses
-
+    """Rates are summed every step; a spiking side sends its spikes through the ``on_pre`` /
+    ``on_post`` pathways (:func:`~brian_ep.brian.equations.spike_pathways`)."""
     a, b = ctx.arch.layer(p.pre), ctx.arch.layer(p.post)
     signals = [None if layer.neuron.brian_spikes else layer.neuron.brian_signal for layer in (a, b)]
     weights = [layer.neuron.brian_spike_weight(layer) if layer.neuron.brian_spikes else None for layer in (a, b)]
-    text = ctx.edit(p.name, eq.synapse_equations(p.name, p.gamma, ctx.rule, *signals))
-    S = Synapses(
-        pre, post, text, clock=ctx.step_clock, namespace=dict(ctx.shared), name=f"{ctx.name}_{p.name}",
-        **eq.spike_pathways(p.gamma, *weights),
-    )
-    ctx.texts[p.name] = text
-    return S, sc.synapse_update(ctx.rule.mode, ctx.rule.direct)
+    text = ctx.equations(p.name, eq.synapse_equations(p.name, p.gamma, ctx.rule, *signals))
+    pathways = eq.spike_pathways(p.gamma, *weights)
+    pathways = {k: ctx.code_of(f"{p.name}.{k}", v) for k, v in pathways.items()}
+    S = EPSynapses(pre, post, text, clock=ctx.step_clock, namespace=dict(ctx.shared), name=f"{ctx.name}_{p.name}", **pathways)
+    return S, None if ctx.rule.predict else sc.synapse_update(ctx.rule.mode, ctx.rule.direct)
 
 
 def _output_monitor(ctx, groups):
-    """Records the latched free-phase output of every window."""
+    """Records the latched free-phase output of every window (at its start while training; at
+    the end of the step in a prediction network, after the readout has been computed)."""
     from brian2 import StateMonitor
 
     watched, var = (groups["readout"], "o_free") if ctx.arch.readout is not None else (groups[ctx.arch.top.name], "r_free")
-    return StateMonitor(
-        watched, var, record=True, clock=ctx.window_clock, when="start", order=ORDER_MONITOR, name=f"{ctx.name}_outputs"
-    )
+    when, order = ("end", 0) if ctx.rule.predict else ("start", ORDER_MONITOR)
+    return StateMonitor(watched, var, record=True, clock=ctx.window_clock, when=when, order=order, name=f"{ctx.name}_outputs")

@@ -34,10 +34,14 @@ __all__ = [
     "input_group_equations",
     "input_events",
     "input_window_code",
+    "input_learning_code",
     "input_on_pre",
+    "relay_equations",
     "readout_equations",
+    "predict_readout_equations",
     "readout_synapse_equations",
     "normaliser_equations",
+    "readout_events",
 ]
 
 
@@ -73,6 +77,8 @@ def layer_equations(layer, wiring, rule) -> str:
     """
     lines = layer.neuron.brian_equations(layer).splitlines()
     lines += current_lines(wiring, layer.bias)
+    if rule.predict:  # free phase only: a fixed bias, no nudge, the latched rate
+        return "\n".join(lines + (["b : 1"] if layer.bias else []) + ["r_free : 1"]) + "\n"
     lines += bias_lines(layer.bias, rule)
     lines += nudge_lines(wiring.nudge, rule, layer.neuron.brian_rate)
     lines += latch_variable_lines(latched_state(layer, wiring))
@@ -95,7 +101,7 @@ def current_lines(wiring, bias: bool) -> list:
     lines = [f"I = {' + '.join(terms) if terms else '0'} : 1"]
     lines += [f"I_{p} : 1" for p in wiring.incoming] + [f"I_fb_{p} : 1" for p in wiring.outgoing]
     if wiring.receives_input:
-        lines.append("I_in : 1")
+        lines.append("I_in : 1 (linked)")
     if wiring.events:
         lines.append("I_syn : 1")
     return lines
@@ -162,8 +168,9 @@ def synapse_equations(name: str, gamma: float, rule, pre_signal: str | None = "r
     feedforward current of the post-synaptic layer and, scaled by ``gamma``, the feedback
     current of the pre-synaptic layer (``pre_signal``, ``post_signal``: the variables the
     two layers send, their neuron models' ``brian_signal``). A side that sends spikes
-    (``None``) has no summed current: its spikes travel by :func:`spike_pathways`."""
-    head, tail = learned_lines(rule)[:2], learned_lines(rule)[2:]
+    (``None``) has no summed current: its spikes travel by :func:`spike_pathways`. A
+    prediction network's synapses hold the weight only."""
+    head, tail = (learned_lines(rule)[:2], learned_lines(rule)[2:]) if not rule.predict else (["w : 1"], [])
     lines = list(head)
     if pre_signal is not None:
         lines.append(f"I_{name}_post = w * {pre_signal}_pre : 1 (summed)")
@@ -191,42 +198,74 @@ def _times(expr: str, factor: float) -> str:
 
 
 def input_synapse_equations(rule) -> str:
-    """Equations of a projection from the clamped input: a weight and its optimiser state
-    (the current is delivered by the ``deliver`` pathway, :func:`input_on_pre`)."""
-    return "\n".join(learned_lines(rule)) + "\n"
+    """Equations of a projection from the clamped input: a weight and its optimiser state.
+    With ``rule.delivery == "events"`` the current is delivered by the ``deliver``
+    pathway (:func:`input_on_pre`); with ``"dense"`` it is a sum over all synapses, once a
+    window (the post-synaptic group is the layer's input relay, on the window clock)."""
+    lines = learned_lines(rule) if not rule.predict else ["w : 1"]
+    if rule.delivery == "dense":
+        lines.append("I_in_post = w * x_pre : 1 (summed)")
+    return "\n".join(lines) + "\n"
 
 
-def input_group_equations() -> str:
-    """The clamped input layer: ``x`` (this window's stimulus) and ``x_last`` (the last one)."""
-    return "x : 1\nx_last : 1\n"
+def input_group_equations(predict: bool = False) -> str:
+    """The clamped input layer: ``x`` (this window's stimulus) and ``x_last`` (the last one,
+    which the EP update of its synapses reads; not in a prediction network)."""
+    return "x : 1\n" if predict else "x : 1\nx_last : 1\n"
 
 
-def input_events() -> dict:
+def input_events(rule) -> dict:
     """Custom events of the input neurons, which live on the window clock (one step per
-    window): ``learn_ev`` for neurons that carried the last stimulus (their synapses apply
-    the EP update) and ``deliver_ev`` for those that carry the new one (their synapses send
-    ``w x`` once: the input is constant within a window, so it is not re-summed every step)."""
-    return {"learn_ev": "x_last > 0", "deliver_ev": "x > 0"}
+    window), with ``rule.delivery == "events"``: ``learn_ev`` for neurons that carried the
+    last stimulus (their synapses apply the EP update) and ``deliver_ev`` for those that carry
+    the new one (their synapses send ``w x`` once: the input is constant within a window, so it
+    is not re-summed every step, and pixels that are 0 cost nothing)."""
+    if rule.delivery != "events":
+        return {}
+    return {"deliver_ev": "x > 0"} if rule.predict else {"learn_ev": "x_last > 0", "deliver_ev": "x > 0"}
 
 
-def input_window_code() -> str:
-    return "x_last = x\nx = stim(t, i)\n"
+def input_window_code(predict: bool = False) -> str:
+    return "x = stim(t, i)\n" if predict else "x_last = x\nx = stim(t, i)\n"
 
 
-def input_spike_pathways(direct: bool) -> dict:
+def input_spike_pathways(rule) -> dict:
     """The pathways of an input synapse when the input is encoded as spikes: each input spike
-    adds ``w`` to the post-synaptic ``I_syn`` (``on_pre``) and ``learn`` applies the update
-    (as :func:`input_on_pre`); there is no ``deliver`` event."""
-    return {"pre": "I_syn_post += w\n", "learn": input_on_pre(direct)["learn"]}
+    adds ``w`` to the post-synaptic ``I_syn`` (``pre``, every step) and, in a training network,
+    ``learn`` applies the update of the last window (:func:`input_learning_code`); there is no
+    ``deliver`` event and no input relay."""
+    pathways = {"pre": "I_syn_post += w\n"}
+    if not rule.predict:
+        pathways["learn"] = input_learning_code(rule.direct)
+    return pathways
 
 
-def input_on_pre(direct: bool) -> dict:
-    """The two pathways of an input synapse on the window event: ``learn`` updates the weight
-    (or accumulates the update) from the last window, with pre rate ``x_last``; ``deliver``,
-    scheduled after the optimiser step, sends the new stimulus through the updated weight."""
+def input_learning_code(direct: bool) -> str:
+    """The EP update of an input synapse from the last window (pre rate ``x_last``)."""
     term = "f_post * x_last_pre * (ra_post - rb_post)"
-    learn = f"w += lr * {term}" if direct else f"g += {term}"
-    return {"learn": learn + "\n", "deliver": "I_in_post += w * x_pre\n"}
+    return (f"w += lr * {term}" if direct else f"g += {term}") + "\n"
+
+
+def input_on_pre(rule) -> dict:
+    """The pathways of an input synapse on the window events (``rule.delivery ==
+    "events"``): ``learn`` updates the weight (or accumulates the update) from the last window
+    (:func:`input_learning_code`); ``deliver``, scheduled after the optimiser step, sends the
+    new stimulus through the updated weight. A prediction network has ``deliver`` only."""
+    if rule.delivery != "events":
+        return {}
+    deliver = {"deliver": "I_in_post += w * x_pre\n"}
+    return deliver if rule.predict else {"learn": input_learning_code(rule.direct), **deliver}
+
+
+def relay_equations(predict: bool = False) -> str:
+    """The input relay of a layer that receives the clamped input: a group on the window clock
+    (so that the input synapses, their source and their target share one clock) holding the
+    input current ``I_in`` that the layer reads as a linked variable, and linking back the
+    layer's latched variables that the input synapses' EP update reads (and, for their
+    optimiser, the run's constants ``n_real`` and ``t_adam0``)."""
+    if predict:
+        return "I_in : 1\n"
+    return "I_in : 1\nf : 1 (linked)\nra : 1 (linked)\nrb : 1 (linked)\nn_real : 1 (shared)\nt_adam0 : 1 (shared)\n"
 
 
 # ---------------------------------------------------------------------------------------
@@ -257,6 +296,27 @@ def readout_equations(readout_error: str = "free") -> str:
     return "\n".join(lines) + "\n"
 
 
+def predict_readout_equations() -> str:
+    """The softmax readout of a prediction network: on the window clock, ``o_free = exp(a) / Z``
+    from the top layer's latched free-phase rates, once a sample."""
+    return "a : 1\nZ : 1\no_free : 1\n"
+
+
+def readout_events(rate: str = "r") -> tuple:
+    """Events that carry the softmax readout's sums when it needs them (``rule.event_readout``):
+    the readout's input ``a`` is needed from the end of the free phase on (step ``NF``, where
+    the free output is latched, and the nudged phases), its feedback ``I_ro`` in the nudged
+    phases only. Returns ``(top layer events, readout events, pathways)``: the top layer's
+    neurons with a non-zero rate fire ``readout_ev`` from step ``NF`` on (their synapses add
+    ``w r`` to ``a``), the readout neurons fire ``feedback_ev`` (their synapses add ``w err`` to
+    ``I_ro``). ``a`` and ``I_ro`` are cleared every step before."""
+    j = "(timestep(t, dt) % NW)"
+    top = {"readout_ev": f"{j} >= NF and {rate} != 0"}
+    readout = {"feedback_ev": f"{j} >= NF"}
+    pathways = {"pre": f"a_post += w * {rate}_pre\n", "post": "I_ro_pre += w * err_post\n"}
+    return top, readout, pathways
+
+
 def normaliser_equations(readout_error: str = "free") -> str:
     text = "Z_post = exp(a_pre) : 1 (summed)\n"
     if readout_error == "nudged":
@@ -268,8 +328,11 @@ def readout_synapse_equations(rule, rate: str = "r") -> str:
     """Readout synapses: feedforward ``a = w r_pre`` (``rate``: the top layer's rate
     variable) and the nudging current ``I_ro = w err`` back to the top layer (and, with
     ``readout_error="nudged"``, ``an = w ra_pre`` from the latched nudged rates)."""
+    if rule.predict:
+        return "w : 1\na_post = w * r_free_pre : 1 (summed)\n"
     head, tail = learned_lines(rule)[:2], learned_lines(rule)[2:]
-    lines = head + [f"a_post = w * {rate}_pre : 1 (summed)", "I_ro_pre = w * err_post : 1 (summed)"]
+    sums = [] if rule.event_readout else [f"a_post = w * {rate}_pre : 1 (summed)", "I_ro_pre = w * err_post : 1 (summed)"]
+    lines = head + sums
     if rule.readout_error == "nudged":
         lines.append("an_post = w * ra_pre : 1 (summed)")
     return "\n".join(lines + tail) + "\n"

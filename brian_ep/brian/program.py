@@ -1,113 +1,201 @@
-"""The ``cpp_standalone`` program as a process that ends with its run.
+"""Compiled Brian2 programs (``cpp_standalone``, ``cuda_standalone``), each built once on a
+device of its own and run many times with ``run_args``.
 
-Brian2 compiles with ``os.system("make")``, during which the C library ignores Ctrl-C in
-Python, and runs ``./main`` in the terminal's process group, so that a Ctrl-C kills the
-binary in the middle of a chunk and a killed Python leaves the binary (or the compilers)
-running in the run directory. :func:`build_program` therefore
+Brian2 keeps one standalone project per device, and a device that has built a project must
+be re-initialised before it builds another. brian_ep needs two programs alive at once (the
+training program and the shorter prediction program, alternating every epoch), and must not
+disturb a device the user selected. So each :class:`StandaloneProgram` gets a fresh device
+*instance* of the user's (or the spec's) standalone device class, activated only while the
+program is built, run or read (Brian2's ``set_device`` accepts a device object, and the
+objects' variables stay bound to the device they were created on). The user's device, its
+``build_on_run`` setting and its state are left as they were: a script can call
+:func:`brian_ep.train` any number of times.
 
-* adds two lines to the program's ``main``: ignore SIGINT (the trainer decides when to
-  stop, at a chunk boundary) and, on Linux, die with the Python process that started it
-  (``prctl(PR_SET_PDEATHSIG, SIGKILL)``), and
-* writes the project with Brian2 (``device.build(compile=False)``) and compiles it itself
-  with the same ``make`` command, in a process group of its own that is killed when the wait
-  is interrupted (a second Ctrl-C) and that dies with Python on Linux.
-
-Interrupting the wait for ``./main`` (inside ``device.run``) kills the binary: Python's
-``subprocess.call`` does that for any exception.
+Where a program lives: ``<directory>/<kind>`` with ``directory`` the one given to
+``set_device(..., directory=D)``, else the engine's working directory (the run directory's
+``standalone/`` folder), else a temporary folder removed by :meth:`StandaloneProgram.close`.
+Building into a folder that holds the same program again only re-runs ``make``, which finds
+nothing to compile: ``brian-ep evaluate RUN_DIR`` reuses the prediction program that training
+compiled, as long as the spec and the generated code are unchanged.
 """
 
 from __future__ import annotations
 
+import gc
 import os
-import signal
-import subprocess
-import sys
+import shutil
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import BrianEPError
+from ..errors import ArgumentError, BrianEPError
+from .shield import compile_program, shield_program
 
-__all__ = ["SHIELD_CODE", "build_program", "compile_program"]
+__all__ = ["StandaloneProgram", "standalone_device", "NVCC_FLAGS", "HOST_STD"]
 
-#: C++ run first in ``main``: Ctrl-C is the trainer's, and the program dies with its parent.
-SHIELD_CODE = """std::signal(SIGINT, SIG_IGN);
-#ifdef __linux__
-prctl(PR_SET_PDEATHSIG, SIGKILL);
-#endif
-"""
-
-
-def _die_with_parent_function():
-    """``prctl`` from the C library, looked up before any fork (Linux only)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        import ctypes
-
-        return ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):  # pragma: no cover
-        return None
+#: nvcc flags added under ``cuda_standalone``: CUDA 13's Thrust needs C++17, brian2cuda passes c++11
+NVCC_FLAGS = ("-std=c++17",)
+#: the host compiler's C++ standard under ``cuda_standalone`` (nvcc hands Brian2's gcc flags,
+#: ``-std=c++11`` by default, to the host compiler, where Thrust refuses anything below C++17)
+HOST_STD = "-std=c++17"
 
 
-_PRCTL = _die_with_parent_function()
-_PR_SET_PDEATHSIG = 1
+def standalone_device(run_device: str):
+    """The standalone device class to build with, and the directory the user chose.
 
-
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    if _PRCTL is not None:
-        _PRCTL(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
-
-
-def build_program(directory) -> None:
-    """Write the standalone project of the current network into ``directory`` and compile it
-    (see the module docstring); replaces ``device.build(directory=..., compile=True, run=False)``."""
-    from brian2 import device
-
-    if SHIELD_CODE not in device.code_lines["before_start"]:
-        device.insert_code("before_start", SHIELD_CODE)
-        if sys.platform.startswith("linux") and "<sys/prctl.h>" not in device.headers:
-            device.headers.append("<sys/prctl.h>")
-    if os.name == "nt":  # pragma: no cover - MSVC: Brian2 compiles
-        device.build(directory=str(directory), compile=True, run=False, with_output=False)
-        return
-    device.build(directory=str(directory), compile=False, run=False, with_output=False)
-    compile_program(directory)
-
-
-def compile_program(directory) -> None:
-    """Run Brian2's ``make`` command in ``directory`` as a killable process group.
-
-    Raises
-    ------
-    BrianEPError
-        If compilation fails (the message names the log file).
+    Returns ``(device_class, directory)``: the class of the active device if the user selected
+    a standalone device with ``set_device`` (and the ``directory`` given to it, or None), else
+    the class that ``run_device`` names (``cpp_standalone``, ``cuda_standalone``), else
+    ``(None, None)`` for runtime devices.
     """
+    from brian2 import get_device
+    from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
+
+    active = get_device()
+    if isinstance(active, CPPStandaloneDevice):
+        return type(active), (active.build_options or {}).get("directory")
+    if run_device == "cpp_standalone":
+        return CPPStandaloneDevice, None
+    if run_device == "cuda_standalone":
+        from brian2.devices.device import all_devices
+
+        try:
+            import brian2cuda  # noqa: F401  (registers the device)
+        except ImportError:
+            raise ArgumentError(
+                "run.device 'cuda_standalone' needs brian2cuda (Python >= 3.12, brian2 2.10.1, an NVIDIA GPU "
+                "with CUDA); install it with pip install 'brian_ep[cuda]'"
+            ) from None
+
+        return type(all_devices["cuda_standalone"]), None
+    return None, None
+
+
+class StandaloneProgram:
+    """One compiled program on a device instance of its own.
+
+    Parameters
+    ----------
+    device_class : type
+        A ``CPPStandaloneDevice`` subclass (``cpp_standalone``, ``cuda_standalone``).
+    kind : str
+        The program's name and sub-folder (``"train"``, ``"predict"``).
+    base : str or Path, optional
+        Folder that holds the program's folder; ``None``: a temporary folder, removed by
+        :meth:`close`.
+    prefs : dict, optional
+        Brian2 preferences in force while the objects are created and the program built
+        (e.g. ``{"core.default_float_dtype": numpy.float32}``); restored afterwards.
+    """
+
+    def __init__(self, device_class, kind: str, base=None, prefs=None):
+        self.device = device_class()
+        self.kind = kind
+        self._temporary = base is None
+        base = Path(tempfile.mkdtemp(prefix="brian_ep_")) if base is None else Path(base)
+        self._base = base
+        self.directory = str(base / kind)
+        self.prefs = dict(prefs or {})
+        if type(self.device).__name__ == "CUDAStandaloneDevice":
+            key = "devices.cuda_standalone.cuda_backend.extra_compile_args_nvcc"
+            self.prefs.setdefault(key, _with_flags(key, NVCC_FLAGS))
+            self.prefs.setdefault("codegen.cpp.extra_compile_args_gcc", _host_flags())
+        self.net = None
+
+    @contextmanager
+    def active(self):
+        """Make this program's device the active one (and restore the previous device)."""
+        from brian2 import set_device
+        from brian2.devices.device import reset_device
+
+        set_device(self.device, build_on_run=False)
+        try:
+            yield self.device
+        finally:
+            reset_device()
+
+    @contextmanager
+    def _prefs(self):
+        from brian2 import prefs
+
+        previous = {key: prefs[key] for key in self.prefs}
+        try:
+            for key, value in self.prefs.items():
+                prefs[key] = value
+            yield
+        finally:
+            for key, value in previous.items():
+                prefs[key] = value
+
+    def build(self, make_network, compile: bool = True, profile: bool = False):
+        """Create the objects with ``make_network()`` (an :class:`EPNetwork`) on this program's
+        device, run them symbolically and build (and compile) the project; returns the
+        network, whose variables the ``run_args`` of :meth:`run` refer to. ``profile``:
+        compile Brian2's per-code-object timers in (``brian2.profiling_summary``).
+
+        Objects of programs closed earlier in this process are collected first, so that Brian2
+        gives the new code objects the same names (and so the same source files) as before:
+        ``make`` then finds nothing to recompile."""
+        gc.collect()
+        with self.active(), self._prefs():
+            net = make_network()
+            net.network.run(net.duration, namespace={}, profile=profile)
+            self.device.clocks = _ByName(self.device.clocks)
+            shield_program(self.device)
+            killable = os.name != "nt" and type(self.device).__name__ == "CPPStandaloneDevice"
+            self.device.build(directory=self.directory, compile=compile and not killable, run=False, with_output=False)
+            if compile and killable:  # make in a process group that an interrupt ends (shield.py)
+                compile_program(self.directory)
+        self.net = net
+        return net
+
+    def run(self, run_args: dict) -> None:
+        """Run the compiled program once with ``run_args`` (``{variable_view or TimedArray: array}``).
+
+        Brian2 checks the results for values above 1e50, which overflows when it casts that
+        bound to float32 state (``run.dtype: float32``): numpy's overflow warning is silenced
+        here (divergence is checked by the engine)."""
+        import numpy as np
+
+        with self.active(), np.errstate(over="ignore"):
+            try:
+                self.device.run(directory=self.directory, with_output=False, run_args=run_args)
+            except RuntimeError as exc:  # the binary ended with an error (killed, out of memory...)
+                raise BrianEPError(
+                    f"the compiled program failed: {exc}; its output is in {self.directory}/results/stdout.txt. The "
+                    "last checkpoint is kept; resume once the cause (memory, disk space, a killed process) is fixed"
+                ) from None
+
+    def read(self, function):
+        """``function()`` evaluated with this program's device active (reading results)."""
+        with self.active():
+            return function()
+
+    def close(self) -> None:
+        """Forget the objects; remove the program's folder if it is a temporary one."""
+        self.net = None
+        if self._temporary:
+            shutil.rmtree(self._base, ignore_errors=True)
+
+
+class _ByName(set):
+    """A set that iterates in name order. Brian2 writes ``main.cpp`` by iterating over the
+    device's set of clocks, whose order follows object addresses: with it, the same program
+    gives the same ``main.cpp``, and ``make`` has nothing to recompile."""
+
+    def __iter__(self):
+        return iter(sorted(set.__iter__(self), key=lambda obj: obj.name))
+
+
+def _host_flags() -> list:
     from brian2 import prefs
 
-    directory = Path(directory)
-    command = f"{prefs.devices.cpp_standalone.make_cmd_unix} {' '.join(prefs.devices.cpp_standalone.extra_make_args_unix)}"
-    log = directory / "make.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            command, shell=True, cwd=directory, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True, preexec_fn=_die_with_parent,
-        )
-        try:
-            code = proc.wait()
-        except BaseException:
-            _kill_group(proc)
-            raise
-    if code != 0:
-        tail = log.read_text(errors="replace").strip().splitlines()[-5:]
-        raise BrianEPError(
-            f"compiling the C++ standalone program in '{directory}' failed ({command.strip()} exited with {code}); "
-            f"see {log}. Last lines: {' | '.join(tail)}"
-        )
+    flags = [f for f in prefs["codegen.cpp.extra_compile_args_gcc"] if not f.startswith("-std=")]
+    return flags + [HOST_STD]
 
 
-def _kill_group(proc) -> None:
-    """Kill the compiler's process group (make and the compilers it started) and reap make."""
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except OSError:
-        pass
-    proc.wait()
+def _with_flags(key, flags) -> list:
+    from brian2 import prefs
+
+    current = list(prefs[key])
+    return current + [f for f in flags if f not in current]

@@ -20,8 +20,19 @@ class Rule:
     readout_error : {"free", "nudged"}
     algorithm : {"sgd", "adam"}
     batch_size : int
+    predict : bool
+        The prediction network: the free phase only, no nudge and no learning.
+    delivery : {"events", "dense"}
+        How the sums that are not needed at every step are computed: ``events`` (the default
+        on CPUs: the input current once a window through custom events of the input neurons,
+        pixels that are 0 cost nothing; the softmax readout's input and feedback through
+        events of the top layer and the readout that fire in the nudged phases only, from
+        neurons whose rate is not 0) or ``dense`` (summed variables over all synapses and a
+        per-window update, no synaptic pathway: for ``cuda_standalone``, whose pathways
+        need the default clock).
     common_noise : bool
-        Stochastic thresholds of the -beta phase reuse the numbers of the +beta phase.
+        Stochastic thresholds of the -beta phase reuse the numbers of the +beta phase (never
+        in a prediction network, which has no nudged phase).
     """
 
     mode: str = "exact"
@@ -30,14 +41,16 @@ class Rule:
     readout_error: str = "free"
     algorithm: str = "sgd"
     batch_size: int = 1
+    predict: bool = False
+    delivery: str = "events"
     common_noise: bool = False
 
     @classmethod
-    def from_spec(cls, ep, optim) -> "Rule":
+    def from_spec(cls, ep, optim, predict: bool = False, delivery: str = "events") -> "Rule":
         """The rule of an ``EPSpec`` and an ``OptimSpec``."""
         return cls(
-            ep.mode, ep.nudging, ep.nudge_force, ep.readout_error, optim.algorithm, optim.batch_size,
-            getattr(ep, "common_noise", False),
+            ep.mode, ep.nudging, ep.nudge_force, ep.readout_error, optim.algorithm, optim.batch_size, predict, delivery,
+            getattr(ep, "common_noise", False) and not predict,
         )
 
     @property
@@ -59,6 +72,12 @@ class Rule:
     def accumulate(self) -> bool:
         """Accumulate updates in ``g`` and let an optimiser step apply them."""
         return not self.direct
+
+    @property
+    def event_readout(self) -> bool:
+        """The softmax readout sums its input and sends its feedback through events (training
+        networks with ``delivery == "events"`` and the exact readout error)."""
+        return self.delivery == "events" and not self.predict and self.readout_error == "free"
 
     @property
     def adam(self) -> bool:

@@ -14,12 +14,16 @@ global neuromodulatory signal times a per-layer constant).
 
 from __future__ import annotations
 
+import math
+
 __all__ = [
     "step_in_window",
     "window_index",
     "beta_expression",
     "latched_state",
-    "latch_code",
+    "latch_events",
+    "predict_latch_events",
+    "neuron_events",
     "divergence_code",
     "update_factor",
     "nudge_error_update",
@@ -28,6 +32,7 @@ __all__ = [
     "synapse_update",
     "readout_update",
     "optimizer_code",
+    "clip_code",
 ]
 
 
@@ -68,20 +73,30 @@ def latched_state(layer, wiring) -> tuple:
     return tuple(layer.neuron.brian_state) + (("I_syn",) if wiring.events else ())
 
 
-def latch_code(layer, wiring, rule, factor: str) -> str:
-    """Per-step bookkeeping of a layer (``run_regularly`` at ``when='start'``): latch the phase
-    results, restart the second nudged phase from the free state, apply the bias update, and
-    reset the state when a new window begins.
+def latch_events(layer, wiring, rule, factor: str) -> dict:
+    """A layer's phase schedule as events: ``{name: (condition, code)}``, each code run by the
+    layer's ``run_on_event`` at the start of the one step of the window where its condition
+    holds (nothing runs at the other steps):
+
+    * ``free_end`` (``j == NF``): latch the free state (``<v>_free`` for the latched state
+      variables, :func:`latched_state`), the free-phase rate ``r_free`` and the update
+      factor ``f``;
+    * ``nudge_end`` (``j == NF + NN``, centered nudging): latch ``ra`` and restart the second
+      nudged phase from the free state;
+    * ``window_start`` (``j == 0``): latch the last nudged rate, apply the bias update and
+      reset the state for the new sample.
+
+    Positive and random-sign nudging have one nudged phase: ``rb`` is latched at ``free_end``
+    and ``ra`` at ``window_start``. The neuron model's own events (e.g. restarting a spike
+    count) are :func:`neuron_events`, run after these.
 
     Parameters
     ----------
     layer : Layer
-        Its neuron model names the state variables (``brian_state``), the rates to latch at
-        the end of the free and the nudged phases (``brian_phase_rate``) and any per-step
-        statements of its own (``brian_schedule_lines``, e.g. restarting spike counts).
+        Its neuron model names the state variables (``brian_state``) and the rates to latch
+        at the end of the free and the nudged phases (``brian_phase_rate``).
     wiring : Wiring
-        Whether the layer receives the input (``I_in`` is cleared with each new window) and
-        spikes (``I_syn`` is latched and restored with the state, see :func:`latched_state`).
+        Whether spikes arrive (``I_syn`` is latched and restored with the state).
     rule : Rule
     factor : str
         Expression of the update factor latched into ``f`` (see :func:`update_factor`);
@@ -90,22 +105,39 @@ def latch_code(layer, wiring, rule, factor: str) -> str:
     j = step_in_window()
     state = latched_state(layer, wiring)
     r_free, r = layer.neuron.brian_phase_rate(layer, False), layer.neuron.brian_phase_rate(layer, True)
-    lines = [f"fe = int({j} == NF)", f"we = int({j} == 0)"]
-    lines += [f"{v}_free += fe * ({v} - {v}_free)" for v in state]
-    lines += [f"r_free += fe * ({r_free} - r_free)", f"f += fe * (learn * mask(t) * {factor} - f)"]
+    free_end = [f"{v}_free += {v} - {v}_free" for v in state]
+    free_end += [f"r_free += {r_free} - r_free", f"f += learn * mask(t) * {factor} - f"]
+    window_start = []
+    events = {}
     if rule.centered:
-        lines += [f"ae = int({j} == NF + NN)", f"ra += ae * ({r} - ra)"]
-        lines += [f"{v} += ae * ({v}_free - {v})" for v in state]
-        lines.append(f"rb += we * ({r} - rb)")
+        events["nudge_end"] = (f"{j} == NF + NN", "\n".join([f"ra += {r} - ra"] + [f"{v} += {v}_free - {v}" for v in state]) + "\n")
+        window_start.append(f"rb += {r} - rb")
     else:
-        lines += [f"rb += fe * ({r_free} - rb)", f"ra += we * ({r} - ra)"]
+        free_end.append(f"rb += {r_free} - rb")
+        window_start.append(f"ra += {r} - ra")
     if layer.bias:
-        lines.append(("b += we * lr_b * " if rule.direct else "gb += we * ") + "f * (ra - rb)")
-    lines += [f"{v} *= 1 - we" for v in state]
-    if wiring.receives_input:
-        lines.append("I_in *= 1 - we")
-    lines += layer.neuron.brian_schedule_lines(layer, j, 2 if rule.centered else 1)
-    return "\n".join(lines) + "\n"
+        window_start.append(("b += lr_b * " if rule.direct else "gb += ") + "f * (ra - rb)")
+    window_start += [f"{v} = 0" for v in state]
+    events["free_end"] = (f"{j} == NF", "\n".join(free_end) + "\n")
+    events["window_start"] = (f"{j} == 0", "\n".join(window_start) + "\n")
+    return events
+
+
+def predict_latch_events(layer, wiring) -> dict:
+    """The phase schedule of a layer in a prediction network (windows of ``NF`` steps, the free
+    phase only), as :func:`latch_events`: at the first step of each window, latch the rate
+    reached at the end of the last one into ``r_free`` and reset the state for the new sample."""
+    state, r = latched_state(layer, wiring), layer.neuron.brian_phase_rate(layer, False)
+    code = "\n".join([f"r_free += {r} - r_free"] + [f"{v} = 0" for v in state]) + "\n"
+    return {"window_start": (f"{step_in_window()} == 0", code)}
+
+
+def neuron_events(layer, n_nudged: int) -> dict:
+    """The neuron model's own schedule events (``brian_schedule_events``, e.g. restarting a
+    spike count some steps before a phase ends), ``{name: (condition, code)}`` as
+    :func:`latch_events`, whose code runs after the phase results of the same step are
+    latched; ``n_nudged``: 0 (prediction network), 1 or 2 nudged phases."""
+    return layer.neuron.brian_schedule_events(layer, step_in_window(), n_nudged)
 
 
 def divergence_code(state) -> str:
@@ -222,3 +254,14 @@ def optimizer_code(
         ]
     lines.append(f"{grad} *= 1 - apply")
     return "\n".join(lines) + "\n"
+
+
+def clip_code(bounds, var: str = "w") -> str:
+    """Keep ``var`` in ``bounds = (lower, upper)`` after an update (a sign constraint or weight
+    bounds of the projection: the projection step of a projected gradient update); empty for
+    an unconstrained projection."""
+    lower, upper = bounds
+    if lower == -math.inf and upper == math.inf:
+        return ""
+    text = [repr(float(b)) if math.isfinite(b) else ("-inf" if b < 0 else "inf") for b in (lower, upper)]
+    return f"{var} = clip({var}, {text[0]}, {text[1]})\n"

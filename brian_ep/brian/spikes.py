@@ -12,11 +12,12 @@ import numpy as np
 
 from ..maths.noise import noise_layers
 from . import equations as eq
+from .network import EPNeuronGroup, EPSynapses
 from .schedule import step_in_window
 
 __all__ = [
     "noise_timed_arrays", "noise_expression", "threshold_noise", "add_noise_operation", "input_spike_group",
-    "input_spike_synapses",
+    "input_spike_synapses", "sends_spikes", "layer_text_and_options",
 ]
 
 
@@ -82,40 +83,68 @@ def add_noise_operation(ctx, group, code, order: int) -> None:
 
 def input_spike_group(ctx, order_load: int, order_event: int):
     """The input encoded as spikes: neuron ``i`` spikes in each step with probability
-    ``x_i`` (its stimulus, loaded once a window); it also emits the ``learn_ev`` event at
-    the first step of a window, on which its synapses apply the last window's update."""
-    from brian2 import NeuronGroup
-
-    inp = ctx.arch.input
+    ``x_i`` (its stimulus, loaded once a window); while training it also emits the
+    ``learn_ev`` event at the first step of a window, on which its synapses apply the last
+    window's update. It lives on the step clock (its spikes arrive every step), so it has no
+    input relay."""
+    inp, predict = ctx.arch.input, ctx.rule.predict
     namespace = dict(ctx.shared, stim=ctx.timed["stim"])
     noise, noise_lines, noise_code = threshold_noise(ctx, inp, namespace)
-    text = eq.input_group_equations() + "n_spk : 1\n" + eq.NOISE_SEED_LINE + noise_lines
-    G = NeuronGroup(
-        inp.size, text, threshold=f"{noise} < x", reset=eq.SPIKE_COUNT,
-        events={"learn_ev": f"x_last > 0 and {step_in_window()} == 0"}, clock=ctx.step_clock,
-        namespace=namespace, name=f"{ctx.name}_{inp.name}",
+    text = eq.input_group_equations(predict) + ("" if predict else "n_spk : 1\n") + eq.NOISE_SEED_LINE + noise_lines
+    text = ctx.equations(inp.name, text)
+    events = {} if predict else {"learn_ev": ctx.code_of(f"{inp.name}.learn_ev", f"x_last > 0 and {step_in_window()} == 0")}
+    G = EPNeuronGroup(
+        inp.size, text, threshold=f"{noise} < x", reset="" if predict else eq.SPIKE_COUNT,
+        events=dict(events), clock=ctx.step_clock, namespace=namespace, name=f"{ctx.name}_{inp.name}",
     )
+    if noise_code is not None:
+        noise_code = ctx.code_of(f"{inp.name}.noise", noise_code)
     add_noise_operation(ctx, G, noise_code, 0)
     G.run_regularly(
-        eq.input_window_code(), clock=ctx.window_clock, when="start", order=order_load, name=f"{ctx.name}_{inp.name}_load"
+        ctx.code_of(f"{inp.name}.load", eq.input_window_code(predict)), clock=ctx.window_clock, when="start",
+        order=order_load, name=f"{ctx.name}_{inp.name}_load",
     )
-    G.thresholder["learn_ev"].when = "start"
-    G.thresholder["learn_ev"].order = order_event
-    ctx.texts[inp.name] = text
+    for event in events:  # (Brian2 adds 'spike' to the dict it is given: it got a copy)
+        G.thresholder[event].when = "start"
+        G.thresholder[event].order = order_event
     return G
 
 
-def input_spike_synapses(ctx, p, pre, post, order_learn: int):
+def input_spike_synapses(ctx, p, pre, post, order_learn: int, clip: str = ""):
     """Synapses from a spike-encoded input: each spike adds ``w`` to ``I_syn`` of the
-    post-synaptic neuron; the ``learn`` pathway applies the EP update once a window."""
-    from brian2 import Synapses
-
-    text = eq.input_synapse_equations(ctx.rule)
-    S = Synapses(
-        pre, post, text, on_pre=eq.input_spike_pathways(ctx.rule.direct), on_event={"pre": "spike", "learn": "learn_ev"},
+    post-synaptic neuron; while training, the ``learn`` pathway applies the EP update once a
+    window (followed by ``clip``, the projection's weight bounds, if any)."""
+    text = ctx.equations(p.name, eq.input_synapse_equations(ctx.rule))
+    pathways = eq.input_spike_pathways(ctx.rule)
+    pathways = {k: ctx.code_of(f"{p.name}.{k}", v + (clip if k == "learn" else "")) for k, v in pathways.items()}
+    events = {"pre": "spike", "learn": "learn_ev"} if "learn" in pathways else {"pre": "spike"}
+    S = EPSynapses(
+        pre, post, text, on_pre=pathways, on_event=events,
         clock=ctx.step_clock, namespace=dict(ctx.shared), name=f"{ctx.name}_{p.name}",
     )
-    S.learn.when = "start"
-    S.learn.order = order_learn
-    ctx.texts[p.name] = text
+    if "learn" in pathways:
+        S.learn.when = "start"
+        S.learn.order = order_learn
     return S
+
+
+def sends_spikes(arch) -> bool:
+    """Whether any layer of ``arch`` (or its input) sends spikes."""
+    return arch.input.encoding == "spikes" or any(layer.neuron.brian_spikes for layer in arch.free_layers)
+
+
+def layer_text_and_options(ctx, layer, wiring, ns) -> tuple:
+    """A layer's equations (after the user's hook) and ``NeuronGroup`` options, with the
+    stochastic threshold's noise source (``rand()``, supplied noise or common noise, whose
+    per-step code is returned third) and, while training, the spike count of a spiking layer."""
+    text = eq.layer_equations(layer, wiring, ctx.rule)
+    options, noise_code = layer.neuron.brian_group_options(layer), None
+    if layer.neuron.stochastic:
+        noise, noise_lines, noise_code = threshold_noise(ctx, layer, ns)
+        text += eq.NOISE_SEED_LINE + noise_lines
+        options = layer.neuron.brian_group_options(layer, noise=noise)
+    if layer.neuron.brian_spikes and not ctx.rule.predict:  # the energy proxy: spikes of real (unmasked) samples
+        options["reset"] = options.get("reset", "") + eq.SPIKE_COUNT
+    if noise_code is not None:
+        noise_code = ctx.code_of(f"{layer.name}.noise", noise_code)
+    return ctx.equations(layer.name, text), options, noise_code

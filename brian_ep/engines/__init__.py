@@ -29,7 +29,7 @@ __all__ = [
 register_engine(
     "brian2",
     "brian_ep.engines.brian:BrianEngine",
-    "EP as Brian2 equations, one sample at a time (run.device: runtime or cpp_standalone)",
+    "EP as Brian2 equations, one sample at a time (run.device: runtime, cpp_standalone or cuda_standalone)",
     requires=("brian2",),
     refuses={
         "conv": "a Brian2 synapse holds its own weight, while a convolution shares one kernel across all "

@@ -1,35 +1,33 @@
 """The Brian2 engine: trains an EP network one sample at a time as Brian2 equations, on the
-runtime targets (numpy, cython) or as one compiled ``cpp_standalone`` program.
+runtime targets (numpy, cython) or as compiled programs (``cpp_standalone``,
+``cuda_standalone``).
 
 Runtime: each chunk of samples builds the objects afresh with its data and runs them
-(Cython code is compiled once and cached by Brian2). Standalone: the program is built once
-with ``capacity`` windows; every chunk is one ``device.run(run_args=...)`` that swaps in
+(Cython code is compiled once and cached by Brian2). Standalone: the training program is
+built once with ``capacity`` windows; every chunk is one run with ``run_args`` that swap in
 the weights, optimiser state and data without recompiling (chunk boundaries are
-checkpoints). Padding windows carry ``mask = 0`` and learn nothing.
+checkpoints). Padding windows carry ``mask = 0`` and learn nothing. Prediction uses a second,
+shorter network: the free phase only (:func:`~brian_ep.brian.build_network` with
+``predict=True``), so it costs about ``free / (free + nudged)`` of training. Each compiled
+program has a device of its own (:mod:`brian_ep.brian.program`).
 """
 
 from __future__ import annotations
 
 import math
-import tempfile
 
 import numpy as np
 
 from ..brian.builder import build_network
-from ..brian.program import build_program
-from ..errors import DIVERGENCE_ADVICE, BrianEPError, DivergenceError
+from ..brian.spikes import sends_spikes
+from ..brian.program import StandaloneProgram, standalone_device
+from ..errors import DIVERGENCE_ADVICE, DivergenceError, SpecError
 from ..maths.noise import noise_layers
 from ..maths.optim import learning_rates
 from ..epochs import chunk_length
 from .base import ChunkResult, Engine
 
 __all__ = ["BrianEngine"]
-
-
-def _is_standalone(dev) -> bool:
-    from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
-
-    return isinstance(dev, CPPStandaloneDevice)
 
 
 def _seeded_groups(net) -> list:
@@ -40,7 +38,8 @@ def _seeded_groups(net) -> list:
 def _reseed_each_run(net) -> None:
     """Make a ``cpp_standalone`` program seed its random generators from ``noise_seed`` (a
     run argument) before it runs, instead of from the seed compiled in: every chunk then
-    draws new numbers, and each is reproducible from the run's seed and its position."""
+    draws new numbers, and each is reproducible from the run's seed and its position. Called
+    while the program's device is the active one, before its network runs symbolically."""
     from brian2 import device, prefs
 
     groups = _seeded_groups(net)
@@ -65,36 +64,45 @@ class BrianEngine(Engine):
         Initial weights.
     optim_state : OptimState
     workdir : str, optional
-        Where the standalone project is built (default: a new temporary directory).
+        Where the compiled programs are kept (``<workdir>/train``, ``<workdir>/predict``);
+        default: a temporary folder removed by :meth:`close`, or the ``directory`` given to
+        ``set_device``.
 
     Notes
     -----
-    The device comes from ``spec.run.device``; if the caller already selected
-    ``cpp_standalone`` with ``set_device``, that device is used. The engine resets a device
-    it set itself when :meth:`close` is called.
+    The device comes from ``spec.run.device``; if the caller selected a standalone device with
+    ``set_device`` (``build_on_run`` either way), its class and its ``directory`` are used.
+    The programs are built on device instances of their own, so the caller's device is left
+    untouched and the engine can be created again in the same process.
     """
 
     def __init__(self, spec, arch, params, optim_state, workdir=None):
-        from brian2 import get_device
-
         super().__init__(spec, arch, params.astype(np.float64), optim_state, workdir)
         self.capacity = chunk_length(spec)
-        self.standalone = spec.run.device == "cpp_standalone" or _is_standalone(get_device())
-        self.directory = None if workdir is None else str(workdir)
-        self._net = None
-        self._owns_device = False
-        self._built = False
+        self.device_class, user_directory = standalone_device(spec.run.device)
+        self.standalone = self.device_class is not None
+        self.directory = user_directory if user_directory is not None else (None if workdir is None else str(workdir))
+        self._programs = {}
         self._noise_window = 0  # supplied noise: windows already consumed
         self._spikes = {}
         self._offset = 0  # first sample of the current run within its chunk (noise seeds)
         self.stochastic = bool(noise_layers(arch))
+        if self.device_class is not None and self.device_class.__name__ == "CUDAStandaloneDevice" and sends_spikes(arch):
+            raise SpecError(
+                "cuda_standalone delivers currents as dense sums on the GPU, and cannot carry the spikes of "
+                "spiking layers or a spike-encoded input (they travel by synaptic pathways on the step clock)",
+                key="run.device", allowed="runtime or cpp_standalone for spiking networks",
+            )
 
     # -- values moving in and out of Brian2 --------------------------------------------------
     def _values(self, net, learn: bool, n_real: int) -> dict:
         """Every per-run value as ``{variable_view: array}``."""
+        if net.predict:
+            out = {net.synapses[p.name].w: self.params.W[p.name].ravel() for p in self.arch.all_projections}
+            out.update({net.groups[k].b: v for k, v in self.params.b.items()})
+            return out
         lrs = learning_rates(self.arch)
         factor = self.lr_factor
-        n_real = n_real if learn else 0  # evaluation: the optimiser never steps
         adam = self.spec.optim.algorithm == "adam"
         out = {}
         for p in self.arch.all_projections:
@@ -106,9 +114,9 @@ class BrianEngine(Engine):
                 out[S.v] = self.optim_state.v.W[p.name].ravel()
         for layer in self.arch.free_layers:
             G = net.groups[layer.name]
-            out[G.beta] = self.spec.ep.beta if learn else 0.0
+            out[G.beta] = self.spec.ep.beta
+            out[G.learn] = 1.0
             out[G.div_theta] = self.spec.ep.divergence_threshold
-            out[G.learn] = 1.0 if learn else 0.0
             out[G.n_real] = float(n_real)
             out[G.t_adam0] = float(self.optim_state.t)
             if layer.bias:
@@ -117,18 +125,21 @@ class BrianEngine(Engine):
                 if adam:
                     out[G.mb] = self.optim_state.m.b[layer.name]
                     out[G.vb] = self.optim_state.v.b[layer.name]
-        if "readout" in net.groups:
-            R = net.groups["readout"]
-            out[R.learn] = 1.0 if learn else 0.0
-            out[R.n_real] = float(n_real)
-            out[R.t_adam0] = float(self.optim_state.t)
+        for G in [net.groups["readout"]] if "readout" in net.groups else []:
+            out[G.learn] = 1.0
+        for G in list(net.relays.values()) + ([net.groups["readout"]] if "readout" in net.groups else []):
+            out[G.n_real] = float(n_real)
+            out[G.t_adam0] = float(self.optim_state.t)
         for G in net.spiking_groups.values():
             out[G.n_spk] = np.zeros(len(G))
-        for G in _seeded_groups(net):
-            out[G.noise_seed] = self._seed(learn)
+        out.update(self._seeds(net, learn))
         return out
 
-    def _read_back(self, net, n_real: int, learn: bool) -> None:
+    def _seeds(self, net, learn: bool) -> dict:
+        """The seed of ``rand()`` of every stochastic group for the next run."""
+        return {G.noise_seed: self._seed(learn) for G in _seeded_groups(net)}
+
+    def _read_back(self, net, n_real: int) -> None:
         self._spikes = net.spike_counts()
         adam = self.spec.optim.algorithm == "adam"
         for p in self.arch.all_projections:
@@ -136,26 +147,26 @@ class BrianEngine(Engine):
             shape = self.arch.weight_shape(p)
             self.params.W[p.name] = np.asarray(S.w[:], dtype=np.float64).reshape(shape)
             if adam:
-                self.optim_state.m.W[p.name] = np.asarray(S.m[:]).reshape(shape)
-                self.optim_state.v.W[p.name] = np.asarray(S.v[:]).reshape(shape)
+                self.optim_state.m.W[p.name] = np.asarray(S.m[:], dtype=np.float64).reshape(shape)
+                self.optim_state.v.W[p.name] = np.asarray(S.v[:], dtype=np.float64).reshape(shape)
         for layer in self.arch.free_layers:
             if layer.bias:
                 G = net.groups[layer.name]
                 self.params.b[layer.name] = np.asarray(G.b[:], dtype=np.float64)
                 if adam:
-                    self.optim_state.m.b[layer.name] = np.asarray(G.mb[:])
-                    self.optim_state.v.b[layer.name] = np.asarray(G.vb[:])
-        if learn and self.spec.optim.algorithm == "adam":
+                    self.optim_state.m.b[layer.name] = np.asarray(G.mb[:], dtype=np.float64)
+                    self.optim_state.v.b[layer.name] = np.asarray(G.vb[:], dtype=np.float64)
+        if adam:
             self.optim_state.t += math.ceil(n_real / self.spec.optim.batch_size)
 
-    def _data(self, x, y, signs, n_windows):
+    def _data(self, x, y, signs, n_windows, learn: bool = True):
         n = x.shape[0]
         pad = n_windows - n
         mask = np.concatenate([np.ones(n), np.zeros(pad)])
         xs = np.concatenate([x, np.zeros((pad, x.shape[1]))])
         ys = np.concatenate([y, np.zeros((pad, y.shape[1]))])
         sg = np.ones(n_windows) if signs is None else np.concatenate([np.asarray(signs, float), np.ones(pad)])
-        return {"x": xs, "y": ys, "mask": mask, "signs": sg, "noise": self._chunk_noise(n)}
+        return {"x": xs, "y": ys, "mask": mask, "signs": sg, "noise": self._chunk_noise(n) if learn else None}
 
     def _chunk_noise(self, n: int):
         """The supplied noise of the next ``n`` training windows (``None``: ``rand()``)."""
@@ -166,7 +177,7 @@ class BrianEngine(Engine):
         return {name: a[rows] for name, a in self.supplied_noise.items()}
 
     def set_noise(self, arrays):
-        if self._built and (arrays is None) != (self.supplied_noise is None):
+        if "train" in self._programs and (arrays is None) != (self.supplied_noise is None):
             raise ValueError("the standalone program is built; set the noise before the first chunk")
         super().set_noise(arrays)
         self._noise_window = 0
@@ -177,89 +188,102 @@ class BrianEngine(Engine):
         key = self.noise_seed(predict=not learn, offset=self._offset)
         return int(np.random.SeedSequence(key).generate_state(1)[0] >> 1)
 
+    def _brian_prefs(self) -> dict:
+        """Brian2 preferences of this run: float32 state (``run.dtype``), OpenMP threads."""
+        out = {}
+        if self.spec.run.dtype == "float32":
+            out["core.default_float_dtype"] = np.float32
+        if self.spec.run.threads:
+            out["devices.cpp_standalone.openmp_threads"] = self.spec.run.threads
+        return out
+
     # -- one run ----------------------------------------------------------------------------------
     def _run(self, x, y, signs, learn: bool, offset: int = 0) -> np.ndarray:
         n = x.shape[0]
         self._offset = offset
-        if self.standalone:
-            outputs, net = self._run_standalone(x, y, signs, learn)
+        if self.standalone:  # both check the recorded divergence of a training run (_check_state)
+            outputs = self._run_standalone(x, y, signs, learn)
         else:
-            outputs, net = self._run_runtime(x, y, signs, learn)
+            outputs = self._run_runtime(x, y, signs, learn)
         outputs = outputs[:n]
-        self._check_state(net, n, offset)
         self._check(outputs, offset)
         return outputs
+
+    def _network(self, n_windows, data, predict):
+        # The two programs' objects carry different names, so that the code objects of one do
+        # not take suffixed names while the other is alive: a program rebuilt on its own (e.g.
+        # by evaluate) then has the same source files, and make finds nothing to recompile.
+        name = "ep_predict" if predict else "ep"
+        return build_network(self.arch, self.spec.ep, self.spec.optim, n_windows, data, name=name, predict=predict)
 
     def _run_runtime(self, x, y, signs, learn):
         from brian2 import prefs
 
         from brian2 import seed
 
-        net = build_network(self.arch, self.spec.ep, self.spec.optim, x.shape[0], self._data(x, y, signs, x.shape[0]))
-        for view, value in self._values(net, learn, x.shape[0]).items():
-            view[:] = value
-        previous = prefs.codegen.target
-        prefs.codegen.target = self.spec.run.target
+        previous = {key: prefs[key] for key in ["codegen.target", *self._brian_prefs()]}
         try:
+            for key, value in {"codegen.target": self.spec.run.target, **self._brian_prefs()}.items():
+                prefs[key] = value
+            net = self._network(x.shape[0], self._data(x, y, signs, x.shape[0], learn), predict=not learn)
+            for view, value in self._values(net, learn, x.shape[0]).items():
+                view[:] = value
             if self.stochastic:
                 seed(self._seed(learn))
             net.network.run(net.duration, namespace={})
         finally:
-            prefs.codegen.target = previous
-        self._read_back(net, x.shape[0], learn)
-        return net.outputs(), net
+            for key, value in previous.items():
+                prefs[key] = value
+        if learn:
+            self._read_back(net, x.shape[0])
+            self._check_state(net, x.shape[0], self._offset)
+        return net.outputs()
 
-    def _build_standalone(self):
-        from brian2 import get_device, prefs, seed, set_device
+    def _program(self, kind: str, n_windows: int) -> StandaloneProgram:
+        """The compiled training (``"train"``) or prediction (``"predict"``) program, built the
+        first time it is needed."""
+        if kind not in self._programs:
+            program = StandaloneProgram(self.device_class, kind, self.directory, self._brian_prefs())
+            learn = kind == "train"
+            empty = self._data(np.zeros((0, self.arch.input.size)), np.zeros((0, self.arch.output.size)), None, n_windows, learn)
+            program.build(lambda: self._seeded(self._network(n_windows, empty, predict=not learn), learn))
+            self._programs[kind] = program
+        return self._programs[kind]
 
-        if not _is_standalone(get_device()):
-            set_device("cpp_standalone", build_on_run=False)
-            self._owns_device = True
-        if self.directory is None:
-            self.directory = tempfile.mkdtemp(prefix="brian_ep_standalone_")
-        if self.spec.run.threads:
-            prefs.devices.cpp_standalone.openmp_threads = self.spec.run.threads
-        data = self._data(np.zeros((0, self.arch.input.size)), np.zeros((0, self.arch.output.size)), None, self.capacity)
-        net = build_network(self.arch, self.spec.ep, self.spec.optim, self.capacity, data)
+    def _seeded(self, net, learn: bool):
+        """``net`` with its stochastic groups' generators seeded from ``noise_seed`` at every
+        run (on the program's device, before the symbolic run)."""
+        from brian2 import seed
+
         if self.stochastic:
-            seed(self._seed(True))
+            seed(self._seed(learn))
             _reseed_each_run(net)
-        net.network.run(net.duration, namespace={})
-        build_program(self.directory)
-        self._net = net
-        self._built = True
+        return net
 
     def _run_standalone(self, x, y, signs, learn):
-        from brian2 import device
-
-        if not self._built:
-            self._build_standalone()
-        net = self._net
-        data = self._data(x, y, signs, self.capacity)
+        kind = "train" if learn else "predict"
+        program = self._program(kind, self.capacity if learn else min(self.capacity, x.shape[0]))
+        net = program.net
+        data = self._data(x, y, signs, net.n_windows, learn)
         run_args = self._values(net, learn, x.shape[0])
-        for key, value in (("stim", "x"), ("target", "y"), ("mask", "mask"), ("signs", "signs")):
+        keys = (("stim", "x"),) if net.predict else (("stim", "x"), ("target", "y"), ("mask", "mask"), ("signs", "signs"))
+        for key, value in keys:
             if key in net.timed_arrays:
                 run_args[net.timed_arrays[key]] = data[value]
-        if "noise" in data and data["noise"] is not None:
-            for name, values in data["noise"].items():
-                timed = net.timed_arrays[f"noise_{name}"]
-                full = np.ones((self.capacity * self.spec.ep.window_steps + 1, values.shape[1]))
-                full[: values.shape[0]] = values
-                run_args[timed] = full
-        try:
-            device.run(directory=self.directory, with_output=False, run_args=run_args)
-        except RuntimeError as exc:  # the binary ended with an error (killed, out of memory...)
-            raise BrianEPError(
-                f"the compiled program failed: {exc}; its output is in {self.directory}/results/stdout.txt. The last "
-                "checkpoint is kept; resume once the cause (memory, disk space, a killed process) is fixed"
-            ) from None
-        self._read_back(net, x.shape[0], learn)
-        return net.outputs(), net
+        for name, values in (data.get("noise") or {}).items():
+            full = np.ones((net.n_windows * self.spec.ep.window_steps + 1, values.shape[1]))
+            full[: values.shape[0]] = values
+            run_args[net.timed_arrays[f"noise_{name}"]] = full
+        program.run(run_args)
+        if learn:
+            program.read(lambda: self._read_back(net, x.shape[0]))
+            program.read(lambda: self._check_state(net, x.shape[0], self._offset))
+        return program.read(net.outputs)
 
     def _check_state(self, net, n_real, offset):
-        """Refuse a run whose state passed ``ep.divergence_threshold`` (or became non-finite) at
-        the end of a phase, as recorded in ``diverged_at`` by the phase schedule; names the
-        layer and the first sample."""
+        """Refuse a training run whose state passed ``ep.divergence_threshold`` (or became
+        non-finite) at the end of a phase, as recorded in ``diverged_at`` by the phase schedule;
+        names the layer and the first sample."""
         first = None
         for layer in self.arch.free_layers:
             at = np.asarray(net.groups[layer.name].diverged_at[:])
@@ -300,19 +324,15 @@ class BrianEngine(Engine):
 
     def predict(self, x):
         outputs = []
-        zeros_y = np.zeros((min(x.shape[0], self.capacity), self.arch.output.size))
-        for start in range(0, x.shape[0], self.capacity):
-            xs = x[start : start + self.capacity]
+        step = self._programs["predict"].net.n_windows if "predict" in self._programs else min(self.capacity, x.shape[0])
+        zeros_y = np.zeros((x.shape[0], self.arch.output.size))
+        for start in range(0, x.shape[0], step):
+            xs = x[start : start + step]
             outputs.append(self._run(xs, zeros_y[: xs.shape[0]], None, learn=False, offset=start))
         return np.concatenate(outputs, axis=0)
 
     def close(self):
-        if self._owns_device:
-            from brian2 import device
-            from brian2.devices.device import reset_device
-
-            device.reinit()
-            reset_device()
-            self._owns_device = False
-        self._built = False
-        self._net = None
+        """Forget the programs and remove their folders where they are temporary ones."""
+        for program in self._programs.values():
+            program.close()
+        self._programs = {}

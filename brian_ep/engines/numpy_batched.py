@@ -11,6 +11,7 @@ from ..errors import DivergenceError
 from ..maths.dynamics import check_state, output, relax, spike_counts
 from ..maths.noise import ArrayNoise, SeededNoise
 from ..maths.optim import apply_update, learning_rates, scale_learning_rates
+from ..maths.params import constrain
 from ..maths.phases import ep_phase_gradient
 from .base import ChunkResult, Engine
 
@@ -69,6 +70,7 @@ class NumpyEngine(Engine):
             _add_spikes(spikes, self.arch, ph)
             outputs[sl] = output(self.arch, self.params, ph.u_free)
             apply_update(self.params, grads, lrs, self.spec.optim, self.optim_state)
+            constrain(self.arch, self.params)
             if not self.params.is_finite():
                 raise DivergenceError(
                     f"the weights became non-finite after the mini-batch that starts with "

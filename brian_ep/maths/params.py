@@ -3,6 +3,7 @@ their ``.npz`` form."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -10,7 +11,7 @@ import numpy as np
 from ..seeds import stream
 from .arrays import namespace
 
-__all__ = ["Params", "init_params", "initial_params"]
+__all__ = ["Params", "init_params", "initial_params", "constrain"]
 
 
 @dataclass
@@ -92,9 +93,33 @@ def init_params(arch, rng: np.random.Generator, dtype=np.float64) -> Params:
         else:
             bound = gain * (np.sqrt(6.0 / (fan_in + fan_out)) if scheme == "glorot_uniform" else 1.0 / np.sqrt(fan_in))
             w = rng.uniform(-bound, bound, size=shape)
-        W[p.name] = w.astype(dtype)
+        W[p.name] = (_take_sign(w, p.bounds) if p.constrained else w).astype(dtype)
     b = {layer.name: np.zeros(layer.bias_size, dtype=dtype) for layer in arch.free_layers if layer.bias}
     return Params(W, b)
+
+
+def _take_sign(w, bounds):
+    """Initial weights of a constrained projection: drawn magnitudes with the sign the bounds
+    allow (Dale's law), clipped to the bounds."""
+    lower, upper = bounds
+    if lower >= 0.0:
+        w = np.abs(w)
+    elif upper <= 0.0:
+        w = -np.abs(w)
+    return np.clip(w, lower, upper)
+
+
+def constrain(arch, params: Params) -> None:
+    """Clip every constrained projection's weights to its bounds, in place (the projection
+    step after an update; see ``Projection.bounds``). Works on any array namespace."""
+    for p in arch.all_projections:
+        if p.constrained:
+            w = params.W[p.name]
+            lower, upper = (b if math.isfinite(b) else None for b in p.bounds)
+            if hasattr(w, "clamp_"):  # torch: in place (compiled steps and CUDA graphs read these tensors)
+                w.clamp_(min=lower, max=upper)
+            else:
+                params.W[p.name] = namespace(w).clip(w, lower, upper)
 
 
 def initial_params(arch, seed: int, dtype=np.float64) -> Params:

@@ -124,11 +124,13 @@ class NeuronModel(ABC):
         """The current one spike carries, in units of ``w`` (when :attr:`brian_spikes`)."""
         return 1.0
 
-    def brian_schedule_lines(self, layer, step: str, n_nudged: int) -> list:
-        """Extra per-step statements run at the start of each step after the phase results
-        are latched (``step``: the expression of the step within the window; ``NF``, ``NN``:
-        the phase lengths; ``n_nudged``: 1 or 2 nudged phases). None by default."""
-        return []
+    def brian_schedule_events(self, layer, step: str, n_nudged: int) -> dict:
+        """The model's own schedule events, ``{name: (condition, code)}``: each ``code`` runs
+        (by the group's ``run_on_event``) at the start of the steps where ``condition`` holds,
+        after the phase results of that step are latched (``step``: the expression of the step
+        within the window; ``NF``, ``NN``: the phase lengths; ``n_nudged``: 0 in a prediction
+        network, else 1 or 2 nudged phases). None by default."""
+        return {}
 
     def __repr__(self) -> str:
         return f"<neuron model {self.name!r}>"

@@ -215,11 +215,11 @@ class BernoulliNeuron(NeuronModel):
             return "x"
         return f"n_win / ({self._window(layer, nudged)} * {self.q(layer)!r})"
 
-    def brian_schedule_lines(self, layer, step, n_nudged):
+    def brian_schedule_events(self, layer, step, n_nudged):
         """Restart the spike count ``window`` steps before the end of each phase (after the
         phase results are latched, so a count that ends a phase is read first)."""
         if layer.options.read != "window":
-            return []
+            return {}
         kf, kn = self._window(layer, False), self._window(layer, True)
         starts = [f"NF - {kf}"] + [f"NF + {m} * NN - {kn}" for m in range(1, n_nudged + 1)]
-        return [f"n_win *= 1 - int({step} == {start})" for start in starts]
+        return {"count_start": (" or ".join(f"{step} == {start}" for start in starts), "n_win = 0\n")}

@@ -234,16 +234,33 @@ class InitSpec(_Frozen):
     gain: float = Field(default=1.0, ge=0)
 
 
+Sign = Literal["any", "excitatory", "inhibitory"]
+
+
+def _check_bounds(v):
+    if v is not None and not (v[0] < v[1]):
+        raise ValueError(f"bounds must be [lower, upper] with lower < upper (got {list(v)})")
+    return v
+
+
 class ChainSpec(_Frozen):
     """The feedforward chain input -> h1 -> ... -> output.
 
     ``gamma`` (feedback regulation factor) and ``lr`` (learning rate) are one number for
     every projection of the chain or a list with one entry per projection, from the input up.
+    ``sign`` (Dale's law: ``excitatory`` weights stay >= 0, ``inhibitory`` ones <= 0) and
+    ``bounds`` (``[lower, upper]``) constrain every chain weight; initial weights take the
+    sign, and every update is followed by clipping to the allowed interval (a projected
+    gradient step). ``model.projections`` may set them per projection.
     """
 
     gamma: Union[float, list[float]] = 1.0
     lr: Union[float, list[float]] = 0.05
     init: InitSpec = InitSpec()
+    sign: Sign = "any"
+    bounds: Optional[tuple[float, float]] = None
+
+    _bounds = field_validator("bounds")(_check_bounds)
 
     @field_validator("gamma", "lr")
     @classmethod
@@ -305,7 +322,8 @@ class ProjectionSpec(_Frozen):
 
     ``gamma``: feedback factor in (0, 1], or ``auto`` (exact mode: the value that keeps the
     network an energy-based model, derived from the other projections). ``conv``: make it a
-    convolution (:class:`ConvSpec`) instead of a dense matrix.
+    convolution (:class:`ConvSpec`) instead of a dense matrix. ``sign`` and ``bounds``: as in
+    ``model.chain`` (default: those of the chain).
     """
 
     pre: str
@@ -313,9 +331,12 @@ class ProjectionSpec(_Frozen):
     gamma: Union[float, Literal["auto"], None] = None
     lr: Optional[float] = Field(default=None, ge=0)
     init: Optional[InitSpec] = None
+    sign: Optional[Sign] = None
+    bounds: Optional[tuple[float, float]] = None
     conv: Optional[ConvSpec] = None
 
     _gamma = field_validator("gamma")(_gamma_or_auto)
+    _bounds = field_validator("bounds")(_check_bounds)
 
 
 class ResidualSpec(_Frozen):
@@ -338,8 +359,11 @@ class ResidualSpec(_Frozen):
     gamma: Union[float, Literal["auto"]] = "auto"
     lr: Optional[float] = Field(default=None, ge=0)
     init: Optional[InitSpec] = None
+    sign: Sign = "any"
+    bounds: Optional[tuple[float, float]] = None
 
     _gamma = field_validator("gamma")(_gamma_or_auto)
+    _bounds = field_validator("bounds")(_check_bounds)
 
 
 class ReadoutSpec(_Frozen):
@@ -541,9 +565,10 @@ class RunSpec(_Frozen):
     """How to run: ``epochs``, ``seed``, the ``engine`` (a registered engine,
     :mod:`brian_ep.engines`: ``brian2``, one sample at a time as Brian2 equations; ``numpy``,
     the same mathematics batched), the Brian2 ``device`` (``runtime`` with codegen ``target``
-    numpy or cython, or ``cpp_standalone``), and ``chunk_size`` (samples per engine call, i.e.
+    numpy or cython, ``cpp_standalone``, or ``cuda_standalone`` on an NVIDIA GPU with the
+    optional ``brian2cuda``), and ``chunk_size`` (samples per engine call, i.e.
     between checkpoints), ``threads`` (OpenMP threads for standalone, 0: one), and ``dtype``
-    (arithmetic of the batched engines). An engine with settings of its own reads them from
+    (arithmetic of the batched engines, and of the Brian2 state variables). An engine with settings of its own reads them from
     the section named after it (``run.<engine>: {...}``)."""
 
     model_config = ConfigDict(
@@ -553,7 +578,7 @@ class RunSpec(_Frozen):
     epochs: int = Field(default=10, gt=0)
     seed: int = Field(default=0, ge=0)
     engine: str = "brian2"
-    device: Literal["runtime", "cpp_standalone"] = "runtime"
+    device: Literal["runtime", "cpp_standalone", "cuda_standalone"] = "runtime"
     target: Literal["numpy", "cython"] = "cython"
     chunk_size: int = Field(default=2000, gt=0)
     threads: int = Field(default=0, ge=0)

@@ -60,7 +60,7 @@ def test_learning_rule_reads_only_pre_and_post():
         names = set(re.findall(r"[A-Za-z_]\w*", code))
         allowed = {"w", "g", "lr"}
         assert {n for n in names if not n.endswith(("_pre", "_post"))} <= allowed, code
-    for code in eq.input_on_pre(True).values():
+    for code in eq.input_on_pre(Rule()).values():
         names = set(re.findall(r"[A-Za-z_]\w*", code))
         assert {n for n in names if not n.endswith(("_pre", "_post"))} <= {"w", "g", "lr"}, code
 
@@ -166,15 +166,21 @@ def test_spike_pathways_use_the_one_weight_in_both_directions():
 
 @pytest.mark.codegen_independent
 def test_spiking_schedule_latches_counts_and_restarts_them():
+    """The phase events read the spike counts and latch and restore I_syn with the state; the
+    model's own event restarts the counts at the steps where the counting windows begin."""
     layer = _bernoulli_layer(read="window", window=4, free_window=6)
-    code = sc.latch_code(layer, Wiring(events=True), Rule(), "1.0")
-    assert "r_free += fe * (n_win / (6 * 1.0) - r_free)" in code
-    assert "ra += ae * (n_win / (4 * 1.0) - ra)" in code and "rb += we * (n_win / (4 * 1.0) - rb)" in code
-    assert "I_syn += ae * (I_syn_free - I_syn)" in code and "I_syn *= 1 - we" in code
-    restarts = [line for line in code.splitlines() if line.startswith("n_win *=")]
-    assert restarts == [
-        "n_win *= 1 - int((timestep(t, dt) % NW) == NF - 6)",
-        "n_win *= 1 - int((timestep(t, dt) % NW) == NF + 1 * NN - 4)",
-        "n_win *= 1 - int((timestep(t, dt) % NW) == NF + 2 * NN - 4)",
-    ]
-    assert code.index("ra += ae") < code.index(restarts[1])  # a count is read before it restarts
+    events = sc.latch_events(layer, Wiring(events=True), Rule(), "1.0")
+    assert "r_free += n_win / (6 * 1.0) - r_free" in events["free_end"][1]
+    assert "I_syn_free += I_syn - I_syn_free" in events["free_end"][1]
+    assert "ra += n_win / (4 * 1.0) - ra" in events["nudge_end"][1]
+    assert "I_syn += I_syn_free - I_syn" in events["nudge_end"][1]
+    assert "rb += n_win / (4 * 1.0) - rb" in events["window_start"][1] and "I_syn = 0" in events["window_start"][1]
+    j = "(timestep(t, dt) % NW)"
+    assert sc.neuron_events(layer, 2) == {
+        "count_start": (f"{j} == NF - 6 or {j} == NF + 1 * NN - 4 or {j} == NF + 2 * NN - 4", "n_win = 0\n")
+    }
+    assert sc.neuron_events(layer, 0) == {"count_start": (f"{j} == NF - 6", "n_win = 0\n")}  # prediction network
+    positive = sc.latch_events(layer, Wiring(events=True), Rule(nudging="positive"), "1.0")
+    assert "rb += n_win / (6 * 1.0) - rb" in positive["free_end"][1]  # one nudged phase: rb is the free count
+    predict = sc.predict_latch_events(layer, Wiring(events=True))
+    assert predict["window_start"][1] == "r_free += n_win / (6 * 1.0) - r_free\nu = 0\nx = 0\nI_syn = 0\n"

@@ -16,11 +16,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import brian_ep
 from brian_ep.maths.params import Params
 from brian_ep.spec import load_spec
 
+pytest.importorskip("torch", reason="data-parallel training needs torch")
 REPO = Path(__file__).resolve().parents[2]
 OVERRIDES = {
     "run.engine": "torch", "run.dtype": "float64", "run.epochs": 2, "run.chunk_size": 14, "data.n_train": 30,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
+torch = pytest.importorskip("torch", reason="the torch engine needs torch")
 
 import brian_ep
 from brian_ep.architecture import build_architecture

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
+torch = pytest.importorskip("torch", reason="the torch engine needs torch")
 from conftest import random_problem, small_spec
 
 from brian_ep.architecture import build_architecture

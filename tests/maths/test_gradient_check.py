@@ -105,11 +105,10 @@ def test_centered_nudging_has_smaller_bias_than_one_sided():
     assert res["centered"] < 0.5 * res["positive"]
 
 
-torch = pytest.importorskip("torch", reason="torch provides the independent BPTT reference")
-
-
 def _bptt_gradient(arch, params, x, y, n_steps):
-    """Gradient of the loss after ``n_steps`` Euler steps from 0, by torch autograd."""
+    """Gradient of the loss after ``n_steps`` Euler steps from 0, by torch autograd (torch is an
+    optional extra: these tests skip without it, the others in this module still run)."""
+    torch = pytest.importorskip("torch", reason="torch provides the independent BPTT reference")
     T = torch.float64
     W = {k: torch.tensor(v, dtype=T, requires_grad=True) for k, v in params.W.items()}
     b = {k: torch.tensor(v, dtype=T, requires_grad=True) for k, v in params.b.items()}

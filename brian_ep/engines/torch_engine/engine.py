@@ -22,7 +22,7 @@ import torch
 from ...errors import ArgumentError, DivergenceError
 from ...maths.dynamics import output, raise_divergence, relax
 from ...maths.optim import apply_update, learning_rates, scale_learning_rates
-from ...maths.params import Params
+from ...maths.params import Params, constrain
 from ...seeds import stream
 from ..base import ChunkResult, Engine
 from .batch import make_batch_function
@@ -144,6 +144,7 @@ class TorchEngine(Engine):
             sl = slice(start + rows.start, start + rows.stop)
             grads, out, summary = self._mini_batch(X[sl], Y[sl], None if S is None else S[sl], size, rows)
             apply_update(self.params, grads, lrs, self.spec.optim, self.optim_state)
+            constrain(self.arch, self.params)
             outputs.append(out)
             summaries.append(summary)
             finite.append(_all_finite(self.params))
