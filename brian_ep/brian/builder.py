@@ -17,6 +17,7 @@ from ..errors import ArgumentError
 from ..maths.optim import learning_rates
 from . import equations as eq
 from . import schedule as sc
+from .clocks import clock_steps
 from .network import EPNetwork, EPNeuronGroup, EPSynapses, ScheduledNetwork
 from .quiet import silence_own_warnings
 from .rule import Rule, Wiring
@@ -151,11 +152,11 @@ def build_network(
     monitor = _output_monitor(ctx, groups)
     objects = list(groups.values()) + list(relays.values()) + ([normaliser] if normaliser is not None else [])
     objects += list(synapses.values()) + [monitor]
-    window = ctx.window_steps * ep.dt
-    net = ScheduledNetwork(objects, schedule_end=n_windows * window + ep.dt, name=f"{name}_network")
+    dt, window = clock_steps(ep.dt, ctx.window_steps)  # the clocks' steps: exact multiples (clocks.py)
+    net = ScheduledNetwork(objects, schedule_end=n_windows * window + dt, name=f"{name}_network")
     silence_own_warnings(objects)
     return EPNetwork(
-        arch, groups, synapses, normaliser, ctx.timed, monitor, ctx.texts, net, n_windows, ctx.window_steps, ep.dt, objects,
+        arch, groups, synapses, normaliser, ctx.timed, monitor, ctx.texts, net, n_windows, ctx.window_steps, dt, objects,
         code=ctx.code, clock=ctx.step_clock, window_clock=ctx.window_clock, predict=predict, relays=relays,
     )
 
@@ -183,7 +184,7 @@ def _context(arch, ep, optim, n_windows, data, name, modify_equations, rule) -> 
     from brian2 import Clock, TimedArray
 
     steps = ep.free_steps if rule.predict else ep.window_steps
-    wdt = steps * ep.dt
+    dt, wdt = clock_steps(ep.dt, steps)  # exact multiples: the clocks tick together (clocks.py)
     n_in, n_out = arch.input.size, arch.output.size
 
     def values(key, shape):
@@ -203,10 +204,10 @@ def _context(arch, ep, optim, n_windows, data, name, modify_equations, rule) -> 
         timed["signs"] = TimedArray(values("signs", (n_windows,)), dt=wdt, name=f"{name}_signs")
         shared["signs"] = timed["signs"]
     if not rule.predict:
-        timed.update(noise_timed_arrays(arch, ep, n_windows, data.get("noise"), name))
+        timed.update(noise_timed_arrays(arch, ep, n_windows, data.get("noise"), name, dt))
     return _Context(
         arch, ep, rule, name, n_windows, steps,
-        Clock(dt=ep.dt, name=f"{name}_clock"), Clock(dt=wdt, name=f"{name}_window_clock"),
+        Clock(dt=dt, name=f"{name}_clock"), Clock(dt=wdt, name=f"{name}_window_clock"),
         shared, timed, learning_rates(arch), modify_equations or (lambda _key, text: text),
     )
 

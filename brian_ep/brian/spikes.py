@@ -21,11 +21,12 @@ __all__ = [
 ]
 
 
-def noise_timed_arrays(arch, ep, n_windows: int, noise: dict | None, name: str) -> dict:
+def noise_timed_arrays(arch, ep, n_windows: int, noise: dict | None, name: str, dt=None) -> dict:
     """``TimedArray`` objects ``noise_<layer>`` holding supplied uniform numbers, one row per
     time step (``n_windows * window_steps`` rows, plus one for the run's last step), for
     every layer that draws noise; ``{}`` when ``noise`` is ``None`` (thresholds use
-    ``rand()``). Missing rows (padding windows) hold 1: no spike."""
+    ``rand()``). Missing rows (padding windows) hold 1: no spike. ``dt``: the step clock's
+    (default ``ep.dt``)."""
     if noise is None:
         return {}
     from brian2 import TimedArray
@@ -40,7 +41,7 @@ def noise_timed_arrays(arch, ep, n_windows: int, noise: dict | None, name: str) 
             raise ValueError(f"the noise of layer '{layer.name}' must have shape (n_steps, {layer.size}), not {given.shape}")
         values = np.ones((rows, layer.size))
         values[: min(rows, given.shape[0])] = given[:rows]
-        out[f"noise_{layer.name}"] = TimedArray(values, dt=ep.dt, name=f"{name}_noise_{layer.name}")
+        out[f"noise_{layer.name}"] = TimedArray(values, dt=ep.dt if dt is None else dt, name=f"{name}_noise_{layer.name}")
     return out
 
 

@@ -82,6 +82,20 @@ def test_same_noise_same_weights(brian_device, tmp_path):
     _same_noise(spec, str(tmp_path / "sa"))
 
 
+@pytest.mark.standalone_only
+def test_same_noise_same_weights_after_a_minute_of_simulated_time(brian_device, tmp_path):
+    """The MNIST StochEP configuration in miniature (current input, spike counts over windows,
+    softmax readout, common noise, dt = tau) with every time constant 90x longer (dt = tau =
+    90 ms, trace_tau 450 ms: the same discrete dynamics), so that a chunk of 60 windows lasts
+    108 s. cpp_standalone runs two clocks in the same step only if their times differ by at
+    most 1e-14 s; past 64 s, ``k * (NW dt)`` (window clock) and ``(k NW) * dt`` (step clock)
+    can differ by more, and the window clock's operations (input, EP update, optimiser) then
+    ran in a step of their own, before or after the step clock's phase schedule."""
+    neuron = {"model": "bernoulli", "read": "window", "window": 4, "free_window": 8, "tau": "90 ms", "trace_tau": "450 ms"}
+    spec = _spec(**{"model.neuron": neuron, "ep.dt": "90 ms", "model.readout": {"kind": "softmax"}, "ep.common_noise": True})
+    _same_noise(spec, str(tmp_path / "sa"))
+
+
 @pytest.mark.parametrize(
     "config",
     [
