@@ -82,6 +82,18 @@ def test_same_noise_same_weights(brian_device, tmp_path):
     _same_noise(spec, str(tmp_path / "sa"))
 
 
+@pytest.mark.long
+def test_same_noise_same_weights_on_the_cython_target():
+    """As above on the runtime cython target (Brian2 compiles the thresholds with rand() or the
+    supplied noise, the spike pathways and the schedule events with Cython). About 3 minutes
+    of Cython compilation on 2 cores: ``pytest -m long tests/brian/test_spiking.py``."""
+    spec = _spec(**{
+        "model.input.encoding": "spikes", "model.readout": {"kind": "softmax"}, "ep.common_noise": True,
+        "run.target": "cython",
+    })
+    _same_noise(spec)
+
+
 @pytest.mark.standalone_only
 def test_same_noise_same_weights_after_a_minute_of_simulated_time(brian_device, tmp_path):
     """The MNIST StochEP configuration in miniature (current input, spike counts over windows,
