@@ -81,11 +81,27 @@ def wait_for_program(proc, build: Path, nth: int, timeout: float = 240.0) -> int
             if pid not in seen:
                 seen.append(pid)
                 if len(seen) == nth:
+                    _wait_until_it_ignores_sigint(pid, deadline)
                     return pid
         if proc.poll() is not None:
             raise AssertionError(f"the run ended before binary run {nth}: {proc.wait()}")
         time.sleep(0.002)
     raise AssertionError(f"binary run {nth} never started")
+
+
+def _wait_until_it_ignores_sigint(pid: int, deadline: float) -> None:
+    """Wait until the binary has run the first line of its ``main`` (SIGINT ignored, see
+    brian_ep/brian/shield.py): a process is visible a few milliseconds before that, and a
+    Ctrl-C in those milliseconds ends the binary (the run then stops at the last checkpoint)."""
+    while time.monotonic() < deadline:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            return  # it has ended already; the caller's assertions say what happened
+        ignored = int(next(line.split()[1] for line in status.splitlines() if line.startswith("SigIgn:")), 16)
+        if ignored & (1 << (signal.SIGINT - 1)):
+            return
+        time.sleep(0.001)
 
 
 def finish(proc):
