@@ -175,7 +175,9 @@ class EPNetwork:
         """The latched free-phase output of each window, shape ``(n_windows, n_output)``."""
         var = "o_free" if "readout" in self.groups else "r_free"
         values = np.asarray(getattr(self.monitor, var))  # (n_out, n_records)
-        return values[:, 1 : self.n_windows + 1].T
+        # a copy: under brian2 >= 2.10 the monitor's values are a view of memory that is freed
+        # with the network (the view does not keep it alive)
+        return np.array(values[:, 1 : self.n_windows + 1].T)
 
     def listing(self) -> str:
         """Every equation and every piece of code of the network, with its clock and slot,

@@ -30,6 +30,16 @@ from .base import ChunkResult, Engine
 __all__ = ["BrianEngine"]
 
 
+def _copy(values) -> np.ndarray:
+    """``values`` (a Brian2 variable read with ``[:]``) as a float64 array of its own.
+
+    Under brian2 >= 2.10 a ``Synapses`` or ``StateMonitor`` variable read on a runtime target
+    is a view of memory owned by a C++ dynamic array that the view does not keep alive: once the
+    network is garbage-collected the view reads freed memory (NaN or garbage weights in the next
+    run). ``np.asarray`` would keep the view; this copies."""
+    return np.array(values, dtype=np.float64, copy=True)
+
+
 def _seeded_groups(net) -> list:
     """The groups that hold a ``noise_seed`` (stochastic layers, a spike-encoded input)."""
     return [G for G in net.groups.values() if "noise_seed" in G.variables]
@@ -140,22 +150,24 @@ class BrianEngine(Engine):
         return {G.noise_seed: self._seed(learn) for G in _seeded_groups(net)}
 
     def _read_back(self, net, n_real: int) -> None:
+        """Weights, biases and optimiser state of a finished training run, copied out of the
+        network (see :func:`_copy`)."""
         self._spikes = net.spike_counts()
         adam = self.spec.optim.algorithm == "adam"
         for p in self.arch.all_projections:
             S = net.synapses[p.name]
             shape = self.arch.weight_shape(p)
-            self.params.W[p.name] = np.asarray(S.w[:], dtype=np.float64).reshape(shape)
+            self.params.W[p.name] = _copy(S.w[:]).reshape(shape)
             if adam:
-                self.optim_state.m.W[p.name] = np.asarray(S.m[:], dtype=np.float64).reshape(shape)
-                self.optim_state.v.W[p.name] = np.asarray(S.v[:], dtype=np.float64).reshape(shape)
+                self.optim_state.m.W[p.name] = _copy(S.m[:]).reshape(shape)
+                self.optim_state.v.W[p.name] = _copy(S.v[:]).reshape(shape)
         for layer in self.arch.free_layers:
             if layer.bias:
                 G = net.groups[layer.name]
-                self.params.b[layer.name] = np.asarray(G.b[:], dtype=np.float64)
+                self.params.b[layer.name] = _copy(G.b[:])
                 if adam:
-                    self.optim_state.m.b[layer.name] = np.asarray(G.mb[:], dtype=np.float64)
-                    self.optim_state.v.b[layer.name] = np.asarray(G.vb[:], dtype=np.float64)
+                    self.optim_state.m.b[layer.name] = _copy(G.mb[:])
+                    self.optim_state.v.b[layer.name] = _copy(G.vb[:])
         if adam:
             self.optim_state.t += math.ceil(n_real / self.spec.optim.batch_size)
 
