@@ -108,3 +108,10 @@ class DataParallel:
         t = torch.tensor([1.0 if flag else 0.0], device=self.device)
         self.dist.all_reduce(t, op=self.dist.ReduceOp.MAX)
         return bool(t.item() > 0)
+
+    def close(self) -> None:
+        """Destroy the process group (after the last collective), so that a process does not
+        exit with gloo's threads still running (``terminate called without an active
+        exception``, SIGABRT)."""
+        if self.dist.is_initialized():
+            self.dist.destroy_process_group()

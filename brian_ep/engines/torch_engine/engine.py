@@ -155,6 +155,11 @@ class TorchEngine(Engine):
         self.samples_seen += n
         return ChunkResult(out.to("cpu", torch.float64).numpy())
 
+    def close(self) -> None:
+        if self.parallel is not None:
+            self.parallel.close()
+            self.parallel = None
+
     def _rows(self, size: int) -> slice:
         return slice(0, size) if self.parallel is None else self.parallel.rows(size)
 
