@@ -4,6 +4,7 @@ compiled prediction program reused by ``evaluate``. Each test compiles two small
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import tempfile
 from pathlib import Path
@@ -83,13 +84,13 @@ def test_build_on_run_false_without_directory_leaves_no_folder(user_device, tmp_
     assert got.max_abs_diff(reference) < 1e-9 * scale
 
 
+@pytest.mark.skipif(
+    importlib.util.find_spec("brian2cuda") is not None,
+    reason="brian2cuda is installed here (tests/brian/test_cuda_codegen.py covers it)",
+)
 def test_cuda_standalone_without_brian2cuda_names_the_extra():
-    import importlib.util
-
     from brian_ep.brian.program import standalone_device
     from brian_ep.errors import ArgumentError
 
-    if importlib.util.find_spec("brian2cuda") is not None:
-        pytest.skip("brian2cuda is installed here (tests/brian/test_cuda_codegen.py covers it)")
     with pytest.raises(ArgumentError, match=r"brian_ep\[cuda\]"):
         standalone_device("cuda_standalone")
