@@ -146,12 +146,10 @@ def _layer_key(m, names, name) -> str:
 
 
 def _layer_keys(m, names) -> dict:
-    """Layer name -> the spec key that names it, from the input up."""
-    if isinstance(m.hidden, HiddenStack):
-        hidden = ["model.hidden"] * m.hidden.count
-    else:
-        hidden = [f"model.hidden[{i}].name" for i in range(len(m.hidden))]
-    return dict(zip(names, ["model.input.name"] + hidden + ["model.output.name"]))
+    """Layer name -> the spec key that names it (its section's ``name``; a stack of hidden
+    layers is named by the stack), from the input up."""
+    sections = {name: _layer_key(m, names, name) for name in names}
+    return {name: key if key == "model.hidden" else f"{key}.name" for name, key in sections.items()}
 
 
 def _conv_of(m, layers, p, key):
