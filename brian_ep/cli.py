@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import shlex
 import sys
 import textwrap
@@ -43,7 +42,7 @@ def _overrides(args) -> dict:
 def _cmd_train(args) -> int:
     from .rundir import default_run_dir
     from .spec import load_spec
-    from .train import train
+    from .train import is_main_process, train
 
     spec = load_spec(args.spec, _overrides(args))
     out = Path(args.out) if args.out else default_run_dir(spec)
@@ -57,7 +56,7 @@ def _cmd_train(args) -> int:
     if args.allow_changes and not args.resume:
         raise ArgumentError("--allow-changes only applies with --resume")
     where = f"brian2, {spec.run.device}" if spec.run.engine == "brian2" else f"{spec.run.engine} engine, {spec.run.dtype}"
-    main_process = os.environ.get("RANK", "0") == "0"  # under torchrun, one process speaks
+    main_process = is_main_process()  # under torchrun, one process speaks
     result = train(
         spec, out=out, resume=args.resume, progress=not args.quiet, command=args.command_line,
         overwrite=args.overwrite, allow_changes=args.allow_changes or (), resume_command=_resume_command(args, out),

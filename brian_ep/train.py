@@ -115,7 +115,7 @@ def train(
     data = _Data(x_tr, l_tr, one_hot(l_tr, spec.model.output.size), val, x_te, l_te)
     arch = build_architecture(spec)
     check_resources(spec, arch, x_tr.shape[0])
-    main = _is_main_process()
+    main = is_main_process()
     run_dir = RunDirectory(out) if out is not None and main else None
     # in a data-parallel run every process trains and one writes; the others read a resumed
     # checkpoint (the first chunk's all-reduce waits for them, so it is not yet rewritten)
@@ -143,7 +143,7 @@ def train(
     return TrainResult(params, loop.metrics, None if run_dir is None else run_dir.path)
 
 
-def _is_main_process() -> bool:
+def is_main_process() -> bool:
     """Whether this process writes the run directory: not one of the other ranks of a
     data-parallel run started by ``torchrun`` (which sets ``RANK``)."""
     return os.environ.get("RANK", "0") == "0"
