@@ -200,3 +200,24 @@ def test_network_specs(path):
         return
     sgd = load_spec(path, overrides={**overrides, "optim.algorithm": "sgd", "optim.lr_scale": 10.0, "run.torch": {}})
     _train_both(sgd, x, y, signs, x[:3], chunks=(), learned=1e-6)
+
+
+#: the deterministic shipped specs again on a GPU, where there is one (empty without: one skip)
+CUDA_SPEC_FILES = [p for p in SPEC_FILES if not isinstance(p, type(pytest.param(0)))] if torch.cuda.is_available() else []
+
+
+@pytest.mark.parametrize("path", CUDA_SPEC_FILES, ids=lambda p: str(p.relative_to(REPO / "network_specs")))
+def test_network_specs_on_cuda(path):
+    """Two mini-batches of training of every deterministic shipped spec (as above) on CUDA in
+    float64 against the numpy engine, to the GPU's tolerance (another summation order)."""
+    overrides = {"run.engine": "numpy", "run.dtype": "float64", "run.torch": {}, "ep.free_steps": 6, "ep.nudged_steps": 3}
+    spec = load_spec(path, overrides={**overrides, "optim.batch_size": 4})
+    arch = build_architecture(spec)
+    if noise_layers(arch):
+        pytest.skip("stochastic spec: the engines draw from generators of their own (test_torch_engine.py)")
+    rng = np.random.default_rng(1)
+    x = rng.random((8, arch.input.size))
+    y = np.eye(arch.output.size)[rng.integers(0, arch.output.size, 8)]
+    signs = rng.choice([-1.0, 1.0], 8)
+    sgd = load_spec(path, overrides={**overrides, "optim.batch_size": 4, "optim.algorithm": "sgd", "optim.lr_scale": 10.0})
+    _train_both(sgd, x, y, signs, x[:3], chunks=(), learned=1e-6, device="cuda")
