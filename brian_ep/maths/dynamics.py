@@ -368,7 +368,10 @@ def divergence_summary(arch, state: dict, threshold: float):
         size = xp.maximum(xp.max(v, axis=axes), -xp.min(v, axis=axes))  # max |u| per sample; nan stays nan
         bad = ~(size <= threshold)
         first = xp.argmax(xp.astype(bad, xp.int8))
-        rows.append(xp.stack([xp.astype(xp.any(bad), v.dtype), xp.astype(first, v.dtype), size[first]]))
+        # take, not size[first]: indexing with an array scalar reads it on the host, which would
+        # wait for the device (and cannot be captured in a CUDA graph)
+        size_first = xp.take(size, xp.reshape(first, (1,)), axis=0)[0]
+        rows.append(xp.stack([xp.astype(xp.any(bad), v.dtype), xp.astype(first, v.dtype), size_first]))
     return namespace(rows[0]).stack(rows)
 
 
