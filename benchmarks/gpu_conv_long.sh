@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Third GPU call (~3 min): Fashion-MNIST conv rate CRNNs replayed from CUDA graphs, longer
+# than the first call's 12 epochs: 64-128 channels, Adam 2e-3 (chosen on validation in the
+# first call), 25 epochs; and 128-256 channels (the same spec with the channels doubled), Adam
+# 1e-3, 15 epochs; together on the GPU. metrics.json of each run into $OUT.
+#     run(command="bash benchmarks/gpu_conv_long.sh", carry=[".gpu"], timeout_s=200)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT="${OUT:-gpu_results}"; mkdir -p "$OUT"
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .gpu/wheels/*.whl
+export PYTHONPATH="$PWD:/tmp/site" BRIAN_EP_DATA="$PWD/.gpu/data" PYTHONUNBUFFERED=1
+S=network_specs/conv/fashion_crnn_c64_128.yaml
+run() {  # name, limit, args...: CUDA graphs; eager if the capture fails at once
+    local name=$1 limit=$2; shift 2
+    timeout "$limit" python3 -m brian_ep.cli train $S --out /tmp/$name --quiet --set run.torch.cuda_graphs=true "$@" > "$OUT/$name.log" 2>&1
+    cp /tmp/$name/metrics.json "$OUT/$name.json" 2>/dev/null || echo "no metrics: $(tail -c 400 "$OUT/$name.log")"
+}
+run c64_lr2e-3_e25 165 --set run.epochs=25 --set "model.chain.lr=[0.002,0.002,0.002]" &
+run c128_lr1e-3_e15 165 --set run.epochs=15 --set "model.hidden=[{name: c1, shape: [128, 14, 14]}, {name: c2, shape: [256, 7, 7]}]" &
+wait
+python3 - "$OUT" <<'PYEOF'
+import json, pathlib, sys
+for f in sorted(pathlib.Path(sys.argv[1]).glob("*.json")):
+    ep = json.loads(f.read_text())["epochs"]
+    print(f.stem, " ".join(f"{e['epoch']}:{100 * e['validation_accuracy']:.2f}/{100 * e['test_accuracy']:.2f}/{e['train_seconds']:.1f}s" for e in ep))
+PYEOF
