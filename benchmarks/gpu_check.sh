@@ -18,17 +18,10 @@
 # Epoch times of the concurrent runs are measured with the GPU shared (stated in docs/).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-START=$(date +%s)
-OUT="${OUT:-gpu_results}"
+. benchmarks/gpu_env.sh
 R=/tmp/res
-rm -rf "$R" && mkdir -p "$OUT" "$R"
-PY="${PYTHON:-python3}"
+rm -rf "$R" && mkdir -p "$R"
 left() { echo $(( $1 - ($(date +%s) - START) )); }   # seconds until mark $1
-if [ -d .gpu/wheels ]; then
-    $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .gpu/wheels/*.whl 2>&1 | tail -3
-    export PYTHONPATH=/tmp/site
-fi
-export BRIAN_EP_DATA="${BRIAN_EP_DATA:-$PWD/.gpu/data}" PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 NVCC=$(command -v nvcc || ls /usr/local/cuda/bin/nvcc 2>/dev/null || true)
 [ -n "$NVCC" ] && export CUDA_PATH="${CUDA_PATH:-$(dirname "$(dirname "$NVCC")")}" PATH="$(dirname "$NVCC"):$PATH"
 { nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader; nproc; "$NVCC" --version | tail -2
@@ -84,6 +77,6 @@ for d in sorted(p for p in r.iterdir() if p.is_dir()):
     print(f"{d.name} [{(d / 'COMPLETE').is_file() and 'complete' or 'stopped'}]: {rows}")
 EOF
 tail -12 "$R/brian_cuda.log"
-tar czf "$OUT/results.tgz" -C /tmp res
+tar czf "$OUT/results.tgz" --exclude="*.npz" --exclude=standalone -C /tmp res   # no weights: under 16 MiB
 cp "$R/summary.txt" "$R/bench_torch_cuda.txt" "$R/brian_cuda.log" "$OUT/" 2>/dev/null
 echo "done in $(( $(date +%s) - START )) s"

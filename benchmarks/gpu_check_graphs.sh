@@ -7,16 +7,9 @@
 #     run(command="bash benchmarks/gpu_check_graphs.sh", carry=[".gpu"], timeout_s=300)
 set -uo pipefail
 cd "$(dirname "$0")/.."
-START=$(date +%s)
-OUT="${OUT:-gpu_results}"
+. benchmarks/gpu_env.sh
 R=/tmp/res2
-rm -rf "$R" && mkdir -p "$OUT" "$R"
-PY="${PYTHON:-python3}"
-if [ -d .gpu/wheels ]; then
-    $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .gpu/wheels/*.whl 2>&1 | tail -3
-    export PYTHONPATH=/tmp/site
-fi
-export BRIAN_EP_DATA="${BRIAN_EP_DATA:-$PWD/.gpu/data}" PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+rm -rf "$R" && mkdir -p "$R"
 echo "== benchmark (alone on the GPU), $(( $(date +%s) - START )) s"
 timeout 110 $PY benchmarks/bench_torch_engine.py --device cuda --no-brian --batches 1000,10000 --rounds 3 --quick --compile-at "" \
     --scaling-ep .gpu/scaling_ep --json "$OUT/bench_torch_cuda_graphs.json" 2>&1 | grep -v Warning | tee "$OUT/bench_torch_cuda_graphs.txt"

@@ -6,19 +6,17 @@
 #     run(command="bash benchmarks/gpu_conv_long.sh", carry=[".gpu"], timeout_s=200)
 set -uo pipefail
 cd "$(dirname "$0")/.."
-OUT="${OUT:-gpu_results}"; mkdir -p "$OUT"
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .gpu/wheels/*.whl
-export PYTHONPATH="$PWD:/tmp/site" BRIAN_EP_DATA="$PWD/.gpu/data" PYTHONUNBUFFERED=1
+. benchmarks/gpu_env.sh
 S=network_specs/conv/fashion_crnn_c64_128.yaml
 run() {  # name, limit, args...: CUDA graphs; eager if the capture fails at once
     local name=$1 limit=$2; shift 2
-    timeout "$limit" python3 -m brian_ep.cli train $S --out /tmp/$name --quiet --set run.torch.cuda_graphs=true "$@" > "$OUT/$name.log" 2>&1
+    timeout "$limit" $PY -m brian_ep.cli train $S --out /tmp/$name --quiet --set run.torch.cuda_graphs=true "$@" > "$OUT/$name.log" 2>&1
     cp /tmp/$name/metrics.json "$OUT/$name.json" 2>/dev/null || echo "no metrics: $(tail -c 400 "$OUT/$name.log")"
 }
 run c64_lr2e-3_e25 165 --set run.epochs=25 --set "model.chain.lr=[0.002,0.002,0.002]" &
 run c128_lr1e-3_e15 165 --set run.epochs=15 --set "model.hidden=[{name: c1, shape: [128, 14, 14]}, {name: c2, shape: [256, 7, 7]}]" &
 wait
-python3 - "$OUT" <<'PYEOF'
+$PY - "$OUT" <<'PYEOF'
 import json, pathlib, sys
 for f in sorted(pathlib.Path(sys.argv[1]).glob("*.json")):
     ep = json.loads(f.read_text())["epochs"]
