@@ -21,7 +21,7 @@ from .runlock import RunLock, end_orphans, remove_stale_temporaries
 from .spec.load import load_spec, spec_to_dict
 from .weights import check_params
 
-__all__ = ["Begin", "new_position", "begin_run", "claimed", "open_run"]
+__all__ = ["Begin", "new_position", "run_device", "begin_run", "claimed", "open_run"]
 
 
 def new_position(epoch: int = 0) -> dict:
@@ -42,11 +42,20 @@ class Begin:
     changes: dict
 
 
+def run_device(spec) -> str:
+    """Where the run computes, as its metrics record it: Brian2's device for the ``brian2``
+    engine (``runtime``, ``cpp_standalone``, ``cuda_standalone``), an engine's own ``device``
+    option where it has one (torch: ``cpu``, ``cuda``...), else ``cpu``."""
+    if spec.run.engine == "brian2":
+        return spec.run.device
+    return str(getattr(spec.run.engine_options(), "device", "cpu"))
+
+
 def begin_run(spec, arch, run_dir, resume, overwrite, allow, n_train) -> Begin:
     """Initial (or resumed) state, after every check that can refuse the command; writes
     nothing."""
     params = initial_params(arch, spec.run.seed)
-    metrics = {"spec": spec.name, "engine": spec.run.engine, "device": spec.run.device, "epochs": []}
+    metrics = {"spec": spec.name, "engine": spec.run.engine, "device": run_device(spec), "epochs": []}
     begin = Begin(params, init_optim_state(params), new_position(), metrics, "start", {})
     if resume and overwrite:
         raise ArgumentError("resume continues the run in 'out' and overwrite replaces it; give one of them")

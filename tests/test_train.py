@@ -90,6 +90,7 @@ def test_metrics_rows_and_final_accuracy_matches_evaluate():
     assert result.final_test_accuracy == rows[-1]["test_accuracy"]
     assert evaluate(spec, result.params) == rows[-1]["test_accuracy"]
     assert result.metrics["spec"] == "digits" and result.metrics["engine"] == "numpy"
+    assert result.metrics["device"] == "cpu"  # not the Brian2 device key, which the numpy engine ignores
 
 
 def test_evaluate_train_split_and_accuracy_helper():
@@ -424,3 +425,14 @@ def test_contradictory_api_arguments_are_refused(tmp_path):
     with pytest.raises(ArgumentError, match="only applies when resuming"):
         train(spec, out=tmp_path / "r", allow_changes=["run.epochs"], progress=False)
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("over, device", [
+    ({"run.engine": "brian2", "run.device": "cpp_standalone"}, "cpp_standalone"),
+    ({"run.engine": "numpy", "run.device": "cpp_standalone"}, "cpu"),
+    ({"run.engine": "torch", "run.torch": {"device": "cuda:1"}}, "cuda:1"),
+])
+def test_metrics_record_where_the_run_computes(over, device):
+    from brian_ep.session import run_device
+
+    assert run_device(load_spec(DIGITS_SPEC, overrides=over)) == device
