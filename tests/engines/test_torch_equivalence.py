@@ -174,14 +174,10 @@ def test_plugin_toy_neuron_model():
         unregister_neuron_model(model.name)
 
 
-@pytest.mark.parametrize("path", SPEC_FILES, ids=lambda p: str(p.relative_to(REPO / "network_specs")))
-def test_network_specs(path):
-    """Every shipped spec (its layers, projections, modes, nudging; shorter phases and
-    mini-batches of at most 4, in float64) on random inputs: the phases and the EP update of
-    one mini-batch, then two mini-batches of training. The training uses SGD: Adam's first
-    step divides the update by its own size (``g / (|g| + 1e-8)``), which turns a rounding
-    difference of 1e-17 in a near-zero update into 1e-12 of weight; Adam itself is compared
-    in the target configurations above."""
+def _spec_case(path):
+    """A shipped spec as the tests below run it (float64, mini-batches of at most 4, shorter
+    phases unless the spec is stochastic), two mini-batches of random inputs, and whether it is
+    stochastic."""
     spec = load_spec(path, overrides={"run.engine": "numpy", "run.torch": {}})
     bs = min(spec.optim.batch_size, 4)
     stochastic = bool(noise_layers(build_architecture(spec)))
@@ -195,29 +191,43 @@ def test_network_specs(path):
     x = rng.random((n, arch.input.size))
     y = np.eye(arch.output.size)[rng.integers(0, arch.output.size, n)]
     signs = rng.choice([-1.0, 1.0], n)
+    return spec, overrides, x, y, signs, stochastic
+
+
+def _train_spec_both(path, overrides, x, y, signs, device="cpu"):
+    """Two mini-batches of SGD training of the spec on the numpy and the torch engine."""
+    sgd = load_spec(path, overrides={**overrides, "optim.algorithm": "sgd", "optim.lr_scale": 10.0, "run.torch": {}})
+    _train_both(sgd, x, y, signs, x[:3], chunks=(), learned=1e-6, device=device)
+
+
+@pytest.mark.parametrize("path", SPEC_FILES, ids=lambda p: str(p.relative_to(REPO / "network_specs")))
+def test_network_specs(path):
+    """Every shipped spec (its layers, projections, modes, nudging; shorter phases and
+    mini-batches of at most 4, in float64) on random inputs: the phases and the EP update of
+    one mini-batch, then two mini-batches of training. The training uses SGD: Adam's first
+    step divides the update by its own size (``g / (|g| + 1e-8)``), which turns a rounding
+    difference of 1e-17 in a near-zero update into 1e-12 of weight; Adam itself is compared
+    in the target configurations above."""
+    spec, overrides, x, y, signs, stochastic = _spec_case(path)
+    bs, arch = spec.optim.batch_size, build_architecture(spec)
     _phases_agree(spec, arch, initial_params(arch, 0), x[:bs], y[:bs], signs[:bs], lambda: HostNoise(7) if stochastic else None)
     if stochastic:  # engines draw from generators of their own; same-noise training: test_torch_engine.py
         return
-    sgd = load_spec(path, overrides={**overrides, "optim.algorithm": "sgd", "optim.lr_scale": 10.0, "run.torch": {}})
-    _train_both(sgd, x, y, signs, x[:3], chunks=(), learned=1e-6)
+    _train_spec_both(path, overrides, x, y, signs)
 
 
-#: the deterministic shipped specs again on a GPU, where there is one (empty without: one skip)
-CUDA_SPEC_FILES = [p for p in SPEC_FILES if not isinstance(p, type(pytest.param(0)))] if torch.cuda.is_available() else []
+def _deterministic(path) -> bool:
+    return not noise_layers(build_architecture(load_spec(path, overrides={"run.engine": "numpy", "run.torch": {}})))
+
+
+#: the deterministic shipped specs again on a GPU, where there is one (stochastic specs: the
+#: engines draw from generators of their own; without a GPU the list is empty, one skip)
+CUDA_SPEC_FILES = [p for p in SPEC_FILES if isinstance(p, Path) and _deterministic(p)] if torch.cuda.is_available() else []
 
 
 @pytest.mark.parametrize("path", CUDA_SPEC_FILES, ids=lambda p: str(p.relative_to(REPO / "network_specs")))
 def test_network_specs_on_cuda(path):
     """Two mini-batches of training of every deterministic shipped spec (as above) on CUDA in
     float64 against the numpy engine, to the GPU's tolerance (another summation order)."""
-    if noise_layers(build_architecture(load_spec(path, overrides={"run.engine": "numpy", "run.torch": {}}))):
-        pytest.skip("stochastic spec: the engines draw from generators of their own (test_torch_engine.py)")
-    overrides = {"run.engine": "numpy", "run.dtype": "float64", "run.torch": {}, "ep.free_steps": 6, "ep.nudged_steps": 3}
-    spec = load_spec(path, overrides={**overrides, "optim.batch_size": 4})
-    arch = build_architecture(spec)
-    rng = np.random.default_rng(1)
-    x = rng.random((8, arch.input.size))
-    y = np.eye(arch.output.size)[rng.integers(0, arch.output.size, 8)]
-    signs = rng.choice([-1.0, 1.0], 8)
-    sgd = load_spec(path, overrides={**overrides, "optim.batch_size": 4, "optim.algorithm": "sgd", "optim.lr_scale": 10.0})
-    _train_both(sgd, x, y, signs, x[:3], chunks=(), learned=1e-6, device="cuda")
+    _, overrides, x, y, signs, _ = _spec_case(path)
+    _train_spec_both(path, overrides, x, y, signs, device="cuda")
