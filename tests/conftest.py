@@ -8,6 +8,7 @@ afterwards, so the test body itself never calls ``set_device``."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -78,6 +79,15 @@ def spiking_spec(neuron=None, ep=None, **model):
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+def load_module(path: Path, name: str):
+    """A module loaded from its file (a test module of another folder, an example: the
+    test directories are not packages)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def arch_of(spec):

@@ -7,13 +7,13 @@ operations that do such reads on CUDA."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
 torch = pytest.importorskip("torch")
 
+from conftest import load_module  # noqa: E402
 from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
 
 from brian_ep.architecture import build_architecture  # noqa: E402
@@ -27,14 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
 HOST_READS = {"_local_scalar_dense", "item", "nonzero", "masked_select", "is_nonzero", "equal", "lift_fresh", "_assert_async"}
 
 
-def _targets():
-    spec = importlib.util.spec_from_file_location("targets_for_sync", REPO / "tests" / "brian" / "test_targets.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-TARGETS = _targets()
+TARGETS = load_module(REPO / "tests" / "brian" / "test_targets.py", "targets_for_sync")
 
 
 class HostReads(TorchDispatchMode):

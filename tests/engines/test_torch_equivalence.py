@@ -10,13 +10,12 @@ Nothing here restates an equation: the reference is the numpy engine on the same
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
 torch = pytest.importorskip("torch", reason="the torch engine needs torch")
-from conftest import random_problem, small_spec
+from conftest import load_module, random_problem, small_spec
 
 from brian_ep.architecture import build_architecture
 from brian_ep.engines.numpy_batched import NumpyEngine
@@ -34,15 +33,7 @@ REPO = TESTS.parent
 RTOL = 1e-10
 
 
-def _module(path: Path, name: str):
-    """A test module loaded from its file (test directories are not packages)."""
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-TARGETS = _module(TESTS / "brian" / "test_targets.py", "targets_for_torch_equivalence")
+TARGETS = load_module(TESTS / "brian" / "test_targets.py", "targets_for_torch_equivalence")
 #: shipped specs too slow for the default run (cifar10_crnn: ~85 s on one core), marked ``long``
 LONG_SPECS = {"conv/cifar10_crnn.yaml"}
 SPEC_FILES = [
@@ -162,7 +153,7 @@ def test_conftest_small_spec(over):
 
 
 def test_plugin_toy_neuron_model():
-    plugins = _module(TESTS / "test_plugins.py", "plugins_for_torch_equivalence")
+    plugins = load_module(TESTS / "test_plugins.py", "plugins_for_torch_equivalence")
     from brian_ep.neurons import register_neuron_model, unregister_neuron_model
 
     model = register_neuron_model(plugins.LeakySoftsign())
