@@ -26,6 +26,8 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
+
 from brian_ep.architecture import build_architecture
 from brian_ep.data import load_mnist, one_hot
 from brian_ep.engines import make_engine
@@ -67,7 +69,7 @@ def time_batch(rows, bs, x, y, rounds, sync, spec_file=SPEC, net="784-500-10"):
             engine.train_chunk(x[: max(bs, 20)], y[: max(bs, 20)])
             sync()
         except Exception as exc:  # noqa: BLE001 - a benchmark row that cannot run is reported, not fatal
-            print(f"  {label}, batch {bs}: FAILED ({type(exc).__name__}: {str(exc)[:300]})", flush=True)
+            print(f"  {net} {label}, batch {bs}: FAILED ({type(exc).__name__}: {str(exc)[:300]})", flush=True)
             continue
         engines.append((label, spec, engine, time.perf_counter() - t0))
         print(f"  {net} {label}, batch {bs}: warm-up {time.perf_counter() - t0:.1f} s", flush=True)
@@ -137,8 +139,6 @@ def main(argv=None):
 
 def _conv_rows(args, batches, sync):
     """The conv CRNN (1x28x28 -> 16x14x14 -> 32x7x7 -> 10, the spec's float32) at the same batch sizes."""
-    import numpy as np
-
     out = []
     for bs in batches:
         n = max(bs, min(10 * bs, 2000 if args.device == "cpu" else 20000) // bs * bs)
@@ -154,14 +154,14 @@ def _print_reference(results, reference):
     ref = reference["ms_per_sample"]
     print(f"\nScaling-EP code, same device, batch 50, 30 + 10 steps: {ref:.4f} ms/sample")
     for r in results:
-        if r.get("net", "784-500-10") == "784-500-10" and r["label"].startswith("torch") and r["batch"] >= 1000:
+        if r["net"] == "784-500-10" and r["label"].startswith("torch") and r["batch"] >= 1000:
             print(f"  {r['label']:28s} batch {r['batch']:6d} {r['dtype']:>8s}: {r['train_ms']:.5f} ms/sample, "
                   f"{ref / r['train_ms']:8.1f}x faster")
 
 
 def _print_table(results, args, torch):
     spec = load_spec(SPEC)
-    numpy_ms = {(r.get("net"), r["batch"]): r for r in results if r["label"] == "numpy engine"}
+    numpy_ms = {(r["net"], r["batch"]): r for r in results if r["label"] == "numpy engine"}
     brian = next((r["train_ms"] for r in results if r["label"].startswith("brian2")), None)
     where = torch.cuda.get_device_name() if args.device == "cuda" else f"CPU, {torch.get_num_threads()} torch thread(s)"
     print(f"\nMNIST 784-500-10, {spec.ep.free_steps} free + 2 x {spec.ep.nudged_steps} nudged steps, {where}; "
@@ -169,14 +169,14 @@ def _print_table(results, args, torch):
     print(f"{'net':11s} {'engine':28s} {'batch':>6s} {'dtype':>8s} {'samples':>8s} {'ms/sample':>10s} {'cpu ms/sample':>14s} "
           f"{'numpy / this':>13s} {'(cpu)':>6s} {'cpp_standalone / this':>22s}")
     for r in results:
-        ref = numpy_ms.get((r.get("net"), r["batch"]))
+        ref = numpy_ms.get((r["net"], r["batch"]))
         ratio = f"{ref['train_ms'] / r['train_ms']:13.2f} {ref['cpu_ms'] / r['cpu_ms']:6.2f}" if ref else " " * 20
-        vs_brian = f"{brian / r['train_ms']:22.1f}" if brian and r.get("net") == "784-500-10" else ""
-        print(f"{r.get('net', ''):11s} {r['label']:28s} {r['batch']:6d} {r['dtype']:>8s} {r['samples']:8d} {r['train_ms']:10.4f} {r['cpu_ms']:14.4f} "
+        vs_brian = f"{brian / r['train_ms']:22.1f}" if brian and r["net"] == "784-500-10" else ""
+        print(f"{r['net']:11s} {r['label']:28s} {r['batch']:6d} {r['dtype']:>8s} {r['samples']:8d} {r['train_ms']:10.4f} {r['cpu_ms']:14.4f} "
               f"{ratio} {vs_brian}")
     for r in results:
         ref = numpy_ms.get(("784-500-10", 100))
-        if r.get("net") == "784-500-10" and r["label"].startswith("torch") and r["batch"] == 100 and r["dtype"] == "float64" and ref:
+        if r["net"] == "784-500-10" and r["label"].startswith("torch") and r["batch"] == 100 and r["dtype"] == "float64" and ref:
             verdict = "met" if r["train_ms"] <= ref["train_ms"] else "NOT met"
             print(f"target, {r['label']} at batch 100 no slower than numpy: {verdict} "
                   f"({r['train_ms']:.4f} vs {ref['train_ms']:.4f} ms/sample)")
