@@ -63,19 +63,7 @@ while kill -0 $SLEEP 2>/dev/null && [ -n "$(jobs -rp | grep -v "^$SLEEP$")" ]; d
 kill $SLEEP 2>/dev/null
 
 echo "== summary"
-$PY - "$R" <<'EOF' 2>&1 | tee "$R/summary.txt"
-import json, pathlib, sys
-r = pathlib.Path(sys.argv[1])
-for d in sorted(p for p in r.iterdir() if p.is_dir()):
-    m = d / "metrics.json"
-    if not m.is_file():
-        print(f"{d.name}: no metrics ({(r / (d.name + '.log')).read_text()[-300:] if (r / (d.name + '.log')).is_file() else ''})")
-        continue
-    ep = json.loads(m.read_text())["epochs"]
-    rows = ", ".join(f"{e['epoch']}: val {100 * e.get('validation_accuracy', float('nan')):.2f} test {100 * e['test_accuracy']:.2f} "
-                     f"({e['train_seconds']:.1f} s)" for e in ep)
-    print(f"{d.name} [{(d / 'COMPLETE').is_file() and 'complete' or 'stopped'}]: {rows}")
-EOF
+$PY benchmarks/epochs_summary.py "$R" 2>&1 | tee "$R/summary.txt"
 tail -12 "$R/brian_cuda.log"
 tar czf "$OUT/results.tgz" --exclude="*.npz" --exclude=standalone -C /tmp res   # no weights: under 16 MiB
 cp "$R/summary.txt" "$R/bench_torch_cuda.txt" "$R/brian_cuda.log" "$OUT/" 2>/dev/null

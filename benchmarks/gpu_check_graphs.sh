@@ -18,11 +18,6 @@ echo "== MNIST b1000 with CUDA graphs, seed 2 (background), and the CUDA-graph t
     > "$OUT/mnist_b1000_graphs_s2.log" 2>&1; cp "$R/mnist_b1000_graphs_s2/metrics.json" "$OUT/mnist_b1000_graphs_s2_metrics.json" ) &
 timeout 100 $PY -m pytest -q -p no:cacheprovider tests/engines/test_torch_equivalence.py -k "cuda" 2>&1 | tail -6 | tee "$OUT/tests_cuda_graphs.txt"
 wait
-$PY - "$OUT/mnist_b1000_graphs_s2_metrics.json" <<'PYEOF'
-import json, sys
-for e in json.load(open(sys.argv[1]))["epochs"]:
-    print(f"epoch {e['epoch']}: val {100 * e['validation_accuracy']:.2f} test {100 * e['test_accuracy']:.2f} "
-          f"({e['train_seconds']:.2f} s, {e['ms_per_sample']:.4f} ms/sample)")
-PYEOF
+$PY benchmarks/epochs_summary.py "$OUT/mnist_b1000_graphs_s2_metrics.json"
 tail -2 "$OUT/mnist_b1000_graphs_s2.log"
 echo "done in $(( $(date +%s) - START )) s"

@@ -16,9 +16,4 @@ run() {  # name, limit, args...: CUDA graphs; eager if the capture fails at once
 run c64_lr2e-3_e25 165 --set run.epochs=25 --set "model.chain.lr=[0.002,0.002,0.002]" &
 run c128_lr1e-3_e15 165 --set run.epochs=15 --set "model.hidden=[{name: c1, shape: [128, 14, 14]}, {name: c2, shape: [256, 7, 7]}]" &
 wait
-$PY - "$OUT" <<'PYEOF'
-import json, pathlib, sys
-for f in sorted(pathlib.Path(sys.argv[1]).glob("*.json")):
-    ep = json.loads(f.read_text())["epochs"]
-    print(f.stem, " ".join(f"{e['epoch']}:{100 * e['validation_accuracy']:.2f}/{100 * e['test_accuracy']:.2f}/{e['train_seconds']:.1f}s" for e in ep))
-PYEOF
+$PY benchmarks/epochs_summary.py "$OUT"/*.json
