@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["namespace", "device_of", "on_host"]
+__all__ = ["namespace", "device_of", "on_host", "lerp"]
 
 
 #: Array namespaces found so far, by array type (a dictionary lookup is cheap, and
@@ -49,3 +49,20 @@ def device_of(x):
     if isinstance(x, np.ndarray):
         return "cpu"
     return x.device
+
+
+def lerp(a, b, weight: float):
+    """``a + weight * (b - a)`` elementwise (the Euler step ``u + eps (I - u)`` of a leaky
+    neuron), in one pass over memory where the array library has it (``torch.lerp``); numpy
+    evaluates the formula (it reuses the temporaries of an expression in place).
+
+    Parameters
+    ----------
+    a, b : arrays of the same namespace, dtype and shape
+    weight : float
+    """
+    if isinstance(a, np.ndarray):
+        return a + weight * (b - a)
+    xp = namespace(a)
+    fused = getattr(xp, "lerp", None)
+    return a + weight * (b - a) if fused is None else fused(a, b, weight)

@@ -90,7 +90,11 @@ def ep_gradient(
         w = (1.0 / denom)[:, None] / n
         for p in arch.projections:
             c = arch.weight_scale(p)
-            grads_W[p.name] = -c * (correlation(p, ra[p.pre], ra[p.post] * w) - correlation(p, rb[p.pre], rb[p.post] * w))
+            if ra[p.pre] is rb[p.pre]:  # the clamped input: one product (correlation is linear in r_post)
+                hebb = correlation(p, ra[p.pre], ra[p.post] * w - rb[p.post] * w)
+            else:
+                hebb = correlation(p, ra[p.pre], ra[p.post] * w) - correlation(p, rb[p.pre], rb[p.post] * w)
+            grads_W[p.name] = -c * hebb
         for layer in arch.free_layers:
             if layer.bias:
                 c = arch.energy_weights[layer.name]

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import SpecError
 from ..maths.activations import get_activation
-from ..maths.arrays import device_of, namespace
+from ..maths.arrays import device_of, lerp, namespace
 from ..quantities import RateQuantity, TimeQuantity
 from .base import NeuronModel
 
@@ -171,7 +171,7 @@ class BernoulliNeuron(NeuronModel):
 
     def advance(self, layer, state, current, noise=None):
         xp = namespace(current)
-        u = state.u + layer.eps * (current - state.u)
+        u = lerp(state.u, current, layer.eps)
         p = get_activation(layer.activation).rho(u)
         q = self.q(layer)
         if q != 1.0:

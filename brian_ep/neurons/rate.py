@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..maths.activations import get_activation
-from ..maths.arrays import device_of, namespace
+from ..maths.arrays import device_of, lerp, namespace
 from .base import NeuronModel
 
 __all__ = ["RateNeuron"]
@@ -54,7 +54,7 @@ class RateNeuron(NeuronModel):
         return get_activation(layer.activation).rho(state)
 
     def advance(self, layer, state, current, noise=None):
-        return state + layer.eps * (current - state)
+        return lerp(state, current, layer.eps)
 
     def brian_equations(self, layer) -> str:
         rho = get_activation(layer.activation).brian_expr("u")
