@@ -201,7 +201,7 @@ def nudge_current(arch, params, r_top, y, beta):
     if arch.readout is None:
         return beta * (y - r_top)
     W = params.W[arch.readout.name]
-    return -beta * ((softmax(r_top @ W) - y) @ W.T)
+    return (-beta * (softmax(r_top @ W) - y)) @ W.T  # scaled before the product: n x n_output values
 
 
 def _nudge_strength(beta, like):

@@ -88,17 +88,17 @@ def ep_gradient(
     grads_W, grads_b = {}, {}
     if arch.mode == "exact":
         w = (1.0 / denom)[:, None] / n
+        # the factors scale the per-sample rates (n rows), not the products (weight-sized)
         for p in arch.projections:
-            c = arch.weight_scale(p)
+            wc = -arch.weight_scale(p) * w
             if ra[p.pre] is rb[p.pre]:  # the clamped input: one product (correlation is linear in r_post)
-                hebb = correlation(p, ra[p.pre], ra[p.post] * w - rb[p.post] * w)
+                grads_W[p.name] = correlation(p, ra[p.pre], (ra[p.post] - rb[p.post]) * wc)
             else:
-                hebb = correlation(p, ra[p.pre], ra[p.post] * w) - correlation(p, rb[p.pre], rb[p.post] * w)
-            grads_W[p.name] = -c * hebb
+                grads_W[p.name] = correlation(p, ra[p.pre], ra[p.post] * wc) - correlation(p, rb[p.pre], rb[p.post] * wc)
         for layer in arch.free_layers:
             if layer.bias:
-                c = arch.energy_weights[layer.name]
-                grads_b[layer.name] = -c * bias_sum(layer, (ra[layer.name] - rb[layer.name]) * w)
+                wc = -arch.energy_weights[layer.name] * w
+                grads_b[layer.name] = bias_sum(layer, (ra[layer.name] - rb[layer.name]) * wc)
     else:
         if u_free is None:
             raise ValueError("the vector-field update needs the free state u_free")

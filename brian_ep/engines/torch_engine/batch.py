@@ -25,6 +25,9 @@ __all__ = ["ep_batch", "make_batch_function", "CudaGraphBatch", "COMPILE_BACKEND
 #: which generates no code).
 COMPILE_BACKEND = "inductor"
 
+#: Compiled variants of the relaxation step kept per process (``torch._dynamo.config.recompile_limit``).
+RECOMPILE_LIMIT = 64
+
 
 def ep_batch(arch, ep, stepper, W: dict, b: dict, x, y, signs=None, noise=None):
     """The EP phases of one mini-batch.
@@ -68,6 +71,11 @@ def make_batch_function(arch, ep, compile_step: bool = False, cuda_graphs: bool 
     replay it (:class:`CudaGraphBatch`).
     """
     backend = COMPILE_BACKEND if backend is None else backend
+    if compile_step:
+        # one compiled step per phase kind (free, first nudged, nudged), batch shape (full, last,
+        # evaluation) and engine of the process (a benchmark or sweep makes several): more than
+        # dynamo's default of 8 for one function, past which it runs the step eagerly
+        torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, RECOMPILE_LIMIT)
     stepper = torch.compile(relax_step, dynamic=False, backend=backend) if compile_step else None
     fn = partial(ep_batch, arch, ep, stepper)
     return stepper, (CudaGraphBatch(fn) if cuda_graphs else fn)
