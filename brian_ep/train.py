@@ -22,6 +22,7 @@ from . import health
 from .architecture import build_architecture
 from .data import one_hot
 from .engines import make_engine
+from .augment import plan_augmentation
 from .epochs import chunk_length, epoch_order, lr_factor, nudge_signs
 from .errors import DIVERGENCE_ADVICE, DivergenceError, Interrupted
 from .interrupts import StopGuard
@@ -193,6 +194,7 @@ class _Loop:
         n = data.x.shape[0]
         order = epoch_order(n, spec.optim.batch_size, spec.run.seed, epoch, spec.optim.shuffle)
         signs = nudge_signs(n, spec.run.seed, epoch) if spec.ep.nudging == "random_sign" else None
+        augmentation = plan_augmentation(spec, n, epoch)
         engine.set_lr_factor(lr_factor(spec, epoch))
         chunk = chunk_length(spec)
         bar = _progress(n, f"epoch {epoch + 1}/{spec.run.epochs}", self.progress)
@@ -203,7 +205,7 @@ class _Loop:
             self.where = (epoch, position["sample"])
             idx = order[position["sample"] : position["sample"] + chunk]
             engine.position = (epoch, position["sample"])
-            result, seconds = _train_chunk(engine, data, idx, signs, epoch, self.run_dir)
+            result, seconds = _train_chunk(engine, data, idx, signs, epoch, self.run_dir, augmentation)
             outputs = result.outputs
             _add_spikes(position, result.spikes)
             position["seconds"] += seconds
@@ -273,12 +275,14 @@ class _Loop:
         return text + f" Continue with: {resume_command}"
 
 
-def _train_chunk(engine, data, idx, signs, epoch, run_dir):
-    """One engine call; a divergence names the epoch and the last good checkpoint."""
+def _train_chunk(engine, data, idx, signs, epoch, run_dir, augmentation=None):
+    """One engine call (on the chunk's images as ``augmentation`` shows them, if any); a
+    divergence names the epoch and the last good checkpoint."""
     t0 = time.perf_counter()
     engine.sample_ids = idx
+    x = data.x[idx] if augmentation is None else augmentation.apply(data.x[idx], idx)
     try:
-        result = engine.train_chunk(data.x[idx], data.y[idx], None if signs is None else signs[idx])
+        result = engine.train_chunk(x, data.y[idx], None if signs is None else signs[idx])
         _check_finite(engine, result.outputs)
     except DivergenceError as exc:
         has_checkpoint = run_dir is not None and (run_dir.path / "checkpoint.npz").exists()

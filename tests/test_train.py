@@ -147,6 +147,7 @@ def _interrupt_on_call(monkeypatch, n):
 
 RESUME_CONFIGS = {
     "sgd": {},
+    "augment": {"data.augment": {"shift": 1, "flip": True}},
     "adam-batch-random-sign": {
         "optim.algorithm": "adam",
         "optim.batch_size": 8,

@@ -21,6 +21,7 @@ from .load import (
 from .quantities import parse_time
 from .schema import (
     ChainSpec,
+    AugmentSpec,
     DataSpec,
     EPSpec,
     HiddenStack,
@@ -55,6 +56,7 @@ __all__ = [
     "ModelSpec",
     "EPSpec",
     "OptimSpec",
+    "AugmentSpec",
     "DataSpec",
     "RunSpec",
     "LayerSpec",

@@ -35,6 +35,7 @@ __all__ = [
     "ModelSpec",
     "EPSpec",
     "OptimSpec",
+    "AugmentSpec",
     "DataSpec",
     "RunSpec",
     "Spec",
@@ -547,18 +548,31 @@ class OptimSpec(_Frozen):
         return v
 
 
+class AugmentSpec(_Frozen):
+    """Augmentation of the training images (``data.augment``, :mod:`brian_ep.augment`):
+    ``shift``, the largest random translation in pixels on each axis (0: none; zeros move
+    in), and ``flip``, mirror half of the images left to right (for data sets whose classes
+    are symmetric, such as Fashion-MNIST or CIFAR-10; not for digits). Drawn per epoch from
+    ``run.seed``; validation and test images are never augmented."""
+
+    shift: int = Field(default=0, ge=0)
+    flip: bool = False
+
+
 class DataSpec(_Frozen):
     """Data set: ``digits`` (scikit-learn's 8x8 digits, bundled), ``mnist`` or
     ``fashion-mnist`` (IDX files found in ``directory``, ``$BRIAN_EP_DATA`` or standard
     places), or ``cifar10`` (the binary batches, :mod:`brian_ep.cifar`; 3x32x32 images for an
     input of ``shape: [3, 32, 32]``). ``n_train``/``n_test`` take the first samples of each split; ``validation`` is
-    the number of training samples held out for model selection."""
+    the number of training samples held out for model selection; ``augment`` shifts and flips
+    the training images (:class:`AugmentSpec`)."""
 
     dataset: Literal["digits", "mnist", "fashion-mnist", "cifar10"] = "digits"
     directory: Optional[str] = None
     n_train: Optional[int] = Field(default=None, gt=0)
     n_test: Optional[int] = Field(default=None, gt=0)
     validation: int = Field(default=0, ge=0)
+    augment: AugmentSpec = AugmentSpec()
 
 
 class RunSpec(_Frozen):
