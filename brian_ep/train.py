@@ -239,13 +239,13 @@ class _Loop:
 
     def _check_health(self, engine) -> None:
         """After the first chunk of an epoch: warn (once each) when the loss did not move in the
-        run's first chunk, or the free phase has not settled."""
+        run's first chunk, or the free phase has not settled (engines that train by EP)."""
         params = None
         if self.before is not None:
             params = engine.get_params()
             self._warn(health.stalled(self.spec, self.arch, self.before, params, *self.probe))
             self.before = None
-        if not self.unsettled_warned:
+        if not self.unsettled_warned and engine.trains_by_ep:
             message = health.settling(self.spec, self.arch, params if params is not None else engine.get_params(), self.probe[0])
             self.unsettled_warned = message is not None
             self._warn(message)

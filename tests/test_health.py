@@ -65,3 +65,15 @@ def test_at_chance_reports_a_saturated_output():
     assert "a smaller init gain" in message  # the spec already has the default, fan-in
     assert health.at_chance(s, arch, 0.5, params, X, 1000) is None
     assert health.at_chance(s, arch, 0.1, params, X, health.MIN_STEPS - 1) is None  # too early to tell
+
+
+@pytest.mark.parametrize("engine, warned", [("numpy", True), ("bp", False)])
+def test_only_engines_that_train_by_ep_warn_of_an_unsettled_free_phase(engine, warned):
+    """The backprop baseline has no free phase: ep.free_steps says nothing about its gradient."""
+    if engine == "bp":
+        pytest.importorskip("torch")
+    from brian_ep.train import train
+
+    short = spec(ep__free_steps=3, run__engine=engine, data__n_train=64, data__n_test=32, run__epochs=1)
+    warnings = train(short, progress=False).metrics["warnings"]
+    assert any(w.startswith(health.UNSETTLED) for w in warnings) == warned
