@@ -11,3 +11,6 @@ wait
 run bp_shift2 --set "data.augment={shift: 2}" &
 run bp_shift1_flip --set "data.augment={shift: 1, flip: true}" &
 wait
+# then the wider network, alone (2 threads; the first 10 epochs beside the CI run):
+brian-ep train $S --engine bp --set run.torch.device=cpu --set run.epochs=15 \
+    --set "model.hidden=[{name: c1, shape: [128, 14, 14]}, {name: c2, shape: [256, 7, 7]}]" --out runs/bp_c128_none --quiet
