@@ -15,13 +15,8 @@ cd "$(dirname "$0")/.."
 S=network_specs/conv/fashion_crnn_c64_128.yaml
 WIDE="model.hidden=[{name: c1, shape: [128, 14, 14]}, {name: c2, shape: [256, 7, 7]}]"
 AUG="data.augment={shift: 1, flip: true}"
-run() {  # name, limit, args...
-    local name=$1 limit=$2; shift 2
-    timeout "$limit" $PY -m brian_ep.cli train $S --out /tmp/$name --quiet --set run.torch.cuda_graphs=true "$@" > "$OUT/$name.log" 2>&1
-    cp /tmp/$name/metrics.json "$OUT/$name.json" 2>/dev/null || echo "no metrics: $(tail -c 400 "$OUT/$name.log")"
-}
-run c128_lr1e-3_e20 520 --set run.epochs=20 --set "$WIDE" &
-run c128_aug1f_lr1e-3_e25 520 --set run.epochs=25 --set "$WIDE" --set "$AUG" &
-run c64_aug1f_lr2e-3_e40 520 --set run.epochs=40 --set "model.chain.lr=[0.002,0.002,0.002]" --set "$AUG" &
+train_graphs $S c128_lr1e-3_e20 520 --set run.epochs=20 --set "$WIDE" &
+train_graphs $S c128_aug1f_lr1e-3_e25 520 --set run.epochs=25 --set "$WIDE" --set "$AUG" &
+train_graphs $S c64_aug1f_lr2e-3_e40 520 --set run.epochs=40 --set "model.chain.lr=[0.002,0.002,0.002]" --set "$AUG" &
 wait
 $PY benchmarks/epochs_summary.py "$OUT"/*.json

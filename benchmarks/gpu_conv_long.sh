@@ -8,12 +8,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 . benchmarks/gpu_env.sh
 S=network_specs/conv/fashion_crnn_c64_128.yaml
-run() {  # name, limit, args...: CUDA graphs; eager if the capture fails at once
-    local name=$1 limit=$2; shift 2
-    timeout "$limit" $PY -m brian_ep.cli train $S --out /tmp/$name --quiet --set run.torch.cuda_graphs=true "$@" > "$OUT/$name.log" 2>&1
-    cp /tmp/$name/metrics.json "$OUT/$name.json" 2>/dev/null || echo "no metrics: $(tail -c 400 "$OUT/$name.log")"
-}
-run c64_lr2e-3_e25 165 --set run.epochs=25 --set "model.chain.lr=[0.002,0.002,0.002]" &
-run c128_lr1e-3_e15 165 --set run.epochs=15 --set "model.hidden=[{name: c1, shape: [128, 14, 14]}, {name: c2, shape: [256, 7, 7]}]" &
+train_graphs $S c64_lr2e-3_e25 165 --set run.epochs=25 --set "model.chain.lr=[0.002,0.002,0.002]" &
+train_graphs $S c128_lr1e-3_e15 165 --set run.epochs=15 --set "model.hidden=[{name: c1, shape: [128, 14, 14]}, {name: c2, shape: [256, 7, 7]}]" &
 wait
 $PY benchmarks/epochs_summary.py "$OUT"/*.json

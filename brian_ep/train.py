@@ -20,9 +20,9 @@ import numpy as np
 
 from . import health
 from .architecture import build_architecture
+from .augment import plan_augmentation
 from .data import one_hot
 from .engines import make_engine
-from .augment import plan_augmentation
 from .epochs import chunk_length, epoch_order, lr_factor, nudge_signs
 from .errors import DIVERGENCE_ADVICE, DivergenceError, Interrupted
 from .interrupts import StopGuard

@@ -10,6 +10,7 @@ import brian_ep.engines.numpy_batched as numpy_batched
 from brian_ep.augment import plan_augmentation, shift_and_flip
 from brian_ep.data import Dataset
 from brian_ep.errors import SpecError
+from brian_ep.splits import prepare_data
 from brian_ep.train import train
 
 from test_train import tiny_digits, weights_equal
@@ -75,8 +76,6 @@ def test_the_engine_trains_on_translations_of_the_images(monkeypatch):
 
     monkeypatch.setattr(numpy_batched.NumpyEngine, "train_chunk", spy)
     train(spec, progress=False)
-    from brian_ep.splits import prepare_data
-
     (x_train, _), _, _ = prepare_data(spec)
     moved = 0
     for idx, x in seen:

@@ -11,6 +11,7 @@ from brian_ep.data import load_digits, one_hot
 from brian_ep.maths.params import initial_params
 from brian_ep.maths.convergence import settling_steps
 from brian_ep.spec import load_spec
+from brian_ep.train import train
 
 pytestmark = pytest.mark.codegen_independent
 
@@ -72,8 +73,6 @@ def test_only_engines_that_train_by_ep_warn_of_an_unsettled_free_phase(engine, w
     """The backprop baseline has no free phase: ep.free_steps says nothing about its gradient."""
     if engine == "bp":
         pytest.importorskip("torch")
-    from brian_ep.train import train
-
     short = spec(ep__free_steps=3, run__engine=engine, data__n_train=64, data__n_test=32, run__epochs=1)
     warnings = train(short, progress=False).metrics["warnings"]
     assert any(w.startswith(health.UNSETTLED) for w in warnings) == warned

@@ -16,6 +16,7 @@ from brian_ep.architecture import build_architecture
 from brian_ep.data import load_digits
 from brian_ep.maths.optim import init_optim_state
 from brian_ep.rundir import RunDirectory
+from brian_ep.session import run_device
 from brian_ep.spec import load_spec
 from brian_ep.errors import ArgumentError, DataError, Interrupted
 from brian_ep.epochs import epoch_order, lr_factor
@@ -434,6 +435,4 @@ def test_contradictory_api_arguments_are_refused(tmp_path):
     ({"run.engine": "torch", "run.torch": {"device": "cuda:1"}}, "cuda:1"),
 ])
 def test_metrics_record_where_the_run_computes(over, device):
-    from brian_ep.session import run_device
-
     assert run_device(load_spec(DIGITS_SPEC, overrides=over)) == device

@@ -61,8 +61,5 @@ def lerp(a, b, weight: float):
     a, b : arrays of the same namespace, dtype and shape
     weight : float
     """
-    if isinstance(a, np.ndarray):
-        return a + weight * (b - a)
-    xp = namespace(a)
-    fused = getattr(xp, "lerp", None)
+    fused = None if isinstance(a, np.ndarray) else getattr(namespace(a), "lerp", None)
     return a + weight * (b - a) if fused is None else fused(a, b, weight)

@@ -91,7 +91,7 @@ def ep_gradient(
         # the factors scale the per-sample rates (n rows), not the products (weight-sized)
         for p in arch.projections:
             wc = -arch.weight_scale(p) * w
-            if ra[p.pre] is rb[p.pre]:  # the clamped input: one product (correlation is linear in r_post)
+            if p.pre == inp:  # the clamped input, the same in both states: one product (linear in r_post)
                 grads_W[p.name] = correlation(p, ra[p.pre], (ra[p.post] - rb[p.post]) * wc)
             else:
                 grads_W[p.name] = correlation(p, ra[p.pre], ra[p.post] * wc) - correlation(p, rb[p.pre], rb[p.post] * wc)
