@@ -68,6 +68,7 @@ class _Context:
     timed: dict
     lrs: object
     hook: object
+    run_values: bool = True
     texts: dict = field(default_factory=dict)
     code: dict = field(default_factory=dict)
 
@@ -84,7 +85,7 @@ class _Context:
 
 def build_network(
     arch, ep, optim, n_windows: int, data: dict | None = None, name: str = "ep", modify_equations=None,
-    predict: bool = False, delivery: str | None = None,
+    predict: bool = False, delivery: str | None = None, run_values: bool = True,
 ) -> EPNetwork:
     """Build the Brian2 objects for ``arch`` presenting ``n_windows`` samples.
 
@@ -123,6 +124,12 @@ def build_network(
         ``dense`` under ``cuda_standalone``, ``events`` otherwise. ``dense`` cannot carry
         spikes (they travel by synaptic pathways): a network with spiking layers or a
         spike-encoded input is refused with :class:`~brian_ep.errors.ArgumentError`.
+    run_values : bool
+        Set the values that a training run reads from the spec (learning rates ``lr`` and
+        ``lr_b``, ``beta``, ``div_theta``, the ``learn`` flags). ``False`` leaves them at zero
+        for a program that receives them as ``run_args`` at every run (the standalone engine):
+        the generated code then does not depend on them, and one compiled program serves
+        every value (:mod:`brian_ep.brian.program_cache`).
 
     Returns
     -------
@@ -140,6 +147,7 @@ def build_network(
     """
     delivery = _delivery(arch, delivery)
     ctx = _context(arch, ep, optim, n_windows, data or {}, name, modify_equations, Rule.from_spec(ep, optim, predict, delivery))
+    ctx.run_values = run_values
     groups = {arch.input.name: _input_group(ctx)}
     for layer in arch.free_layers:
         groups[layer.name] = _free_layer(ctx, layer)
@@ -282,14 +290,15 @@ def _free_layer(ctx, layer):
     if event_top:
         _clear_and_emit(ctx, G, layer.name, "I_ro", readout_events)
     if not rule.predict:
-        G.beta = ctx.ep.beta
-        G.learn = 1.0
-        G.div_theta = ctx.ep.divergence_threshold
+        if ctx.run_values:
+            G.beta = ctx.ep.beta
+            G.learn = 1.0
+            G.div_theta = ctx.ep.divergence_threshold
         G.run_regularly(
             ctx.code_of(f"{layer.name}.divergence", sc.divergence_code(layer.neuron.brian_state)), clock=ctx.window_clock,
             when="start", order=ORDER_DIVERGENCE, name=f"{ctx.name}_{layer.name}_divergence",
         )
-        if layer.bias:
+        if layer.bias and ctx.run_values:
             G.lr_b = ctx.lrs.b[layer.name]
         _layer_extras(ctx, layer, wiring, G)
     return G
@@ -373,7 +382,7 @@ def _readout_group(ctx):
         _clear_and_emit(ctx, R, "readout", "a", events)
     code = "o_free = exp(a) / Z\n" if rule.predict else sc.readout_latch_code(rule.nudge_force, rule.readout_error)
     R.run_regularly(ctx.code_of("readout.latch", code), clock=clock, when="groups", order=ORDER_READOUT_LATCH, name=f"{ctx.name}_readout_latch")
-    if not rule.predict:
+    if not rule.predict and ctx.run_values:
         R.learn = 1.0
     text = ctx.equations("normaliser", eq.normaliser_equations("free" if rule.predict else rule.readout_error))
     normaliser = EPSynapses(R, R, text, clock=clock, name=f"{ctx.name}_normaliser")
@@ -399,7 +408,8 @@ def _projection(ctx, p, groups):
     S.connect(i=np.repeat(np.arange(n_pre), n_post), j=np.tile(np.arange(n_post), n_pre))
     if ctx.rule.predict:
         return S
-    S.lr = p.lr
+    if ctx.run_values:
+        S.lr = p.lr
     # The readout learns in the groups slot, after its latch has computed this step's outputs
     # (the output at the last window's nudged state needs the rates latched at 'start'); the
     # input synapses' update runs before the new input is delivered.

@@ -221,12 +221,14 @@ class BrianEngine(Engine):
         self._check(outputs, offset)
         return outputs
 
-    def _network(self, n_windows, data, predict):
+    def _network(self, n_windows, data, predict, run_values=True):
         # The two programs' objects carry different names, so that the code objects of one do
         # not take suffixed names while the other is alive: a program rebuilt on its own (e.g.
-        # by evaluate) then has the same source files, and make finds nothing to recompile.
+        # by evaluate) then has the same source files, and the same cache key.
         name = "ep_predict" if predict else "ep"
-        return build_network(self.arch, self.spec.ep, self.spec.optim, n_windows, data, name=name, predict=predict)
+        return build_network(
+            self.arch, self.spec.ep, self.spec.optim, n_windows, data, name=name, predict=predict, run_values=run_values,
+        )
 
     def _run_runtime(self, x, y, signs, learn):
         from brian2 import prefs
@@ -258,17 +260,18 @@ class BrianEngine(Engine):
             program = StandaloneProgram(self.device_class, kind, self.directory, self._brian_prefs())
             learn = kind == "train"
             empty = self._data(np.zeros((0, self.arch.input.size)), np.zeros((0, self.arch.output.size)), None, n_windows, learn)
-            program.build(lambda: self._seeded(self._network(n_windows, empty, predict=not learn), learn))
+            # every value that a run reads from the spec comes in as a run argument (_values)
+            network = lambda: self._seeded(self._network(n_windows, empty, predict=not learn, run_values=False), learn)  # noqa: E731
+            program.build(network, info={"spec": self.spec.name})
             self._programs[kind] = program
         return self._programs[kind]
 
     def _seeded(self, net, learn: bool):
         """``net`` with its stochastic groups' generators seeded from ``noise_seed`` at every
-        run (on the program's device, before the symbolic run)."""
-        from brian2 import seed
-
+        run (on the program's device, before the symbolic run). No seed is compiled in (the
+        generators are seeded from ``noise_seed`` before any number is drawn), so the program
+        does not depend on the run's seed and is shared by all seeds (the program cache)."""
         if self.stochastic:
-            seed(self._seed(learn))
             _reseed_each_run(net)
         return net
 
