@@ -1,4 +1,4 @@
-"""The ``brian-ep`` command line: ``train``, ``evaluate``, ``analyze``, ``compare``.
+"""The ``brian-ep`` command line: ``train``, ``evaluate``, ``analyze``, ``compare``, ``cache``.
 
 Errors in specs, data, arguments, files or diverging dynamics are printed as one paragraph
 (no traceback) and the command exits with status 2; an interrupted run exits with 130 after
@@ -157,6 +157,22 @@ def _cmd_compare(args) -> int:
     return 0
 
 
+def _cmd_cache(args) -> int:
+    """``brian-ep cache list|clear``: the compiled programs kept for reuse (:mod:`brian_ep.brian.program_cache`)."""
+    from .brian.program_cache import cache_root, clear_cache, describe_entries, list_entries
+
+    root = cache_root()
+    if root is None:
+        print("brian-ep cache: the cache is off (BRIAN_EP_CACHE=off)")
+        return 0
+    if args.action == "clear":
+        count, freed = clear_cache(root)
+        print(f"brian-ep cache: removed {count} program(s), {freed / 1e6:.1f} MB, from {root}")
+        return 0
+    print(describe_entries(root, list_entries(root)))
+    return 0
+
+
 def _analysis_weights(args, spec, arch):
     """The weights ``analyze`` reads (``--weights``, or the spec's initial weights) and their source."""
     from .maths.params import initial_params
@@ -234,6 +250,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
     p.add_argument("--report-only", action="store_true", help="train nothing: report the finished runs in --out")
     p.set_defaults(func=_cmd_compare)
+
+    p = sub.add_parser("cache", help="compiled standalone programs kept for reuse: list them, or clear them")
+    p.add_argument("action", choices=["list", "clear"], help="list: key, size, program, spec, last use; clear: remove them all")
+    p.set_defaults(func=_cmd_cache)
     return parser
 
 

@@ -4,7 +4,10 @@ Device markers (declared in ``pyproject.toml``), as in Brian2's own suite: a tes
 ``standalone_compatible`` runs twice, under Brian2's runtime device and under
 ``cpp_standalone``; one marked ``standalone_only`` runs under ``cpp_standalone`` only. The
 autouse fixture :func:`brian_device` selects the device before the test and resets it
-afterwards, so the test body itself never calls ``set_device``."""
+afterwards, so the test body itself never calls ``set_device``.
+
+Compiled programs: the session's tests share one program cache (:func:`program_cache`), so
+tests whose programs differ only in run arguments compile once."""
 
 from __future__ import annotations
 
@@ -117,6 +120,17 @@ def data_dir():
     if SHARED_DATA.exists():
         return SHARED_DATA
     return None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def program_cache(tmp_path_factory):
+    """The compiled-program cache of this test session (``BRIAN_EP_CACHE``): a folder of the
+    session, or ``$BRIAN_EP_TEST_CACHE`` to keep the programs between sessions (a faster
+    inner loop; the cache's own tests use folders of their own)."""
+    folder = os.environ.get("BRIAN_EP_TEST_CACHE") or str(tmp_path_factory.mktemp("programs"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BRIAN_EP_CACHE", folder)
+        yield Path(folder)
 
 
 def pytest_generate_tests(metafunc):

@@ -40,7 +40,7 @@ from pathlib import Path
 
 __all__ = [
     "CACHE_ENV", "STAMP", "CacheEntry", "cache_root", "host_identity", "program_key", "staging_folder", "cached_build",
-    "copy_program", "list_entries", "clear_cache",
+    "copy_program", "list_entries", "describe_entries", "clear_cache",
 ]
 
 #: the environment variable that moves the cache (a folder) or turns it off (``off``)
@@ -230,6 +230,20 @@ def list_entries(root: Path | None = None) -> list[CacheEntry]:
         if path.is_dir() and _is_key(path.name) and _valid(path, path.name):
             out.append(CacheEntry(path.name, path, _size(path), _stamp(path)))
     return sorted(out, key=lambda e: -float(e.stamp.get("used", 0)))
+
+
+def describe_entries(root: Path, entries: list[CacheEntry]) -> str:
+    """A table of ``entries`` (one line each: key, size, program kind, spec, compile time, last
+    use) and their total size, for ``brian-ep cache list``."""
+    lines = [f"{len(entries)} compiled program(s) in {root}"]
+    for e in entries:
+        used = time.strftime("%Y-%m-%d %H:%M", time.localtime(float(e.stamp.get("used", 0))))
+        lines.append(
+            f"  {e.key}  {e.size / 1e6:8.1f} MB  {e.stamp.get('kind', '?'):8s} {str(e.stamp.get('spec', '?')):24s} "
+            f"compiled in {e.stamp.get('compile_s', '?')} s, last used {used}"
+        )
+    lines.append(f"total {sum(e.size for e in entries) / 1e6:.1f} MB (brian-ep cache clear removes them)")
+    return "\n".join(lines)
 
 
 def _is_key(name: str) -> bool:
