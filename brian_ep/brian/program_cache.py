@@ -32,6 +32,7 @@ import json
 import os
 import platform
 import shutil
+import socket
 import tempfile
 import time
 from contextlib import contextmanager
@@ -107,9 +108,24 @@ def program_key(directory) -> str:
 
 def staging_folder(root: Path) -> Path:
     """A new temporary folder in ``root`` to generate a project into (renamed into an entry
-    once compiled; :func:`clear_cache` removes those left by processes that ended)."""
+    once compiled); the folders that ended processes of this host left behind are removed."""
     root.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f"{_STAGING}{os.getpid()}-", dir=root))
+    _remove_orphans(root)
+    return Path(tempfile.mkdtemp(prefix=f"{_STAGING}{os.getpid()}@{socket.gethostname()}-", dir=root))
+
+
+def _remove_orphans(root: Path) -> int:
+    """Remove the staging folders of ended processes of this host; returns the bytes freed."""
+    freed = 0
+    for path in list(root.iterdir()):
+        if not (path.is_dir() and path.name.startswith(_STAGING)):
+            continue
+        pid, _, rest = path.name[len(_STAGING):].partition("@")
+        host = rest.rsplit("-", 1)[0]
+        if pid.isdigit() and host == socket.gethostname() and not _alive(int(pid)):
+            freed += _size(path)
+            shutil.rmtree(path, ignore_errors=True)
+    return freed
 
 
 @contextmanager
@@ -264,7 +280,7 @@ def _alive(pid: int) -> bool:
 
 def clear_cache(root: Path | None = None) -> tuple[int, int]:
     """Remove every entry (each under its lock, so none is removed while a process copies or
-    builds it) and the temporary folders of processes that have ended.
+    builds it) and the temporary folders of ended processes of this host.
 
     Returns
     -------
@@ -274,14 +290,9 @@ def clear_cache(root: Path | None = None) -> tuple[int, int]:
     root = cache_root() if root is None else Path(root)
     if root is None or not root.is_dir():
         return 0, 0
-    count = freed = 0
+    count, freed = 0, _remove_orphans(root)
     for path in list(root.iterdir()):
-        if path.is_dir() and path.name.startswith(_STAGING):
-            pid = path.name[len(_STAGING):].split("-", 1)[0]
-            if pid.isdigit() and not _alive(int(pid)):
-                freed += _size(path)
-                shutil.rmtree(path, ignore_errors=True)
-        elif path.is_dir() and _is_key(path.name):
+        if path.is_dir() and _is_key(path.name):
             with _locked(root, path.name):
                 size = _size(path)
                 shutil.rmtree(path, ignore_errors=True)

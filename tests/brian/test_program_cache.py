@@ -5,6 +5,8 @@ a spec with another seed compiles nothing and gives the weights of a run that co
 from __future__ import annotations
 
 import multiprocessing
+import socket
+import subprocess
 import time
 from pathlib import Path
 
@@ -73,9 +75,15 @@ def test_cached_build_compiles_once_copies_and_clears(tmp_path):
     assert {e.key for e in listed} == {entry.name, other.name} and all(e.size > 0 for e in listed)
     assert "2 compiled program(s)" in pc.describe_entries(root, listed)
     (root / "keep-me").mkdir()  # not an entry: never removed, whatever folder the cache is
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    orphan = root / f".build-{ended.pid}@{socket.gethostname()}-x"  # left by a killed build
+    busy = pc.staging_folder(root)  # this process is alive: its folder stays
+    orphan.mkdir()
     count, freed = pc.clear_cache(root)
     assert count == 2 and freed == sum(e.size for e in listed)
     assert pc.list_entries(root) == [] and (root / "keep-me").is_dir()
+    assert not orphan.exists() and busy.is_dir()
 
 
 @pytest.mark.codegen_independent
