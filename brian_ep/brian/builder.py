@@ -125,11 +125,8 @@ def build_network(
         spikes (they travel by synaptic pathways): a network with spiking layers or a
         spike-encoded input is refused with :class:`~brian_ep.errors.ArgumentError`.
     run_values : bool
-        Set the values that a training run reads from the spec (learning rates ``lr`` and
-        ``lr_b``, ``beta``, ``div_theta``, the ``learn`` flags). ``False`` leaves them at zero
-        for a program that receives them as ``run_args`` at every run (the standalone engine):
-        the generated code then does not depend on them, and one compiled program serves
-        every value (:mod:`brian_ep.brian.program_cache`).
+        ``False``: leave ``lr``, ``lr_b``, ``beta``, ``div_theta`` and ``learn`` at zero, for a program
+        given them as ``run_args`` (its code then does not depend on them; :mod:`~brian_ep.brian.program_cache`).
 
     Returns
     -------
@@ -145,9 +142,8 @@ def build_network(
     learning rule, and a ``StateMonitor`` of the free-phase outputs. Each window lasts
     ``ep.window_steps * ep.dt`` (``ep.free_steps * ep.dt`` when predicting).
     """
-    delivery = _delivery(arch, delivery)
-    ctx = _context(arch, ep, optim, n_windows, data or {}, name, modify_equations, Rule.from_spec(ep, optim, predict, delivery))
-    ctx.run_values = run_values
+    rule = Rule.from_spec(ep, optim, predict, _delivery(arch, delivery))
+    ctx = _context(arch, ep, optim, n_windows, data or {}, name, modify_equations, rule, run_values)
     groups = {arch.input.name: _input_group(ctx)}
     for layer in arch.free_layers:
         groups[layer.name] = _free_layer(ctx, layer)
@@ -188,7 +184,7 @@ def _default_delivery() -> str:
     return "dense" if type(get_device()).__name__ == "CUDAStandaloneDevice" else "events"
 
 
-def _context(arch, ep, optim, n_windows, data, name, modify_equations, rule) -> _Context:
+def _context(arch, ep, optim, n_windows, data, name, modify_equations, rule, run_values=True) -> _Context:
     from brian2 import Clock, TimedArray
 
     steps = ep.free_steps if rule.predict else ep.window_steps
@@ -216,7 +212,7 @@ def _context(arch, ep, optim, n_windows, data, name, modify_equations, rule) -> 
     return _Context(
         arch, ep, rule, name, n_windows, steps,
         Clock(dt=dt, name=f"{name}_clock"), Clock(dt=wdt, name=f"{name}_window_clock"),
-        shared, timed, learning_rates(arch), modify_equations or (lambda _key, text: text),
+        shared, timed, learning_rates(arch), modify_equations or (lambda _key, text: text), run_values,
     )
 
 
