@@ -166,3 +166,35 @@ def test_second_train_with_another_seed_compiles_nothing(tmp_path, monkeypatch):
         assert not np.array_equal(other.W[name], want.W[name])  # the seed is not compiled in
     for name in want.b:
         np.testing.assert_array_equal(got.b[name], want.b[name])
+
+
+class _FakeClock:
+    def __init__(self, name):
+        self.name = name
+        self.variables = {"t": f"{name}.t", "timestep": f"{name}.timestep"}
+
+
+class _FakeDevice:
+    """What :func:`_clock_settings_by_name` reads of a standalone device."""
+
+    def __init__(self, clocks, queue):
+        self.clocks, self.main_queue = set(clocks), list(queue)
+
+    @staticmethod
+    def get_array_name(var, access_data=True):
+        return f"_array_{var.replace('.', '_')}"
+
+
+@pytest.mark.codegen_independent
+def test_clock_resets_are_written_in_name_order():
+    """Brian2 resets a network's clocks in set order (object addresses); the program writes
+    them in name order, so one network gives one ``main.cpp`` (and one cache key)."""
+    from brian_ep.brian.program import _clock_settings_by_name
+
+    def reset(clock):
+        return [("set_by_single_value", (f"_array_{clock}_timestep", 0, "0")), ("set_by_single_value", (f"_array_{clock}_t", 0, "0.0"))]
+
+    other = [("run_code_object", ("x",)), ("set_by_single_value", ("_array_group_v", 0, "1"))]
+    device = _FakeDevice([_FakeClock("b"), _FakeClock("a")], other[:1] + reset("b") + reset("a") + other[1:] + reset("b"))
+    _clock_settings_by_name(device)
+    assert device.main_queue == other[:1] + reset("a") + reset("b") + other[1:] + reset("b")
