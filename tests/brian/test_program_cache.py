@@ -198,3 +198,17 @@ def test_clock_resets_are_written_in_name_order():
     device = _FakeDevice([_FakeClock("b"), _FakeClock("a")], other[:1] + reset("b") + reset("a") + other[1:] + reset("b"))
     _clock_settings_by_name(device)
     assert device.main_queue == other[:1] + reset("a") + reset("b") + other[1:] + reset("b")
+
+
+@pytest.mark.codegen_independent
+def test_cache_command_lists_and_clears(tmp_path, monkeypatch, capsys):
+    root = tmp_path / "cache"
+    monkeypatch.setenv("BRIAN_EP_CACHE", str(root))
+    entry, _ = pc.cached_build(root, _project(pc.staging_folder(root)), _compile, {"kind": "train", "spec": "digits"})
+    assert main(["cache", "list"]) == 0
+    out = capsys.readouterr().out
+    assert f"1 compiled program(s) in {root}" in out and entry.name in out and "digits" in out
+    assert main(["cache", "clear"]) == 0
+    assert "removed 1 program(s)" in capsys.readouterr().out and not entry.exists()
+    monkeypatch.setenv("BRIAN_EP_CACHE", "off")
+    assert main(["cache", "list"]) == 0 and "off" in capsys.readouterr().out
