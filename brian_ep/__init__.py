@@ -42,7 +42,13 @@ _PUBLIC = {
     "ArgumentError": "errors", "RegistrationError": "errors", "Interrupted": "errors",
 }
 
-__all__ = ["__version__", *_PUBLIC]
+__all__ = [
+    "__version__", "load_spec", "Spec", "make_spec", "build", "example_run", "train", "evaluate",
+    "TrainResult", "build_architecture", "Architecture", "Layer", "Projection", "Params", "init_params",
+    "initial_params", "load_weights", "NeuronModel", "register_neuron_model", "Engine", "register_engine",
+    "Dataset", "load_dataset", "load_digits", "load_mnist", "load_fashion_mnist", "one_hot", "SpecError",
+    "DataError", "DivergenceError", "BrianEPError", "ArgumentError", "RegistrationError", "Interrupted",
+]
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time the names load lazily
     from .api import build, example_run, make_spec

@@ -40,7 +40,7 @@ def test_public_names_resolve_and_train_stays_a_function():
     import brian_ep.train  # noqa: F401  (the submodule of the same name)
 
     assert callable(brian_ep.train) and brian_ep.train.__module__ == "brian_ep.train"
-    assert set(brian_ep.__all__) <= set(dir(brian_ep))
+    assert set(brian_ep.__all__) == {"__version__", *brian_ep._PUBLIC} and set(brian_ep.__all__) <= set(dir(brian_ep))
     for name in brian_ep.__all__:
         assert getattr(brian_ep, name) is not None
     with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
