@@ -182,9 +182,9 @@ class EPNetwork:
     def check_health(self, warn: bool = True) -> list:
         """The checks ``brian-ep train`` makes, for a network you run in your own script: after
         ``net.network.run(...)``, whether a free layer's rates sit where the activation is flat
-        (:func:`brian_ep.health.saturated`, from the groups' membrane potentials ``u``) and whether
+        (:func:`brian_ep.activity.saturated`, from the groups' membrane potentials ``u``) and whether
         the output is the same for every sample window so far
-        (:func:`brian_ep.health.identical_outputs`).
+        (:func:`brian_ep.activity.identical_outputs`).
 
         Parameters
         ----------
@@ -205,7 +205,7 @@ class EPNetwork:
         """
         import logging
 
-        from .. import health
+        from .. import activity
 
         try:
             potentials = {layer.name: np.asarray(self.groups[layer.name].u[:]) for layer in self.arch.free_layers}
@@ -216,7 +216,7 @@ class EPNetwork:
             ) from None
         windows_run = int(float(self.network.t) / float(self.window_duration))  # the outputs latched so far
         outputs = self.outputs()[:windows_run]
-        found = [m for m in (health.saturated(self.arch, potentials), health.identical_outputs(outputs)) if m]
+        found = [m for m in (activity.saturated(self.arch, potentials), activity.identical_outputs(outputs)) if m]
         if warn:
             for message in found:
                 logging.getLogger("brian_ep.health").warning(message)
