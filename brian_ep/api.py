@@ -172,7 +172,7 @@ def build(spec, n_samples: int, x=None, y=None, params: Params | None = None, se
 
 def example_run(n_samples: int = 20, verbose: bool = True) -> float:
     """Train a small network on a few bundled digits with Brian2 (runtime numpy target) and
-    check the weights against the mathematics (:mod:`brian_ep.maths`).
+    check the weights against the mathematics (``brian_ep.maths``).
 
     Returns
     -------

@@ -79,7 +79,7 @@ class ScheduledNetwork(Network):
 
 @dataclass
 class EPNetwork:
-    """The Brian2 objects of one EP network (see :func:`~brian_ep.brian.build_network`).
+    """The Brian2 objects of one EP network (see :func:`brian_ep.build`).
 
     Attributes
     ----------
@@ -147,7 +147,7 @@ class EPNetwork:
         self._loaded = params.copy()
 
     def get_params(self):
-        """A copy of the current weights and biases as :class:`~brian_ep.maths.params.Params`
+        """A copy of the current weights and biases as :class:`~brian_ep.Params`
         (the weights loaded last, while a standalone program has not run yet)."""
         from ..maths.params import Params
 

@@ -33,7 +33,7 @@ class ChunkResult:
 
 
 class Engine(ABC):
-    """Trains and evaluates one network; weights move in and out as :class:`Params`.
+    """Trains and evaluates one network; weights move in and out as :class:`~brian_ep.Params`.
 
     Chunks are consecutive slices of an epoch; mini-batches are consecutive slices of
     ``optim.batch_size`` samples within a chunk (the last one may be shorter), and the
@@ -95,7 +95,7 @@ class Engine(ABC):
         """Train on uniform noise supplied from outside instead of the engine's generator:
         ``{layer name: array (n_windows * ep.window_steps, n_layer)}``, row
         ``k * window_steps + j`` for step ``j`` of the ``k``-th training sample from now on
-        (see :class:`~brian_ep.maths.noise.ArrayNoise`); ``None`` returns to the generator.
+        (see ``brian_ep.maths.noise.ArrayNoise``); ``None`` returns to the generator.
         Two engines given the same arrays follow the same spike trains."""
         self.supplied_noise = None if arrays is None else {k: np.asarray(v, dtype=np.float64) for k, v in arrays.items()}
 

@@ -4,7 +4,7 @@
 An entry names its class as ``"module:Class"`` (imported when first used, so that a spec can
 name an engine whose heavy dependencies, Brian2 or torch, are not imported until it runs) or
 gives the class itself. Adding an engine (or a baseline) is one module plus one
-:func:`register_engine` call.
+:func:`~brian_ep.engines.register_engine` call.
 """
 
 from __future__ import annotations

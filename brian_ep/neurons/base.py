@@ -37,7 +37,7 @@ class NeuronModel(ABC):
         Whether the layer sends spikes: projections out of it transmit them through the
         ``on_pre`` / ``on_post`` pathways of their synapses (adding ``w`` times
         :meth:`brian_spike_weight` to the receiver's ``I_syn``) instead of summing
-        :attr:`brian_signal` every step.
+        ``brian_signal`` every step.
     brian_rate : str
         The Brian2 variable holding the rate the EP rule reads (latched at phase ends).
     brian_signal : str
@@ -81,7 +81,7 @@ class NeuronModel(ABC):
     def advance(self, layer, state, current, noise=None):
         """The state one step of ``dt`` later, driven by ``current`` (shape like the rate).
 
-        ``noise``: uniform numbers in [0, 1) of the rate's shape when :attr:`stochastic`."""
+        ``noise``: uniform numbers in [0, 1) of the rate's shape when ``stochastic``."""
 
     def potential(self, layer, state):
         """The membrane potential ``u`` of the state (divergence checks, analysis)."""
@@ -106,8 +106,8 @@ class NeuronModel(ABC):
     def brian_equations(self, layer) -> str:
         """The model's own equation lines for a ``NeuronGroup``: its dynamics driven by the
         total current ``I`` (a dimensionless variable the EP machinery defines) with the
-        constant ``tau`` (in the namespace), and the definitions of :attr:`brian_rate` and
-        :attr:`brian_signal`."""
+        constant ``tau`` (in the namespace), and the definitions of ``brian_rate`` and
+        ``brian_signal``."""
 
     def brian_group_options(self, layer, noise: str = "rand()") -> dict:
         """Keyword arguments of the ``NeuronGroup`` (``method``, ``threshold``, ``reset``...);
@@ -117,11 +117,11 @@ class NeuronModel(ABC):
 
     def brian_phase_rate(self, layer, nudged: bool) -> str:
         """Expression of the rate latched at the end of a (``nudged`` or free) phase, which the
-        EP rule reads (default: :attr:`brian_rate`)."""
+        EP rule reads (default: ``brian_rate``)."""
         return self.brian_rate
 
     def brian_spike_weight(self, layer) -> float:
-        """The current one spike carries, in units of ``w`` (when :attr:`brian_spikes`)."""
+        """The current one spike carries, in units of ``w`` (when ``brian_spikes``)."""
         return 1.0
 
     def brian_schedule_events(self, layer, step: str, n_nudged: int) -> dict:

@@ -84,7 +84,7 @@ def load_spec(source, overrides: Mapping[str, Any] | None = None) -> Spec:
 
 
 def spec_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Spec:
-    """Validate a mapping into a :class:`Spec` (see :func:`load_spec`)."""
+    """Validate a mapping into a :class:`Spec` (see :func:`brian_ep.load_spec`)."""
     _refuse_removed_keys(data, source)
     try:
         spec = Spec.model_validate(data)

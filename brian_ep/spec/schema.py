@@ -342,7 +342,7 @@ class ProjectionSpec(_Frozen):
 
 class ResidualSpec(_Frozen):
     """Residual (skip) projections between non-adjacent hidden layers, generated from a
-    brain-inspired topology (see :mod:`brian_ep.topology`).
+    brain-inspired topology (see ``brian_ep.topology``).
 
     ``dense_every``: skips ``h_s <-> h_{s+k} <-> h_{s+2k}`` ... from ``start`` (the paper's
     1-4-7-10 is ``k: 3, start: 1``); ``random``: each non-adjacent pair of hidden layers is
@@ -549,7 +549,7 @@ class OptimSpec(_Frozen):
 
 
 class AugmentSpec(_Frozen):
-    """Augmentation of the training images (``data.augment``, :mod:`brian_ep.augment`):
+    """Augmentation of the training images (``data.augment``, ``brian_ep.augment``):
     ``shift``, the largest random translation in pixels on each axis (0: none; zeros move
     in), and ``flip``, mirror half of the images left to right (for data sets whose classes
     are symmetric, such as Fashion-MNIST or CIFAR-10; not for digits). Drawn per epoch from
@@ -562,7 +562,7 @@ class AugmentSpec(_Frozen):
 class DataSpec(_Frozen):
     """Data set: ``digits`` (scikit-learn's 8x8 digits, bundled), ``mnist`` or
     ``fashion-mnist`` (IDX files found in ``directory``, ``$BRIAN_EP_DATA`` or standard
-    places), or ``cifar10`` (the binary batches, :mod:`brian_ep.cifar`; 3x32x32 images for an
+    places), or ``cifar10`` (the binary batches, ``brian_ep.cifar``; 3x32x32 images for an
     input of ``shape: [3, 32, 32]``). ``n_train``/``n_test`` take the first samples of each split; ``validation`` is
     the number of training samples held out for model selection; ``augment`` shifts and flips
     the training images (:class:`AugmentSpec`)."""
