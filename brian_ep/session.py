@@ -14,7 +14,7 @@ import contextlib
 from dataclasses import dataclass
 
 from .errors import ArgumentError, BrianEPError, DataError, SpecError
-from .maths.optim import init_optim_state
+from .maths.optim import OptimState, init_optim_state
 from .maths.params import Params, initial_params
 from .resume import check_resume
 from .runlock import RunLock, end_orphans, remove_stale_temporaries
@@ -35,7 +35,7 @@ class Begin:
     run directory's history records (``event``, allowed spec ``changes``)."""
 
     params: Params
-    optim_state: object
+    optim_state: OptimState
     position: dict
     metrics: dict
     event: str

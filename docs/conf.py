@@ -65,22 +65,32 @@ numpydoc_attributes_as_param_list = False
 # there is no intersphinx: the few third-party and standard-library types that appear in
 # rendered signatures are listed here instead (each is named, none is a pattern).
 nitpicky = True
-nitpick_ignore = [
-    ("py:class", "numpy.ndarray"),
-    ("py:class", "numpy.random._generator.Generator"),
-    ("py:class", "pathlib.Path"),
-    ("py:class", "types.MappingProxyType"),
-]
+_STDLIB = ["pathlib.Path", "os.PathLike", "types.MappingProxyType", "collections.abc.Callable",
+           "collections.abc.Iterable", "collections.abc.Mapping"]
+_NUMPY = ["numpy.ndarray", "np.ndarray", "numpy.random._generator.Generator"]
+# Brian2's classes, as resolved by autodoc and as written in the annotations of the
+# EPNetwork dataclass (Brian2 publishes a Sphinx site but no offline inventory)
+_BRIAN2 = ["brian2.groups.neurongroup.NeuronGroup", "brian2.units.fundamentalunits.Quantity",
+           "NeuronGroup", "Synapses", "StateMonitor", "Quantity", "Clock"]
+nitpick_ignore = [("py:class", name) for name in _STDLIB + _NUMPY + _BRIAN2]
 
 
-def _hide_pydantic_signature(app, what, name, obj, options, signature, return_annotation):
-    """The spec models are built by ``load_spec`` from YAML, never called by users, and their
-    generated constructor signatures list pydantic's validator internals (``annotated_types.Gt``,
-    ``BeforeValidator``...): show the class without it; the docstring lists the keys."""
+def _clean_signature(app, what, name, obj, options, signature, return_annotation):
+    """Two generated signatures that cannot be shown as they are:
+
+    * the spec models are built by ``load_spec`` from YAML, never called by users, and their
+      generated constructor signatures list pydantic's validator internals
+      (``annotated_types.Gt``, ``BeforeValidator``...): show the class without it; the
+      docstring lists the keys;
+    * a dataclass field with a ``default_factory`` shows its default as ``<factory>``, which
+      Sphinx cannot parse (it then splits the signature at every comma): show ``...``.
+    """
     from pydantic import BaseModel
 
     if what == "class" and isinstance(obj, type) and issubclass(obj, BaseModel):
         return "", None
+    if signature and "<factory>" in signature:
+        return signature.replace("<factory>", "..."), return_annotation
     return None
 
 
@@ -104,7 +114,7 @@ def _list_spec_keys(app, what, name, obj, options, lines):
 
 
 def setup(app):
-    app.connect("autodoc-process-signature", _hide_pydantic_signature)
+    app.connect("autodoc-process-signature", _clean_signature)
     app.connect("autodoc-process-docstring", _list_spec_keys)
 
 html_theme = "alabaster"

@@ -3,13 +3,19 @@ baseline...), and :func:`make_engine`, which builds the one a spec names."""
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..maths.optim import OptimState
 from ..maths.params import Params
+
+if TYPE_CHECKING:
+    from ..architecture.network import Architecture
+    from ..spec.schema import Spec
 
 __all__ = ["ChunkResult", "Engine", "make_engine"]
 
@@ -29,7 +35,7 @@ class ChunkResult:
     """
 
     outputs: np.ndarray
-    spikes: dict | None = None
+    spikes: dict[str, float] | None = None
 
 
 class Engine(ABC):
@@ -61,7 +67,9 @@ class Engine(ABC):
     #: of the free phase settling in ``ep.free_steps`` applies (false for the backprop baselines).
     trains_by_ep = True
 
-    def __init__(self, spec, arch, params: Params, optim_state: OptimState, workdir=None):
+    def __init__(
+        self, spec: Spec, arch: Architecture, params: Params, optim_state: OptimState, workdir: str | os.PathLike[str] | None = None
+    ) -> None:
         self.spec = spec
         self.arch = arch
         self.params = params
@@ -71,15 +79,15 @@ class Engine(ABC):
         self.samples_seen = 0
         #: data-set indices of the samples of the current chunk (set by the trainer), so that
         #: errors can name the sample that caused them
-        self.sample_ids = None
+        self.sample_ids: np.ndarray | None = None
         #: ``(epoch, first sample)`` of the current chunk (set by the trainer): stochastic
         #: neurons draw the chunk's noise from a stream seeded by it, so a resumed run draws
         #: the same numbers as an uninterrupted one
-        self.position = None
+        self.position: tuple[int, int] | None = None
         #: uniform noise supplied from outside (:meth:`set_noise`), or None
-        self.supplied_noise = None
+        self.supplied_noise: dict[str, np.ndarray] | None = None
 
-    def noise_seed(self, predict: bool = False, offset: int = 0) -> list:
+    def noise_seed(self, predict: bool = False, offset: int = 0) -> list[int]:
         """The seed of the noise of the next chunk (``run.seed``, the ``noise`` stream, epoch
         and first sample, plus ``offset`` samples; engines called outside the trainer count
         samples themselves) or, with ``predict``, of evaluation from sample ``offset`` (the
@@ -91,7 +99,7 @@ class Engine(ABC):
         epoch, first = self.position if self.position is not None else (0, self.samples_seen)
         return stream_seed(self.spec.run.seed, "noise", epoch, first + offset)
 
-    def set_noise(self, arrays: dict | None) -> None:
+    def set_noise(self, arrays: dict[str, Any] | None) -> None:
         """Train on uniform noise supplied from outside instead of the engine's generator:
         ``{layer name: array (n_windows * ep.window_steps, n_layer)}``, row
         ``k * window_steps + j`` for step ``j`` of the ``k``-th training sample from now on
@@ -110,15 +118,19 @@ class Engine(ABC):
         self.lr_factor = float(factor)
 
     def get_params(self) -> Params:
+        """A copy of the current weights and biases."""
         return self.params.copy()
 
     def set_params(self, params: Params) -> None:
+        """Replace the weights and biases with a copy of ``params``."""
         self.params = params.copy()
 
     def get_optim_state(self) -> OptimState:
+        """A copy of the optimiser state (Adam moments and step count)."""
         return OptimState(self.optim_state.m.copy(), self.optim_state.v.copy(), self.optim_state.t)
 
     def set_optim_state(self, state: OptimState) -> None:
+        """Continue from a copy of the optimiser state ``state``."""
         self.optim_state = OptimState(state.m.copy(), state.v.copy(), state.t)
 
     @abstractmethod
@@ -133,11 +145,18 @@ class Engine(ABC):
         """Release resources (build directories, processes)."""
 
 
-def make_engine(spec, arch, params: Params, optim_state: OptimState | None = None, workdir=None) -> Engine:
+def make_engine(
+    spec: Spec,
+    arch: Architecture,
+    params: Params,
+    optim_state: OptimState | None = None,
+    workdir: str | os.PathLike[str] | None = None,
+) -> Engine:
     """The engine that ``spec.run.engine`` names (see :mod:`brian_ep.engines.registry`),
     loaded with ``params`` and ``optim_state`` (fresh if omitted)."""
     from ..maths.optim import init_optim_state
     from .registry import engine_class
 
     state = init_optim_state(params) if optim_state is None else optim_state
-    return engine_class(spec.run.engine)(spec, arch, params, state, workdir=workdir)
+    engine: Engine = engine_class(spec.run.engine)(spec, arch, params, state, workdir=workdir)
+    return engine

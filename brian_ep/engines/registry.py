@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
 from ..errors import ArgumentError
@@ -43,19 +44,25 @@ class EngineEntry:
     """
 
     name: str
-    target: object
+    target: str | type
     description: str = ""
     options: type | None = None
-    requires: tuple = ()
+    requires: tuple[str, ...] = ()
     extra: str | None = None
-    refuses: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    refuses: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
-_ENGINES: dict = {}
+_ENGINES: dict[str, EngineEntry] = {}
 
 
 def register_engine(
-    name: str, target, description: str = "", options=None, requires=(), extra=None, refuses=None
+    name: str,
+    target: str | type,
+    description: str = "",
+    options: type | None = None,
+    requires: Iterable[str] = (),
+    extra: str | None = None,
+    refuses: Mapping[str, str] | None = None,
 ) -> EngineEntry:
     """Make an engine selectable as ``run.engine: <name>``; returns its entry (``refuses``:
     ``{feature: reason}``, see :class:`EngineEntry`)."""
@@ -69,7 +76,7 @@ def unregister_engine(name: str) -> None:
     _ENGINES.pop(name, None)
 
 
-def engine_names() -> tuple:
+def engine_names() -> tuple[str, ...]:
     """Names of the registered engines, in registration order."""
     return tuple(_ENGINES)
 
@@ -82,7 +89,7 @@ def get_engine_entry(name: str) -> EngineEntry:
         raise ArgumentError(f"unknown engine {name!r}; registered: {', '.join(map(repr, _ENGINES))}") from None
 
 
-def engine_class(name: str):
+def engine_class(name: str) -> type:
     """The engine class called ``name``, importing its module (and checking its
     requirements) the first time."""
     entry = get_engine_entry(name)

@@ -21,7 +21,7 @@ from .rate import RateNeuron
 __all__ = ["NeuronModel", "RateNeuron", "BernoulliNeuron", "register_neuron_model", "unregister_neuron_model", "get_neuron_model",
            "neuron_model_names"]
 
-_MODELS: dict = {}
+_MODELS: dict[str, NeuronModel] = {}
 
 
 def register_neuron_model(model: NeuronModel, replace: bool = False) -> NeuronModel:
@@ -53,7 +53,7 @@ def get_neuron_model(name: str) -> NeuronModel:
         raise ValueError(f"unknown neuron model {name!r}; registered: {', '.join(map(repr, _MODELS))}") from None
 
 
-def neuron_model_names() -> tuple:
+def neuron_model_names() -> tuple[str, ...]:
     """Names of the registered models, in registration order."""
     return tuple(_MODELS)
 
