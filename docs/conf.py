@@ -55,6 +55,15 @@ myst_heading_anchors = 3
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
 autosummary_generate = False
+# the names that stand for types which a module cannot import without an import cycle
+# (typed ``Any`` there): shown and linked as the classes they stand for
+autodoc_type_aliases = {
+    "Array": "brian_ep.neurons.base.Array",
+    "Layer": "brian_ep.Layer",
+    "Architecture": "brian_ep.Architecture",
+    "EPSpec": "brian_ep.spec.EPSpec",
+}
+# (not ``Spec``: the real class is annotated as ``Spec`` in unions, which an alias would break)
 numpydoc_show_class_members = False
 numpydoc_xref_param_type = False
 # the ``Attributes`` of a class become targets (``:attr:`NeuronModel.brian_rate```)

@@ -21,8 +21,11 @@ from brian2 import Clock, NeuronGroup, Network, Quantity, StateMonitor, Synapses
 from ..errors import ArgumentError
 
 if TYPE_CHECKING:
-    from ..architecture.network import Architecture
     from ..maths.params import Params
+
+#: The resolved network, :class:`brian_ep.Architecture` (typed ``Any`` here: the architecture
+#: package imports the engines, which import this package).
+Architecture = Any
 
 __all__ = ["EPNetwork", "ScheduledNetwork", "EPNeuronGroup", "EPSynapses"]
 

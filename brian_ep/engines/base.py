@@ -6,16 +6,18 @@ from __future__ import annotations
 import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from ..maths.optim import OptimState
 from ..maths.params import Params
 
-if TYPE_CHECKING:
-    from ..architecture.network import Architecture
-    from ..spec.schema import Spec
+#: A validated spec (:class:`brian_ep.spec.Spec`) and its resolved network
+#: (:class:`brian_ep.Architecture`), typed ``Any`` here: both packages import the engine
+#: registry, and packages depend on each other one way only.
+Spec = Any
+Architecture = Any
 
 __all__ = ["ChunkResult", "Engine", "make_engine"]
 

@@ -19,16 +19,18 @@ import importlib.util
 from dataclasses import dataclass, field
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import Any, Callable, Optional
 
 from ..errors import ArgumentError, RegistrationError
 from ..plugins import ENGINE_GROUP, load_group
 
-if TYPE_CHECKING:
-    from ..spec.schema import Spec
-
 __all__ = ["EngineEntry", "register_engine", "unregister_engine", "engine_names", "get_engine_entry", "engine_class",
            "resolve", "reload_plugins"]
+
+
+#: A validated spec, :class:`brian_ep.spec.Spec` (typed ``Any`` here: the spec imports this
+#: registry to validate ``run.engine``, so the registry cannot import the spec back).
+Spec = Any
 
 
 def resolve(target: Any) -> Any:

@@ -21,7 +21,8 @@ from typing import Any, ClassVar
 __all__ = ["NeuronModel", "Array", "Layer", "EPSpec"]
 
 #: An array of any array-API namespace (numpy, or torch in the torch engine), batched as
-#: ``(n_samples, layer.size)``; typed as ``Any`` because the namespaces share no base class.
+#: ``(n_samples, layer.size)``; typed as ``Any`` because the namespaces share no base class
+#: (``Any`` also admits ``None``, where a method says so).
 Array = Any
 #: A resolved layer, :class:`brian_ep.Layer` (typed as ``Any`` here: the architecture imports
 #: the neuron models, so this module cannot import it back).
@@ -88,7 +89,7 @@ class NeuronModel(ABC):
         """The rate the EP rule and the output read, shape ``(n_samples, layer.size)``."""
 
     @abstractmethod
-    def advance(self, layer: Layer, state: Array, current: Array, noise: Array | None = None) -> Array:
+    def advance(self, layer: Layer, state: Array, current: Array, noise: Array = None) -> Array:
         """The state one step of ``dt`` later, driven by ``current`` (shape like the rate).
 
         ``noise``: uniform numbers in [0, 1) of the rate's shape when ``stochastic``."""
@@ -106,7 +107,7 @@ class NeuronModel(ABC):
         """The rate estimate the EP rule reads at the end of a phase (default: :meth:`rate`)."""
         return self.rate(layer, state)
 
-    def spikes(self, layer: Layer, state: Array) -> Array | None:
+    def spikes(self, layer: Layer, state: Array) -> Array:
         """Spikes emitted per sample and neuron since the initial state, shape
         ``(n_samples, layer.size)``, or ``None`` for a model that does not spike."""
         return None
