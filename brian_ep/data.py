@@ -29,13 +29,15 @@ import os
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from importlib.abc import Traversable
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from .errors import DataError
+
+if TYPE_CHECKING:  # the bundled digits are read as a Traversable (Python >= 3.11 has this module)
+    from importlib.resources.abc import Traversable
 
 #: A directory or file as text or a path object.
 PathLike = str | os.PathLike[str]

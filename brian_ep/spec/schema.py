@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from typing import Any, Literal, Optional, Self, Union, cast
+from typing import TYPE_CHECKING, Any, Literal, Optional, Union, cast
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, ValidationInfo, field_validator, model_validator
 
@@ -19,6 +19,9 @@ from ..engines.registry import engine_names, get_engine_entry
 from ..maths.activations import ACTIVATIONS
 from ..neurons import get_neuron_model, neuron_model_names
 from .quantities import TimeQuantity
+
+if TYPE_CHECKING:  # typing.Self is Python >= 3.11; the annotations are not evaluated at run time
+    from typing import Self
 
 __all__ = [
     "KeyedValueError",
