@@ -12,20 +12,24 @@ cd "$(dirname "$0")/.."
 PY="${PYTHON:-python}"
 echo "== docs: $("$PY" --version)"
 
-# the requirements of the two extras, read from pyproject.toml, and those not yet importable
+# the requirements of the two extras, read from pyproject.toml: those not installed, or
+# installed below their lower bound
 missing=$("$PY" - <<'PYCODE'
 import importlib.metadata as md
-import re
 import tomllib
+
+from packaging.requirements import Requirement
 
 with open("pyproject.toml", "rb") as f:
     extras = tomllib.load(f)["project"]["optional-dependencies"]
-for requirement in extras["docs"] + extras["typecheck"]:
-    name = re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0]
+for text in extras["docs"] + extras["typecheck"]:
+    requirement = Requirement(text)
     try:
-        md.version(name)
+        if md.version(requirement.name) in requirement.specifier:
+            continue
     except md.PackageNotFoundError:
-        print(requirement)
+        pass
+    print(text)
 PYCODE
 )
 if [ -n "$missing" ]; then
