@@ -13,7 +13,7 @@ weights, whatever the engine, so they cost a few small relaxations per chunk:
 * :func:`at_chance` -- whether the training accuracy of the first epoch is still at chance;
   it reports how much of the output layer sits where its activation is flat (a saturated
   output cannot be moved by the nudge, so it cannot learn).
-* :func:`~brian_ep.activity.saturated` and :func:`~brian_ep.activity.identical_outputs` (in
+* ``activity.saturated`` and ``activity.identical_outputs`` (in
   :mod:`brian_ep.activity`) -- the checks of a network a user runs in their own Brian2 script
   (:meth:`brian_ep.brian.network.EPNetwork.check_health`), from the state of its groups.
 
