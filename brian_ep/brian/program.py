@@ -102,6 +102,9 @@ class StandaloneProgram:
         self._base = base
         self.directory = str(base / kind)
         self.prefs = dict(prefs or {})
+        # the program ignores SIGINT (shield.py) whatever this says; fixed, so that a program built
+        # inside train's StopGuard (False) and one built by evaluate (True) have the same code
+        self.prefs.setdefault("core.stop_on_keyboard_interrupt", False)
         if type(self.device).__name__ == "CUDAStandaloneDevice":
             key = "devices.cuda_standalone.cuda_backend.extra_compile_args_nvcc"
             self.prefs.setdefault(key, _with_flags(key, NVCC_FLAGS))
