@@ -99,6 +99,26 @@ def test_no_warnings_from_own_objects_but_from_the_users():
     assert any("users_group" in m for m in messages), messages  # the user's own conflict is still reported
 
 
+def test_brian2_dt_warning_about_the_users_synapses_into_an_ep_layer_is_shown():
+    """Issue 27: a user's Synapses from a PoissonGroup at 0.1 ms into an EP layer (0.5 ms) is the
+    user's object, and Brian2's synapses_dt_mismatch warning about it is shown (the filter drops
+    only the warnings about the package's own synapses)."""
+    from brian2 import PoissonGroup, Synapses
+
+    def script():
+        net = _net()
+        assert abs(net.clock.dt - 0.5 * ms) < 1e-9 * ms
+        poisson = PoissonGroup(4, 100 * Hz, dt=0.1 * ms, name="users_poisson")
+        syn = Synapses(poisson, net.groups["h1"], "count : 1", on_pre="count += 1", name="users_syn")
+        syn.connect(p=1.0)
+        net.network.add(poisson, syn)
+        net.network.run(net.duration)
+
+    messages = _visible_warnings(script)
+    assert any("users_syn" in m and "different dt" in m for m in messages), messages
+    assert not any("users_syn" not in m and "different dt" in m for m in messages), messages
+
+
 def test_units_are_checked_at_the_api_boundary():
     from brian2 import DimensionMismatchError
 
