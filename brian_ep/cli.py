@@ -18,10 +18,20 @@ from pathlib import Path
 
 from .errors import ArgumentError, BrianEPError, Interrupted
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "FLAG_KEYS"]
+
+
+#: Command-line flags that set a spec key, and the key each one sets.
+FLAG_KEYS = (("run.device", "device"), ("run.engine", "engine"), ("run.target", "target"), ("run.epochs", "epochs"),
+             ("run.seed", "seed"))
 
 
 def _overrides(args) -> dict:
+    """The spec keys the command sets: ``--set KEY=VALUE`` and the flags of :data:`FLAG_KEYS`.
+
+    A flag and a ``--set`` of the same key must agree (``--epochs 1 --set run.epochs=1``);
+    different values are refused, so that neither is dropped without a word.
+    """
     from .spec.yaml_text import parse_yaml
 
     out = {}
@@ -32,10 +42,16 @@ def _overrides(args) -> dict:
         if not key.strip():
             raise ArgumentError(f"--set expects KEY=VALUE with a dotted key such as run.epochs, got '{item}'")
         out[key.strip()] = parse_yaml(value, f"--set {key.strip()}")
-    for key, attr in (("run.device", "device"), ("run.engine", "engine"), ("run.target", "target"), ("run.epochs", "epochs"), ("run.seed", "seed")):
+    for key, attr in FLAG_KEYS:
         value = getattr(args, attr, None)
-        if value is not None:
-            out[key] = value
+        if value is None:
+            continue
+        if key in out and out[key] != value:
+            raise ArgumentError(
+                f"--{attr} {value} and --set {key}={out[key]!r} give the key '{key}' two different values; "
+                f"give it once (--{attr} is short for --set {key}=...)"
+            )
+        out[key] = value
     return out
 
 
@@ -76,7 +92,7 @@ def _cmd_train(args) -> int:
 def _resume_command(args, out) -> str:
     """The command that continues this run where it stops."""
     parts = ["brian-ep", "train", str(args.spec)]
-    for flag in ("device", "engine", "target", "epochs", "seed"):
+    for _, flag in FLAG_KEYS:
         value = getattr(args, flag, None)
         if value is not None:
             parts += [f"--{flag}", str(value)]

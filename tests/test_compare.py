@@ -122,6 +122,8 @@ def test_method_spec_files_must_be_the_same_task(tmp_path):
     ("ep,backprop", "unknown method 'backprop'"),
     ("ep,bp,ep", "'ep' is named twice"),
     ("ep,bp=missing.yaml", "the spec file 'missing.yaml' given for 'bp' does not exist"),
+    ("", "name at least one method"),  # issue 27: an empty list is not the default list
+    (" , ", "name at least one method"),
 ])
 def test_bad_method_lists(text, message):
     with pytest.raises(ArgumentError, match=message):
