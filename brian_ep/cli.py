@@ -226,7 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="test accuracy of saved weights")
     common(p)
     p.add_argument("--weights", help="weights .npz (default: SPEC is a run directory and its weights.npz)")
-    p.add_argument("--split", choices=["test", "train"], default="test")
+    p.add_argument("--split", choices=["test", "train", "validation"], default="test",
+                   help="the split to score (validation: where the spec has data.validation > 0)")
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("analyze", help="convergence of the free phase: spectral radius, steps to tolerance")

@@ -3,12 +3,16 @@
 The command line prints a :class:`BrianEPError` as one paragraph (what, where, the fix) and
 exits with status 2; anything else is a bug and keeps its traceback. Every other module
 imports its exceptions from here, so no package depends on :mod:`brian_ep.spec` (or any
-other) just to raise an error.
+other) just to raise an error. (:class:`UnitError` is also Brian2's ``DimensionMismatchError``,
+the one import from outside the package.)
 """
 
 from __future__ import annotations
 
-__all__ = ["BrianEPError", "SpecError", "DataError", "DivergenceError", "ArgumentError", "Interrupted", "DIVERGENCE_ADVICE"]
+from brian2.units.fundamentalunits import DimensionMismatchError
+
+__all__ = ["BrianEPError", "SpecError", "DataError", "DivergenceError", "ArgumentError", "UnitError", "Interrupted",
+           "DIVERGENCE_ADVICE"]
 
 #: What to change when the dynamics or the weights diverge (appended to divergence errors).
 DIVERGENCE_ADVICE = (
@@ -75,6 +79,20 @@ class DivergenceError(BrianEPError, FloatingPointError):
 
 class ArgumentError(BrianEPError):
     """A command-line argument or a Python API argument cannot be used."""
+
+
+class UnitError(ArgumentError, DimensionMismatchError):
+    """A Python API argument has the wrong physical dimension (a bare number where a time such
+    as ``0.5*ms`` is expected, or units on a dimensionless value).
+
+    Also a Brian2 ``DimensionMismatchError``, so code that catches Brian2's error catches it."""
+
+    def __init__(self, message):
+        DimensionMismatchError.__init__(self, message)
+        self.message = message
+
+    def __str__(self):
+        return self.message
 
 
 class Interrupted(BrianEPError):

@@ -81,7 +81,7 @@ def format_bytes(n: float) -> str:
     return f"{n:.1f} PiB"  # pragma: no cover
 
 
-def estimate(spec, arch, n_samples: int) -> Estimate:
+def estimate(spec, arch, n_samples: int, engine: str | None = None) -> Estimate:
     """Estimate the memory and steps of training (or evaluating) ``n_samples`` samples.
 
     Parameters
@@ -91,6 +91,9 @@ def estimate(spec, arch, n_samples: int) -> Estimate:
         The spec's network.
     n_samples : int
         Samples held in memory (the training split, or the test split for evaluation).
+    engine : str, optional
+        The engine that will hold the network (default ``spec.run.engine``; ``build``
+        passes ``"brian2"``).
     """
     n_weights = sum(math.prod(arch.weight_shape(p)) for p in arch.all_projections)
     n_weights += sum(layer.bias_size for layer in arch.free_layers if layer.bias)
@@ -99,7 +102,7 @@ def estimate(spec, arch, n_samples: int) -> Estimate:
     adam = spec.optim.algorithm == "adam"
     weights = _F64 * n_weights * (_WEIGHT_COPIES + (2 if adam else 0))
     data = _F64 * n_samples * n_io
-    if spec.run.engine == "brian2":
+    if (engine or spec.run.engine) == "brian2":
         state = _F64 * (n_weights * (_BRIAN_PER_SYNAPSE + (2 if adam else 0)) + n_neurons * _BRIAN_PER_NEURON)
         windows = chunk_length(spec) if spec.run.device == "cpp_standalone" else min(chunk_length(spec), n_samples)
         chunk = _F64 * windows * (n_io + 2) * 3 + data
@@ -129,7 +132,7 @@ def machine_memory() -> int | None:
     return total
 
 
-def check_resources(spec, arch, n_samples: int, available: int | None = -1) -> Estimate:
+def check_resources(spec, arch, n_samples: int, available: int | None = -1, engine: str | None = None) -> Estimate:
     """Refuse a run that can never fit: more memory than the machine has, or more than
     :data:`MAX_STEPS_PER_SAMPLE` steps per sample.
 
@@ -137,6 +140,8 @@ def check_resources(spec, arch, n_samples: int, available: int | None = -1) -> E
     ----------
     available : int or None
         Bytes of memory to compare with; ``-1``: :func:`machine_memory`; ``None``: no memory check.
+    engine : str, optional
+        See :func:`estimate`.
 
     Returns
     -------
@@ -147,7 +152,7 @@ def check_resources(spec, arch, n_samples: int, available: int | None = -1) -> E
     SpecError
         Naming the key that makes the run too large and the estimate.
     """
-    est = estimate(spec, arch, n_samples)
+    est = estimate(spec, arch, n_samples, engine)
     if est.steps_per_sample > MAX_STEPS_PER_SAMPLE:
         ep = spec.ep
         key = "ep.free_steps" if ep.free_steps >= ep.nudged_steps else "ep.nudged_steps"

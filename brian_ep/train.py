@@ -20,11 +20,12 @@ import numpy as np
 
 from . import health
 from .architecture import build_architecture
+from .api_checks import keys_argument, params_argument, spec_argument, split_argument
 from .augment import plan_augmentation
 from .data import one_hot
 from .engines import make_engine
 from .epochs import chunk_length, epoch_order, lr_factor, nudge_signs
-from .errors import DIVERGENCE_ADVICE, DivergenceError, Interrupted
+from .errors import DIVERGENCE_ADVICE, ArgumentError, DivergenceError, Interrupted
 from .interrupts import StopGuard
 from .maths.energy import output_loss
 from .maths.params import Params
@@ -33,7 +34,6 @@ from .resources import check_resources
 from .rundir import RunDirectory
 from .session import begin_run, claimed, new_position, open_run
 from .splits import prepare_data
-from .weights import check_params
 
 __all__ = ["TrainResult", "train", "evaluate", "accuracy"]
 
@@ -78,7 +78,8 @@ def train(
 
     Parameters
     ----------
-    spec : Spec
+    spec : {Spec, str, dict}
+        A spec, a spec file's path or a mapping (read with :func:`~brian_ep.spec.load_spec`).
     out : str or Path, optional
         Run directory (spec, metrics, checkpoints, weights, figures); nothing is written if None.
     resume : bool
@@ -93,8 +94,8 @@ def train(
     overwrite : bool
         Start a new run in ``out`` even if it holds one (its files are deleted); without it,
         such a directory is refused.
-    allow_changes : sequence of str
-        Spec keys (or sections, e.g. ``run.epochs``) that may differ from the checkpoint's
+    allow_changes : str or sequence of str
+        Spec keys (or sections, e.g. ``run.epochs``; one string is one key) that may differ from the checkpoint's
         when resuming; the changes are recorded in ``history.json``.
     resume_command : str, optional
         How to continue the run, printed when it is interrupted.
@@ -111,7 +112,16 @@ def train(
     Interrupted
         After Ctrl-C (at the next chunk boundary, with its checkpoint) or a second Ctrl-C
         (at once); the message says what was kept and how to resume.
+    ArgumentError
+        For arguments of the wrong kind (``spec`` a number, ``allow_changes`` not keys), a
+        run directory that holds another run, or a refused resume.
+    SpecError, DataError
+        For a spec that cannot work, a run too large for this machine, or data that do not fit.
+    BrianEPError
+        For a run directory that cannot be written (disk full, read-only); what was kept is said.
     """
+    spec = spec_argument(spec, "train")
+    allow_changes = keys_argument(allow_changes, "allow_changes", "train")
     (x_tr, l_tr), val, (x_te, l_te) = prepare_data(spec, dataset)
     data = _Data(x_tr, l_tr, one_hot(l_tr, spec.model.output.size), val, x_te, l_te)
     arch = build_architecture(spec)
@@ -365,18 +375,47 @@ def _print_epoch(row, epochs):
 
 
 def evaluate(spec, params: Params, dataset=None, split="test", workdir=None) -> float:
-    """Accuracy of ``params`` on the test (or ``"train"``) split, with the spec's engine.
+    """Accuracy of ``params`` on a split of the spec's data, with the spec's engine.
 
-    ``workdir``: where the engine keeps compiled programs (a run directory's ``standalone/``
-    folder: the prediction program that training compiled there is reused); default: a
-    temporary folder, removed afterwards."""
-    (x_tr, l_tr), _, (x_te, l_te) = prepare_data(spec, dataset)
+    Parameters
+    ----------
+    spec : {Spec, str, dict}
+        A spec, a spec file's path or a mapping.
+    params : {Params, str, dict}
+        Weights, a weights file's path, or a mapping of arrays as in the file.
+    dataset : Dataset, optional
+        Use this data instead of loading ``spec.data.dataset``.
+    split : {"test", "train", "validation"}
+        ``validation`` only where ``data.validation`` > 0 (the samples held out of training).
+    workdir : path, optional
+        Where the engine keeps compiled programs (a run directory's ``standalone/`` folder:
+        the prediction program that training compiled there is reused); default: a temporary
+        folder, removed afterwards.
+
+    Returns
+    -------
+    float
+        The fraction of the split's samples classified correctly.
+
+    Raises
+    ------
+    ArgumentError
+        For a split that does not exist (named, with the ones that do) or arguments of the
+        wrong kind.
+    DataError
+        If the weights do not fit the network or cannot be read.
+    """
+    spec = spec_argument(spec, "evaluate")
+    split = split_argument(split, spec)
     arch = build_architecture(spec)
-    check_params(params, arch)
-    check_resources(spec, arch, x_te.shape[0] if split == "test" else x_tr.shape[0])
+    params = params_argument(params, arch, "evaluate")
+    if params is None:
+        raise ArgumentError("evaluate: 'params' is needed (the weights to score: Params or a weights file's path)")
+    train_split, val, test_split = prepare_data(spec, dataset)
+    x, labels = {"train": train_split, "validation": val, "test": test_split}[split]
+    check_resources(spec, arch, x.shape[0])
     engine = make_engine(spec, arch, params, workdir=workdir)
     try:
-        x, labels = (x_te, l_te) if split == "test" else (x_tr, l_tr)
         return accuracy(engine.predict(x), labels)
     finally:
         engine.close()
