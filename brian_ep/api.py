@@ -86,12 +86,22 @@ def make_spec(
     SpecError
         If a value is out of range (the message names the spec key).
     """
-    from .spec.quantities import format_time
-
     gamma, lr, beta = _dimensionless("gamma", gamma), _dimensionless("lr", lr), _dimensionless("beta", beta)
     sizes = _sizes(sizes)
     tau, dt = _time("tau", tau), _time("dt", dt)
-    data = {
+    data = _spec_data(sizes, activation, tau, dt, gamma, lr, beta, free_steps, nudged_steps, nudging, mode, readout,
+                      dataset, name)
+    for key, value in sections.items():
+        data[key] = value
+    return load_spec(data)
+
+
+def _spec_data(sizes, activation, tau, dt, gamma, lr, beta, free_steps, nudged_steps, nudging, mode, readout, dataset,
+               name) -> dict:
+    """The spec mapping of :func:`make_spec`'s arguments (checked already)."""
+    from .spec.quantities import format_time
+
+    return {
         "name": name,
         "model": {
             "input": {"size": sizes[0]},
@@ -111,9 +121,6 @@ def make_spec(
         },
         "data": {"dataset": dataset},
     }
-    for key, value in sections.items():
-        data[key] = value
-    return load_spec(data)
 
 
 def _sizes(sizes) -> list:

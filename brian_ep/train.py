@@ -112,13 +112,9 @@ def train(
     Interrupted
         After Ctrl-C (at the next chunk boundary, with its checkpoint) or a second Ctrl-C
         (at once); the message says what was kept and how to resume.
-    ArgumentError
-        For arguments of the wrong kind (``spec`` a number, ``allow_changes`` not keys), a
-        run directory that holds another run, or a refused resume.
-    SpecError, DataError
-        For a spec that cannot work, a run too large for this machine, or data that do not fit.
-    BrianEPError
-        For a run directory that cannot be written (disk full, read-only); what was kept is said.
+    ArgumentError, SpecError, DataError
+        Arguments of the wrong kind, a refused run directory or resume; a spec that cannot
+        work or fit this machine; data that do not fit; a run directory that cannot be written.
     """
     spec = spec_argument(spec, "train")
     allow_changes = keys_argument(allow_changes, "allow_changes", "train")
