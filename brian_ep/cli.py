@@ -166,8 +166,8 @@ def _cmd_compare(args) -> int:
         seeds = [int(s) for s in args.seeds.split(",") if s.strip()] if args.seeds else None
     except ValueError:
         raise ArgumentError(f"--seeds expects integers separated by commas, e.g. 0,1,2; got '{args.seeds}'") from None
-    command = "brian-ep " + " ".join(sys.argv[1:])
-    report = compare_methods(args.spec, args.methods, seeds, _overrides(args), args.out, args.threads, not args.quiet, command,
+    report = compare_methods(args.spec, args.methods, seeds, _overrides(args), args.out, args.threads, not args.quiet,
+                             args.command_line,
                              train=not args.report_only)
     print(f"brian-ep compare: report {report}")
     return 0
@@ -250,6 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=1, help="threads per training process (default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
     p.add_argument("--report-only", action="store_true", help="train nothing: report the finished runs in --out")
+    p.add_argument("--debug", action="store_true", help="show the traceback of an unexpected error")
     p.set_defaults(func=_cmd_compare)
     return parser
 
@@ -291,7 +292,7 @@ def main(argv=None) -> int:
         print("brian-ep: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - a bug: one paragraph, traceback with --debug
-        if args.debug:
+        if getattr(args, "debug", False):
             sys.excepthook = sys.__excepthook__  # Brian2's hook would blame Brian2 for this error
             raise
         print(_paragraph(

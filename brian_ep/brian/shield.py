@@ -27,7 +27,7 @@ from pathlib import Path
 
 from ..errors import BrianEPError
 
-__all__ = ["SHIELD_CODE", "shield_program", "compile_program"]
+__all__ = ["SHIELD_CODE", "shield_program", "compile_program", "child_preexec"]
 
 #: C++ run first in ``main``: Ctrl-C is the trainer's, and the program dies with its parent.
 SHIELD_CODE = """std::signal(SIGINT, SIG_IGN);
@@ -56,6 +56,20 @@ _PR_SET_PDEATHSIG = 1
 def _die_with_parent() -> None:  # runs in the child between fork and exec
     if _PRCTL is not None:
         _PRCTL(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
+
+
+def child_preexec(death_signal=signal.SIGTERM, own_group: bool = True):
+    """A ``preexec_fn`` for ``subprocess``: the child gets ``death_signal`` when this process
+    dies (Linux) and, with ``own_group``, a process group of its own (so that the terminal's
+    Ctrl-C reaches only this process, which decides what to forward)."""
+
+    def setup() -> None:  # runs in the child between fork and exec
+        if own_group:
+            os.setpgid(0, 0)
+        if _PRCTL is not None:
+            _PRCTL(_PR_SET_PDEATHSIG, int(death_signal))
+
+    return setup
 
 
 def shield_program(device) -> None:
