@@ -16,7 +16,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from .errors import ArgumentError, BrianEPError, Interrupted
+from .errors import ArgumentError, BrianEPError, Interrupted, StorageError, storage_problem
 
 __all__ = ["main", "build_parser", "FLAG_KEYS"]
 
@@ -152,8 +152,17 @@ def _cmd_analyze(args) -> int:
         print(f"recommendation: ep.free_steps: {rec} (spec has {spec.ep.free_steps}) for gamma = {spec_gamma:g}")
     out = Path(args.out) if args.out else Path(".")
     title = f"{spec.name} ({spec.ep.mode})"
-    fig = plot_residuals(rows, out / f"{spec.name}_residuals.png", tol=args.tol, title=title)
-    radius = plot_radius_vs_gamma(rows, out / f"{spec.name}_radius.png", title=title)
+    try:
+        fig = plot_residuals(rows, out / f"{spec.name}_residuals.png", tol=args.tol, title=title)
+        radius = plot_radius_vs_gamma(rows, out / f"{spec.name}_radius.png", title=title)
+    except OSError as exc:
+        problem = storage_problem(exc)
+        if problem is None:
+            raise
+        raise StorageError(
+            f"analyze --out: cannot write the figure '{exc.filename or out}': {problem}. The results above are "
+            "complete and nothing else was written (analyze reads the spec and weights only); choose another --out"
+        ) from exc
     print(f"figures: {fig} and {radius}")
     return 0
 
@@ -292,6 +301,10 @@ def main(argv=None) -> int:
         print("brian-ep: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - a bug: one paragraph, traceback with --debug
+        problem = storage_problem(exc) if isinstance(exc, OSError) else None
+        if problem is not None:  # the machine's state (disk full, read-only), not a bug
+            print(_paragraph(f"brian-ep: error: cannot write '{exc.filename or '?'}': {problem}"), file=sys.stderr)
+            return 2
         if getattr(args, "debug", False):
             sys.excepthook = sys.__excepthook__  # Brian2's hook would blame Brian2 for this error
             raise

@@ -16,7 +16,7 @@ import os
 import signal
 from pathlib import Path
 
-from .errors import ArgumentError
+from .errors import ArgumentError, StorageError, storage_problem
 
 __all__ = ["LOCK_NAME", "ORPHAN_PROGRAMS", "RunLock", "processes_in", "end_orphans", "remove_stale_temporaries"]
 
@@ -35,6 +35,8 @@ class RunLock:
     ------
     ArgumentError
         On entry, if another process holds the lock.
+    StorageError
+        On entry, if the lock file cannot be opened (a read-only file system, no permission).
     """
 
     def __init__(self, directory):
@@ -44,7 +46,17 @@ class RunLock:
     def __enter__(self) -> "RunLock":
         if fcntl is None:  # pragma: no cover
             return self
-        fh = open(self.path, "a")  # noqa: SIM115 - held open for the lifetime of the lock
+        try:
+            fh = open(self.path, "a")  # noqa: SIM115 - held open for the lifetime of the lock
+        except OSError as exc:
+            problem = storage_problem(exc)
+            if problem is None:
+                raise
+            raise StorageError(
+                f"cannot take the lock '{self.path}' of the run directory: {problem}. Nothing in '{self.path.parent}' "
+                "was changed (its checkpoint and weights are as they were); to continue the run elsewhere, copy the "
+                "directory to a writable place and pass that with --out"
+            ) from exc
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -32,7 +32,7 @@ from .maths.params import Params
 from .peak_memory import peak_rss_mib
 from .resources import check_resources
 from .rundir import RunDirectory
-from .session import begin_run, claimed, new_position, open_run
+from .session import begin_run, claimed, new_position, open_run, storage_faults
 from .splits import prepare_data
 
 __all__ = ["TrainResult", "train", "evaluate", "accuracy"]
@@ -114,7 +114,9 @@ def train(
         (at once); the message says what was kept and how to resume.
     ArgumentError, SpecError, DataError
         Arguments of the wrong kind, a refused run directory or resume; a spec that cannot
-        work or fit this machine; data that do not fit; a run directory that cannot be written.
+        work or fit this machine; data that do not fit.
+    StorageError
+        A disk that is full or read-only, a file too large: naming the path and what was kept.
     """
     spec = spec_argument(spec, "train")
     allow_changes = keys_argument(allow_changes, "allow_changes", "train")
@@ -131,7 +133,7 @@ def train(
     progress = progress and main
     if on_start is not None and main:
         on_start()
-    with StopGuard() as guard, claimed(run_dir):
+    with StopGuard() as guard, claimed(run_dir), storage_faults(run_dir, resume_command):
         if run_dir is not None:
             open_run(run_dir, spec, start, command)
         workdir = None if run_dir is None else run_dir.path / "standalone"
