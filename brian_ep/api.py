@@ -17,9 +17,9 @@ import numpy as np
 from brian2 import Quantity, second
 from brian2.units.fundamentalunits import get_dimensions
 
-from .api_checks import array_argument, params_argument, samples_argument, spec_argument
+from .api_checks import UnitError, array_argument, params_argument, samples_argument, spec_argument
 from .architecture import build_architecture
-from .errors import ArgumentError, UnitError
+from .errors import ArgumentError
 from .maths.params import Params, initial_params
 from .resources import check_resources
 from .spec.load import load_spec

@@ -17,14 +17,29 @@ import os
 from collections.abc import Mapping
 
 import numpy as np
+from brian2.units.fundamentalunits import DimensionMismatchError
 
 from .errors import ArgumentError, DataError
 from .maths.params import Params
 from .spec import Spec, load_spec
 from .weights import check_params, load_weights, params_from_arrays
 
-__all__ = ["SPLITS", "spec_argument", "params_argument", "samples_argument", "array_argument", "split_argument",
+__all__ = ["UnitError", "SPLITS", "spec_argument", "params_argument", "samples_argument", "array_argument", "split_argument",
            "keys_argument"]
+
+class UnitError(ArgumentError, DimensionMismatchError):
+    """A Python API argument has the wrong physical dimension (a bare number where a time such
+    as ``0.5*ms`` is expected, or units on a dimensionless value): an
+    :class:`~brian_ep.errors.ArgumentError` that is also Brian2's ``DimensionMismatchError``,
+    so code that catches Brian2's error catches it."""
+
+    def __init__(self, message):
+        DimensionMismatchError.__init__(self, message)
+        self.message = message
+
+    def __str__(self):
+        return self.message
+
 
 #: The splits ``evaluate`` scores: ``validation`` exists only where ``data.validation`` > 0.
 SPLITS = ("train", "validation", "test")

@@ -3,17 +3,14 @@
 The command line prints a :class:`BrianEPError` as one paragraph (what, where, the fix) and
 exits with status 2; anything else is a bug and keeps its traceback. Every other module
 imports its exceptions from here, so no package depends on :mod:`brian_ep.spec` (or any
-other) just to raise an error. (:class:`UnitError` is also Brian2's ``DimensionMismatchError``,
-the one import from outside the package.)
+other) just to raise an error.
 """
 
 from __future__ import annotations
 
-from brian2.units.fundamentalunits import DimensionMismatchError
-
 import errno as _errno
 
-__all__ = ["BrianEPError", "SpecError", "DataError", "DivergenceError", "ArgumentError", "UnitError", "Interrupted",
+__all__ = ["BrianEPError", "SpecError", "DataError", "DivergenceError", "ArgumentError", "RegistrationError", "Interrupted",
            "StorageError", "STORAGE_ERRNOS", "storage_problem", "DIVERGENCE_ADVICE"]
 
 #: What to change when the dynamics or the weights diverge (appended to divergence errors).
@@ -83,18 +80,9 @@ class ArgumentError(BrianEPError):
     """A command-line argument or a Python API argument cannot be used."""
 
 
-class UnitError(ArgumentError, DimensionMismatchError):
-    """A Python API argument has the wrong physical dimension (a bare number where a time such
-    as ``0.5*ms`` is expected, or units on a dimensionless value).
-
-    Also a Brian2 ``DimensionMismatchError``, so code that catches Brian2's error catches it."""
-
-    def __init__(self, message):
-        DimensionMismatchError.__init__(self, message)
-        self.message = message
-
-    def __str__(self):
-        return self.message
+class RegistrationError(BrianEPError, ValueError):
+    """A neuron model or engine cannot be registered (its name is taken, or the object is not
+    one): the same rule for both registries."""
 
 
 class Interrupted(BrianEPError):

@@ -23,7 +23,7 @@ from .architecture import build_architecture
 from .api_checks import keys_argument, params_argument, spec_argument, split_argument
 from .augment import plan_augmentation
 from .data import one_hot
-from .engines import make_engine
+from .engines import get_engine_entry, make_engine
 from .epochs import chunk_length, epoch_order, lr_factor, nudge_signs
 from .errors import DIVERGENCE_ADVICE, ArgumentError, DivergenceError, Interrupted
 from .interrupts import StopGuard
@@ -253,7 +253,7 @@ class _Loop:
             params = engine.get_params()
             self._warn(health.stalled(self.spec, self.arch, self.before, params, *self.probe))
             self.before = None
-        if not self.unsettled_warned and engine.trains_by_ep:
+        if not self.unsettled_warned and get_engine_entry(self.spec.run.engine).trains_by_ep:
             message = health.settling(self.spec, self.arch, params if params is not None else engine.get_params(), self.probe[0])
             self.unsettled_warned = message is not None
             self._warn(message)

@@ -11,11 +11,11 @@ import pytest
 from brian2 import DimensionMismatchError, ms
 
 import brian_ep
-from brian_ep.api_checks import keys_argument
+from brian_ep.api_checks import UnitError, keys_argument
 from brian_ep.architecture import build_architecture
 from brian_ep.cli import main
 from brian_ep.engines import make_engine
-from brian_ep.errors import ArgumentError, DataError, SpecError, UnitError
+from brian_ep.errors import ArgumentError, DataError, SpecError
 from brian_ep.splits import prepare_data
 from brian_ep.train import accuracy
 
