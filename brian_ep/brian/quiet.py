@@ -17,7 +17,9 @@ the source group, the ``Synapses`` object and the target must all be EP objects 
 ``Synapses`` from a ``PoissonGroup`` into an EP layer is the user's, and Brian2's warning about
 it is shown); for ``resolution_conflict`` the group whose code is resolved; for
 ``unused_brian_object`` the deleted object. Warnings about the user's own objects, and every
-other warning, are shown as before. ``import brian_ep`` installs nothing: the filter is
+other warning, are shown as before. Brian2's report of an uncaught exception (which asks
+the user to report a bug in Brian 2) is worded as the package's refusal when a brian_ep error
+caused it, with the traceback kept. ``import brian_ep`` installs nothing: the filter is
 added when the first network is built.
 """
 
@@ -26,7 +28,7 @@ from __future__ import annotations
 import logging
 import re
 
-__all__ = ["silence_own_warnings", "own_names", "is_own_record"]
+__all__ = ["silence_own_warnings", "own_names", "is_own_record", "package_error"]
 
 #: Brian2 log names (their last component) that are false alarms for EP objects
 QUIET = ("resolution_conflict", "synapses_dt_mismatch", "unused_brian_object")
@@ -57,10 +59,30 @@ def is_own_record(kind: str, message: str) -> bool:
     return bool(names) and all(name in _NAMES for name in names)
 
 
+def package_error(exc):
+    """The :class:`~brian_ep.errors.BrianEPError` that ``exc`` is or was caused by (Brian2 wraps
+    an error raised while it prepares an object in a ``BrianObjectException``), else ``None``."""
+    from ..errors import BrianEPError
+
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, BrianEPError):
+            return exc
+        exc, seen = exc.__cause__, seen + 1
+    return None
+
+
 class _OwnObjectsFilter(logging.Filter):
-    """Drops :data:`QUIET` records about registered EP objects only."""
+    """Drops :data:`QUIET` records about registered EP objects only, and words Brian2's report
+    of an uncaught error as the package's refusal when a brian_ep error caused it (Brian2's
+    text asks to report a bug in Brian 2)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.name == "brian2" and record.levelno >= logging.ERROR:
+            refusal = package_error(record.exc_info[1])
+            if refusal is not None:
+                record.msg, record.args = f"brian_ep refused this: {refusal} (not a bug in Brian 2)", ()
+            return True
         kind = record.name.rsplit(".", 1)[-1]
         if kind not in QUIET:
             return True
