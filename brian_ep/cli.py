@@ -57,12 +57,14 @@ def _overrides(args) -> dict:
 
 def _cmd_train(args) -> int:
     from .rundir import default_run_dir
+    from .runlock import reap
     from .session import run_device
     from .spec import load_spec
     from .train import is_main_process, train
 
     spec = load_spec(args.spec, _overrides(args))
     out = Path(args.out) if args.out else default_run_dir(spec)
+    reap(out)  # a killed run's compilers end even if this command is refused
     if args.resume and not (out / "checkpoint.npz").exists():
         raise ArgumentError(
             f"--resume: no checkpoint in '{out}'; pass the run directory with --out (the default directory depends on "
@@ -111,6 +113,9 @@ def _cmd_evaluate(args) -> int:
     weights = Path(args.weights) if args.weights else None
     workdir = None
     if spec_path.is_dir():
+        from .runlock import reap
+
+        reap(spec_path)
         weights = weights or spec_path / "weights.npz"
         workdir = spec_path / "standalone"  # the programs training compiled there are reused
         spec_path = spec_path / "spec.yaml"

@@ -32,6 +32,7 @@ from .maths.params import Params
 from .peak_memory import peak_rss_mib
 from .resources import check_resources
 from .rundir import RunDirectory
+from .runlock import reap
 from .session import begin_run, claimed, new_position, open_run, storage_faults
 from .splits import prepare_data
 
@@ -112,11 +113,9 @@ def train(
     Interrupted
         After Ctrl-C (at the next chunk boundary, with its checkpoint) or a second Ctrl-C
         (at once); the message says what was kept and how to resume.
-    ArgumentError, SpecError, DataError
-        Arguments of the wrong kind, a refused run directory or resume; a spec that cannot
-        work or fit this machine; data that do not fit.
-    StorageError
-        A disk that is full or read-only, a file too large: naming the path and what was kept.
+    ArgumentError, SpecError, DataError, StorageError
+        Arguments of the wrong kind, a refused run directory or resume; a spec that cannot work
+        or fit; data that do not fit; a full or read-only disk (naming the path, what was kept).
     """
     spec = spec_argument(spec, "train")
     allow_changes = keys_argument(allow_changes, "allow_changes", "train")
@@ -129,6 +128,8 @@ def train(
     # in a data-parallel run every process trains and one writes; the others read a resumed
     # checkpoint (the first chunk's all-reduce waits for them, so it is not yet rewritten)
     reads = run_dir if main or not resume or out is None else RunDirectory(out)
+    if run_dir is not None:
+        reap(run_dir.path)  # a killed run's compilers end even if this command is refused
     start = begin_run(spec, arch, reads, resume, overwrite, tuple(allow_changes), x_tr.shape[0])
     progress = progress and main
     if on_start is not None and main:

@@ -11,7 +11,10 @@ running in the run directory. :func:`shield_program` and :func:`compile_program`
   (``prctl(PR_SET_PDEATHSIG, SIGKILL)``), and
 * writes the project with Brian2 (``device.build(compile=False)``) and compiles it itself
   with the same ``make`` command, in a process group of its own that is killed when the wait
-  is interrupted (a second Ctrl-C) and that dies with Python on Linux.
+  is interrupted (a second Ctrl-C) and that dies with Python on Linux; its group id is
+  recorded in the build folder (:func:`brian_ep.runlock.record_group`) while it runs, so that
+  the next command in the run directory ends the compilers of a Python killed by SIGKILL
+  (``make`` dies with Python, the compilers it started do not).
 
 Interrupting the wait for ``./main`` (inside ``device.run``) kills the binary: Python's
 ``subprocess.call`` does that for any exception.
@@ -26,6 +29,7 @@ import sys
 from pathlib import Path
 
 from ..errors import BrianEPError
+from ..runlock import record_group
 
 __all__ = ["SHIELD_CODE", "shield_program", "compile_program", "child_preexec"]
 
@@ -102,11 +106,14 @@ def compile_program(directory) -> None:
             command, shell=True, cwd=directory, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True, preexec_fn=_die_with_parent,
         )
+        record = record_group(directory, proc.pid)  # its own session: the group id is its pid
         try:
             code = proc.wait()
         except BaseException:
             _kill_group(proc)
             raise
+        finally:
+            record.unlink(missing_ok=True)
     if code != 0:
         tail = log.read_text(errors="replace").strip().splitlines()[-5:]
         raise BrianEPError(
