@@ -385,11 +385,10 @@ def evaluate(spec, params: Params, dataset=None, split="test", workdir=None) -> 
     dataset : Dataset, optional
         Use this data instead of loading ``spec.data.dataset``.
     split : {"test", "train", "validation"}
-        ``validation`` only where ``data.validation`` > 0 (the samples held out of training).
+        ``validation`` only where ``data.validation`` > 0.
     workdir : path, optional
-        Where the engine keeps compiled programs (a run directory's ``standalone/`` folder:
-        the prediction program that training compiled there is reused); default: a temporary
-        folder, removed afterwards.
+        Where the engine keeps compiled programs (a run directory's ``standalone/``, whose
+        prediction program is reused); default: a temporary folder.
 
     Returns
     -------
@@ -398,11 +397,8 @@ def evaluate(spec, params: Params, dataset=None, split="test", workdir=None) -> 
 
     Raises
     ------
-    ArgumentError
-        For a split that does not exist (named, with the ones that do) or arguments of the
-        wrong kind.
-    DataError
-        If the weights do not fit the network or cannot be read.
+    ArgumentError, DataError
+        A split that does not exist or an argument of the wrong kind; weights that do not fit.
     """
     spec = spec_argument(spec, "evaluate")
     split = split_argument(split, spec)
