@@ -138,3 +138,21 @@ def test_reap_leaves_a_live_run_and_unrelated_groups_alone(tmp_path):
             if p is not None and p.poll() is None:
                 p.kill()
                 p.wait()
+
+
+def test_compile_program_records_its_group_while_it_runs(tmp_path):
+    """The real compile_program with a stand-in make that copies the record it finds."""
+    from brian2 import prefs
+
+    from brian_ep.brian.shield import compile_program
+    from brian_ep.runlock import GROUP_FILE
+
+    options = prefs.devices.cpp_standalone
+    saved = options.make_cmd_unix, options.extra_make_args_unix
+    options.make_cmd_unix, options.extra_make_args_unix = f"cp {GROUP_FILE} seen.txt; echo $$ > shell.txt; true", []
+    try:
+        compile_program(tmp_path)
+    finally:
+        options.make_cmd_unix, options.extra_make_args_unix = saved
+    assert int((tmp_path / "seen.txt").read_text()) == int((tmp_path / "shell.txt").read_text())  # the group leader
+    assert not (tmp_path / GROUP_FILE).exists()

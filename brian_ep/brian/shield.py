@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 
 from ..errors import BrianEPError
-from ..runlock import record_group
+from ..runlock import GROUP_FILE, record_group
 
 __all__ = ["SHIELD_CODE", "shield_program", "compile_program", "child_preexec"]
 
@@ -76,6 +76,11 @@ def child_preexec(death_signal=signal.SIGTERM, own_group: bool = True):
     return setup
 
 
+def _compiler_setup(directory) -> None:  # runs in the child between fork and exec, after setsid
+    _die_with_parent()
+    record_group(directory, os.getpid())  # its own session: the group id is its pid, recorded before make runs
+
+
 def shield_program(device) -> None:
     """Add the two lines of :data:`SHIELD_CODE` to the ``main`` of ``device``'s project (once)."""
     if SHIELD_CODE not in device.code_lines["before_start"]:
@@ -104,9 +109,9 @@ def compile_program(directory) -> None:
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             command, shell=True, cwd=directory, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True, preexec_fn=_die_with_parent,
+            start_new_session=True, preexec_fn=lambda: _compiler_setup(directory),
         )
-        record = record_group(directory, proc.pid)  # its own session: the group id is its pid
+        record = directory / GROUP_FILE
         try:
             code = proc.wait()
         except BaseException:
