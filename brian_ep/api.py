@@ -12,6 +12,9 @@ the Brian2 objects of a network with its weights loaded.
 from __future__ import annotations
 
 import numbers
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from brian2 import Quantity, second
@@ -23,27 +26,31 @@ from .errors import ArgumentError
 from .maths.params import Params, initial_params
 from .resources import check_resources
 from .spec.load import load_spec
+from .spec.schema import Spec
+
+if TYPE_CHECKING:
+    from .brian.network import EPNetwork
 
 __all__ = ["make_spec", "build", "example_run"]
 
 
 def make_spec(
-    sizes,
-    activation="hard_sigmoid",
-    tau=None,
-    dt=None,
-    gamma=1.0,
-    lr=0.05,
-    beta=0.5,
-    free_steps=20,
-    nudged_steps=10,
-    nudging="centered",
-    mode="exact",
-    readout="none",
-    dataset="digits",
-    name="ep",
-    **sections,
-):
+    sizes: Sequence[int],
+    activation: str = "hard_sigmoid",
+    tau: Quantity | None = None,
+    dt: Quantity | None = None,
+    gamma: float | Sequence[float] = 1.0,
+    lr: float | Sequence[float] = 0.05,
+    beta: float = 0.5,
+    free_steps: int = 20,
+    nudged_steps: int = 10,
+    nudging: str = "centered",
+    mode: str = "exact",
+    readout: str = "none",
+    dataset: str = "digits",
+    name: str = "ep",
+    **sections: Any,
+) -> Spec:
     """A network spec from arguments, for networks built in Python rather than from a file.
 
     Parameters
@@ -86,18 +93,19 @@ def make_spec(
     SpecError
         If a value is out of range (the message names the spec key).
     """
-    gamma, lr, beta = _dimensionless("gamma", gamma), _dimensionless("lr", lr), _dimensionless("beta", beta)
-    sizes = _sizes(sizes)
+    gammas, lrs, nudge = _dimensionless("gamma", gamma), _dimensionless("lr", lr), _dimensionless("beta", beta)
+    layer_sizes = _sizes(sizes)
     tau, dt = _time("tau", tau), _time("dt", dt)
-    data = _spec_data(sizes, activation, tau, dt, gamma, lr, beta, free_steps, nudged_steps, nudging, mode, readout,
+    data = _spec_data(layer_sizes, activation, tau, dt, gammas, lrs, nudge, free_steps, nudged_steps, nudging, mode, readout,
                       dataset, name)
     for key, value in sections.items():
         data[key] = value
     return load_spec(data)
 
 
-def _spec_data(sizes, activation, tau, dt, gamma, lr, beta, free_steps, nudged_steps, nudging, mode, readout, dataset,
-               name) -> dict:
+def _spec_data(sizes: list[int], activation: str, tau: Quantity | None, dt: Quantity | None, gamma: Any, lr: Any,
+               beta: Any, free_steps: int, nudged_steps: int, nudging: str, mode: str, readout: str, dataset: str,
+               name: str) -> dict[str, Any]:
     """The spec mapping of :func:`make_spec`'s arguments (checked already)."""
     from .spec.quantities import format_time
 
@@ -123,11 +131,11 @@ def _spec_data(sizes, activation, tau, dt, gamma, lr, beta, free_steps, nudged_s
     }
 
 
-def _sizes(sizes) -> list:
+def _sizes(sizes: Any) -> list[int]:
     """``sizes`` as a list of at least two ints >= 1."""
     if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
         raise ArgumentError(f"make_spec: 'sizes' must be a list of layer sizes from input to output, e.g. [64, 256, 10] (got {sizes!r})")
-    if len(sizes) < 2 or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 1 for s in sizes):
+    if len(sizes) < 2 or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) and int(s) >= 1 for s in sizes):
         raise ArgumentError(
             f"make_spec: 'sizes' needs at least an input and an output size, each a whole number >= 1, e.g. "
             f"[64, 256, 10] (got {list(sizes)!r})"
@@ -135,7 +143,7 @@ def _sizes(sizes) -> list:
     return [int(s) for s in sizes]
 
 
-def _time(key, value):
+def _time(key: str, value: Any) -> Quantity | None:
     """``value`` unless it is not a time (``None`` stays ``None``)."""
     if value is None:
         return None
@@ -147,7 +155,7 @@ def _time(key, value):
     return value
 
 
-def _dimensionless(key, value):
+def _dimensionless(key: str, value: Any) -> float | list[float]:
     """``value`` (a number or a list of numbers) as float(s); units raise :class:`UnitError`
     naming ``key``."""
     values = list(value) if isinstance(value, (list, tuple)) else [value]
@@ -159,7 +167,16 @@ def _dimensionless(key, value):
     return [float(v) for v in values] if isinstance(value, (list, tuple)) else float(value)
 
 
-def build(spec, n_samples: int, x=None, y=None, params: Params | None = None, seed: int | None = None, name="ep", modify_equations=None):
+def build(
+    spec: Spec | str | os.PathLike[str] | Mapping[str, Any],
+    n_samples: int,
+    x: np.ndarray | None = None,
+    y: np.ndarray | None = None,
+    params: Params | str | os.PathLike[str] | Mapping[str, Any] | None = None,
+    seed: int | None = None,
+    name: str = "ep",
+    modify_equations: Callable[[str, str], str] | None = None,
+) -> EPNetwork:
     """The Brian2 objects of the network ``spec`` describes, with weights loaded.
 
     Parameters
@@ -227,7 +244,7 @@ def build(spec, n_samples: int, x=None, y=None, params: Params | None = None, se
 
 def example_run(n_samples: int = 20, verbose: bool = True) -> float:
     """Train a small network on a few bundled digits with Brian2 (runtime numpy target) and
-    check the weights against the mathematics (:mod:`brian_ep.maths`).
+    check the weights against the mathematics (``brian_ep.maths``).
 
     Returns
     -------

@@ -46,18 +46,19 @@ class SpecError(BrianEPError, ValueError):
         What would be accepted, e.g. ``"one of 'rate'"``.
     """
 
-    def __init__(self, message, key=None, source=None, allowed=None):
+    def __init__(self, message: object, key: str | None = None, source: str | None = None, allowed: str | None = None) -> None:
         self.message = str(message)
         self.key = key
         self.source = source
         self.allowed = allowed
         super().__init__(self.format())
 
-    def with_source(self, source):
+    def with_source(self, source: str | None) -> SpecError:
         """Return the same error with the spec's file name attached."""
         return SpecError(self.message, key=self.key, source=source, allowed=self.allowed)
 
-    def format(self):
+    def format(self) -> str:
+        """The one-paragraph message: ``<file>: key '<key>': <message>. Allowed: <allowed>.``"""
         where = self.source or "spec"
         text = f"{where}: "
         if self.key:
@@ -93,7 +94,7 @@ class Interrupted(BrianEPError):
 
     exit_code = 130
 
-    def __init__(self, message, exit_code: int = 130):
+    def __init__(self, message: str, exit_code: int = 130) -> None:
         super().__init__(message)
         self.exit_code = exit_code
 
@@ -113,10 +114,11 @@ STORAGE_ERRNOS = {
 def storage_problem(exc: OSError) -> str | None:
     """``"No space left on device (ENOSPC); to fix: free space ..."`` for the errors of
     :data:`STORAGE_ERRNOS`, else ``None``."""
-    fix = STORAGE_ERRNOS.get(getattr(exc, "errno", None))
-    if fix is None:
+    code = getattr(exc, "errno", None)
+    fix = STORAGE_ERRNOS.get(code) if isinstance(code, int) else None
+    if fix is None or not isinstance(code, int):
         return None
-    name = _errno.errorcode.get(exc.errno, str(exc.errno))
+    name = _errno.errorcode.get(code, str(code))
     return f"{exc.strerror or name} ({name}); to fix: {fix}"
 
 

@@ -13,8 +13,10 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -36,6 +38,10 @@ from .runlock import reap
 from .session import begin_run, claimed, new_position, open_run, storage_faults
 from .splits import prepare_data
 
+if TYPE_CHECKING:
+    from .data import Dataset
+    from .spec.schema import Spec
+
 __all__ = ["TrainResult", "train", "evaluate", "accuracy"]
 
 _LOG = logging.getLogger("brian_ep.train")
@@ -43,15 +49,26 @@ _LOG = logging.getLogger("brian_ep.train")
 
 @dataclass
 class TrainResult:
-    """The outcome of :func:`train`."""
+    """The outcome of :func:`train`.
+
+    Attributes
+    ----------
+    params : Params
+        The final weights and biases.
+    metrics : dict
+        ``{"epochs": [row per epoch, ...], ...}`` as written to ``metrics.json``.
+    run_dir : Path or None
+        The run directory, or ``None`` when nothing was written.
+    """
 
     params: Params
-    metrics: dict
+    metrics: dict[str, Any]
     run_dir: Path | None
 
     @property
     def final_test_accuracy(self) -> float:
-        return self.metrics["epochs"][-1]["test_accuracy"]
+        """Test accuracy after the final epoch (a fraction in [0, 1]; never the best epoch)."""
+        return float(self.metrics["epochs"][-1]["test_accuracy"])
 
 
 @dataclass
@@ -66,14 +83,22 @@ class _Data:
     labels_test: np.ndarray
 
 
-def accuracy(outputs, labels) -> float:
+def accuracy(outputs: np.ndarray, labels: np.ndarray) -> float:
     """Fraction of samples whose largest output is at their label."""
     return float(np.mean(np.argmax(outputs, axis=1) == labels))
 
 
 def train(
-    spec, out=None, resume=False, progress=True, dataset=None, command=None, overwrite=False, allow_changes=(),
-    resume_command=None, on_start=None,
+    spec: Spec | str | os.PathLike[str] | Mapping[str, Any],
+    out: str | os.PathLike[str] | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    dataset: Dataset | None = None,
+    command: str | None = None,
+    overwrite: bool = False,
+    allow_changes: str | Iterable[str] = (),
+    resume_command: str | None = None,
+    on_start: Callable[[], object] | None = None,
 ) -> TrainResult:
     """Train the network described by ``spec``.
 
@@ -120,8 +145,8 @@ def train(
     spec = spec_argument(spec, "train")
     allow_changes = keys_argument(allow_changes, "allow_changes", "train")
     (x_tr, l_tr), val, (x_te, l_te) = prepare_data(spec, dataset)
-    data = _Data(x_tr, l_tr, one_hot(l_tr, spec.model.output.size), val, x_te, l_te)
     arch = build_architecture(spec)
+    data = _Data(x_tr, l_tr, one_hot(l_tr, arch.output.size), val, x_te, l_te)
     check_resources(spec, arch, x_tr.shape[0])
     main = is_main_process()
     run_dir = RunDirectory(out) if out is not None and main else None
@@ -134,6 +159,13 @@ def train(
     progress = progress and main
     if on_start is not None and main:
         on_start()
+    params, metrics = _train_locked(spec, arch, data, run_dir, start, progress, command, resume_command)
+    return TrainResult(params, metrics, None if run_dir is None else run_dir.path)
+
+
+def _train_locked(spec, arch, data, run_dir, start, progress, command, resume_command):
+    """The run itself, holding the run directory's lock and Ctrl-C; returns the final weights
+    and the metrics."""
     with StopGuard() as guard, claimed(run_dir), storage_faults(run_dir, resume_command):
         if run_dir is not None:
             open_run(run_dir, spec, start, command)
@@ -150,7 +182,7 @@ def train(
             engine.close()
         if run_dir is not None:
             _finish(run_dir, params, loop.metrics)
-    return TrainResult(params, loop.metrics, None if run_dir is None else run_dir.path)
+    return params, loop.metrics
 
 
 def is_main_process() -> bool:
@@ -373,7 +405,13 @@ def _print_epoch(row, epochs):
     )
 
 
-def evaluate(spec, params: Params, dataset=None, split="test", workdir=None) -> float:
+def evaluate(
+    spec: Spec | str | os.PathLike[str] | Mapping[str, Any],
+    params: Params | str | os.PathLike[str] | Mapping[str, Any],
+    dataset: Dataset | None = None,
+    split: Literal["test", "train", "validation"] = "test",
+    workdir: str | os.PathLike[str] | None = None,
+) -> float:
     """Accuracy of ``params`` on a split of the spec's data, with the spec's engine.
 
     Parameters
@@ -401,15 +439,15 @@ def evaluate(spec, params: Params, dataset=None, split="test", workdir=None) -> 
         A split that does not exist or an argument of the wrong kind; weights that do not fit.
     """
     spec = spec_argument(spec, "evaluate")
-    split = split_argument(split, spec)
+    name = split_argument(split, spec)
     arch = build_architecture(spec)
-    params = params_argument(params, arch, "evaluate")
-    if params is None:
+    weights = params_argument(params, arch, "evaluate")
+    if weights is None:
         raise ArgumentError("evaluate: 'params' is needed (the weights to score: Params or a weights file's path)")
     train_split, val, test_split = prepare_data(spec, dataset)
-    x, labels = {"train": train_split, "validation": val, "test": test_split}[split]
+    x, labels = {"train": train_split, "validation": val, "test": test_split}[name]
     check_resources(spec, arch, x.shape[0])
-    engine = make_engine(spec, arch, params, workdir=workdir)
+    engine = make_engine(spec, arch, weights, workdir=workdir)
     try:
         return accuracy(engine.predict(x), labels)
     finally:
