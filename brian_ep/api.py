@@ -215,7 +215,7 @@ def build(
         the network (names, shapes, finite values) or their file cannot be read.
     SpecError
         If the network would need more memory than this machine has, or more time steps per
-        sample than :data:`brian_ep.resources.MAX_STEPS_PER_SAMPLE` (the bounds ``train`` has).
+        sample than ``brian_ep.resources.MAX_STEPS_PER_SAMPLE`` (the bounds ``train`` has).
 
     Notes
     -----

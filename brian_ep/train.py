@@ -105,7 +105,7 @@ def train(
     Parameters
     ----------
     spec : {Spec, str, dict}
-        A spec, a spec file's path or a mapping (read with :func:`~brian_ep.spec.load_spec`).
+        A spec, a spec file's path or a mapping (read with :func:`~brian_ep.load_spec`).
     out : str or Path, optional
         Run directory (spec, metrics, checkpoints, weights, figures); nothing is written if None.
     resume : bool
