@@ -53,7 +53,7 @@ def _layer(**neuron):
 
 
 def test_a_neuron_spikes_when_its_noise_is_below_its_probability():
-    layer, model = _layer(), get_neuron_model("bernoulli")
+    layer, model = _layer(trace_tau="2.5 ms"), get_neuron_model("bernoulli")
     state = model.initial_state(layer, 1, np.zeros(1))
     current = np.array([[0.0, 0.2, 0.6, 1.0, 3.0, -1.0, 0.5, 0.5]])  # u = eps * I = I / 2
     noise = np.array([[0.0, 0.09, 0.29, 0.49, 0.99, 0.0, 0.26, 0.24]])
@@ -62,6 +62,10 @@ def test_a_neuron_spikes_when_its_noise_is_below_its_probability():
     np.testing.assert_array_equal(new.s, [[0, 1, 1, 1, 1, 0, 0, 1]])
     np.testing.assert_allclose(new.x, 0.2 * new.s)  # trace: dt / trace_tau = 0.5 / 2.5
     np.testing.assert_array_equal(model.signal(layer, new), new.s)
+    default = _layer()  # trace_tau = dt by default: the trace is the last step's spikes
+    fresh = model.advance(default, state, current, noise)
+    np.testing.assert_array_equal(fresh.x, fresh.s)
+    np.testing.assert_array_equal(fresh.s, new.s)
 
 
 def test_the_window_estimate_counts_the_last_steps_of_a_phase():
