@@ -42,6 +42,15 @@ def test_dt_too_coarse_for_the_rates_is_refused():
     spiking_spec(neuron={"max_rate": "2 kHz"})  # exactly one spike per step at rho = 1: allowed
 
 
+def test_refractoriness_is_refused_by_name():
+    """No engine implements a refractory period for this model: the key is refused, naming
+    it, rather than trained by one engine and ignored by another."""
+    err = spec_error(neuron={"refractory": "2 ms"})
+    assert err.key == "model.neuron.refractory" and "unknown key" in str(err)
+    err = spec_error(neuron={}, hidden=[{"size": 8, "neuron": {"refractory": "2 ms"}}])
+    assert err.key == "model.hidden[0].neuron.refractory"
+
+
 def test_common_noise_needs_two_nudged_phases():
     err = spec_error(ep={"nudging": "positive", "common_noise": True})
     assert err.key == "ep" and "centered" in str(err)
