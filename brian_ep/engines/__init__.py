@@ -36,6 +36,9 @@ register_engine(
         "positions (and feeds back through its transpose); this engine builds dense projections only",
     },
 )
+_NO_EVENTS = ("this engine presents a sample as one static vector; the numpy and brian2 engines present event bins "
+              "in order through the free phase")
+
 register_engine("numpy", "brian_ep.engines.numpy_batched:NumpyEngine", "the same EP mathematics, batched in numpy")
 register_engine(
     "torch",
@@ -44,6 +47,7 @@ register_engine(
     options=TorchOptions,
     requires=("torch", "array_api_compat"),
     extra="torch",
+    refuses={"events": _NO_EVENTS},
 )
 register_engine(
     "bp",
@@ -52,6 +56,7 @@ register_engine(
     options=BackpropOptions,
     requires=("torch",),
     extra="baselines",
+    refuses={"events": _NO_EVENTS},
 )
 register_engine(
     "bptt_crnn",
@@ -60,6 +65,7 @@ register_engine(
     options=CrnnOptions,
     requires=("torch",),
     extra="baselines",
+    refuses={"events": _NO_EVENTS},
 )
 register_engine(
     "bptt_snn",
@@ -68,4 +74,5 @@ register_engine(
     options=SnnOptions,
     requires=("torch", "snntorch"),
     extra="baselines",
+    refuses={"events": _NO_EVENTS},
 )

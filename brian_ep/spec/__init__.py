@@ -22,6 +22,7 @@ from .quantities import parse_time
 from .schema import (
     ChainSpec,
     AugmentSpec,
+    EventsSpec,
     DataSpec,
     EPSpec,
     HiddenStack,
@@ -57,6 +58,7 @@ __all__ = [
     "EPSpec",
     "OptimSpec",
     "AugmentSpec",
+    "EventsSpec",
     "DataSpec",
     "RunSpec",
     "LayerSpec",
