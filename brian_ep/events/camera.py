@@ -26,7 +26,12 @@ import numpy as np
 
 from .arrays import EVENT_DTYPE, make_events
 
-__all__ = ["camera_events", "log_intensity"]
+__all__ = ["camera_events", "log_intensity", "TOLERANCE"]
+
+#: A level reached to within this fraction of a threshold counts as crossed, so the rounding of
+#: the accumulated reference (``L_ref`` moves by ``C`` per event) never loses an event at an exact
+#: multiple of ``C`` (e.g. a pixel that returns to its first intensity returns to its first reference).
+TOLERANCE = 1e-9
 
 
 def log_intensity(frames, offset: float = 0.1) -> np.ndarray:
@@ -86,7 +91,7 @@ def _crossings(L0, L1, ref, C, t0, t1):
     """The threshold crossings of every pixel between two frames: ``((pixel, t, p) or None,
     new reference)``."""
     delta = L1 - ref
-    n = np.floor(np.abs(delta) / C).astype(np.int64)
+    n = np.floor(np.abs(delta) / C + TOLERANCE).astype(np.int64)
     moving = np.flatnonzero(n)
     if moving.size == 0:
         return None, ref

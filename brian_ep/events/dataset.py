@@ -28,7 +28,7 @@ from .saccades import SENSOR, SaccadeConfig, saccade_events
 __all__ = ["EventSet", "event_mnist", "binned_dataset", "GENERATOR_VERSION"]
 
 #: Changes whenever the generator's output changes (part of the cache key).
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 
 @dataclass(frozen=True, eq=False)
