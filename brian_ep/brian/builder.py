@@ -371,7 +371,10 @@ def _relay(ctx, layer, G):
 
     key = f"{layer.name}_relay"
     clock = _input_clock(ctx)
-    relay = EPNeuronGroup(layer.size, ctx.equations(key, eq.relay_equations(ctx.rule.predict)), clock=clock, name=f"{ctx.name}_{key}")
+    relay = EPNeuronGroup(
+        layer.size, ctx.equations(key, eq.relay_equations(ctx.rule.predict)), clock=clock, namespace=dict(ctx.shared),
+        name=f"{ctx.name}_{key}",
+    )
     if not ctx.rule.predict:
         for var in ("f", "ra", "rb"):
             setattr(relay, var, linked_var(G, var))
