@@ -21,11 +21,11 @@ import numpy as np
 
 from ..data import CHECKSUMS, Dataset, cache_dir, load_mnist
 from ..errors import DataError
-from .arrays import EVENT_DTYPE, split_samples
+from .arrays import EVENT_DTYPE, as_events, split_samples
 from .binning import bin_samples
 from .saccades import SENSOR, SaccadeConfig, saccade_events
 
-__all__ = ["EventSet", "event_mnist", "binned_dataset", "GENERATOR_VERSION"]
+__all__ = ["EventSet", "event_set", "event_mnist", "binned_dataset", "GENERATOR_VERSION"]
 
 #: Changes whenever the generator's output changes (part of the cache key).
 GENERATOR_VERSION = 2
@@ -48,6 +48,22 @@ class EventSet:
         """The event arrays of ``split`` (``"train"`` or ``"test"``), one per sample."""
         events, offsets, _ = getattr(self, split)
         return split_samples(events, offsets)
+
+
+def event_set(name, train, test, sensor_size, duration_us: int, n_classes: int, source: str = "arrays") -> EventSet:
+    """An :class:`EventSet` of your own: ``train`` and ``test`` are ``(samples, labels)``
+    pairs, each sample an event array (tonic's, or :func:`~brian_ep.events.arrays.make_events`),
+    ``sensor_size`` is ``(W, H, P)``."""
+    def joined(samples, labels):
+        samples = [as_events(s, f"{name} sample {i}") for i, s in enumerate(samples)]
+        labels = np.asarray(labels, dtype=np.int64)
+        if len(samples) != len(labels):
+            raise DataError(f"{name}: {len(samples)} samples but {len(labels)} labels; give one label per sample.")
+        offsets = np.concatenate([[0], np.cumsum([len(s) for s in samples])]).astype(np.int64)
+        events = np.concatenate(samples) if samples else np.zeros(0, dtype=EVENT_DTYPE)
+        return events, offsets, labels
+
+    return EventSet(name, joined(*train), joined(*test), tuple(sensor_size), int(duration_us), int(n_classes), source)
 
 
 def event_mnist(n_train: int, n_test: int, config: SaccadeConfig = SaccadeConfig(), directory=None, cache=None) -> EventSet:
