@@ -1,4 +1,5 @@
-import time, numpy as np
+import time
+import numpy as np
 from brian_ep.spec import load_spec
 from brian_ep.splits import prepare_data
 t=time.time()

@@ -16,6 +16,7 @@ from brian2 import check_units, second
 
 from .architecture import build_architecture
 from .maths.params import Params, initial_params
+from .maths.stream import stream_of
 from .spec.load import load_spec
 from .weights import check_params
 
@@ -151,7 +152,8 @@ def build(spec, n_samples: int, x=None, y=None, params: Params | None = None, se
     if not hasattr(spec, "model"):
         spec = load_spec(spec)
     arch = build_architecture(spec)
-    n_in, n_out = arch.input.size, arch.output.size
+    stream = stream_of(spec)  # an event stream: x holds each sample's bins, one after the other
+    n_in, n_out = arch.input.size * (1 if stream is None else stream.bins), arch.output.size
     x = np.zeros((n_samples, n_in)) if x is None else np.asarray(x, dtype=float)
     y = np.zeros((n_samples, n_out)) if y is None else np.asarray(y, dtype=float)
     if x.shape != (n_samples, n_in) or y.shape != (n_samples, n_out):
@@ -162,7 +164,7 @@ def build(spec, n_samples: int, x=None, y=None, params: Params | None = None, se
         params = initial_params(arch, spec.run.seed if seed is None else seed)
     check_params(params, arch, "params")
     data = {"x": x, "y": y, "mask": np.ones(n_samples), "signs": np.ones(n_samples)}
-    net = build_network(arch, spec.ep, spec.optim, n_samples, data, name=name, modify_equations=modify_equations)
+    net = build_network(arch, spec.ep, spec.optim, n_samples, data, name=name, modify_equations=modify_equations, stream=stream)
     net.set_params(params)
     for key, G in list(net.groups.items()) + list(net.relays.items()):
         if key != arch.input.name:

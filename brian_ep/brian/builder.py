@@ -126,9 +126,7 @@ def build_network(
         spikes (they travel by synaptic pathways): a network with spiking layers or a
         spike-encoded input is refused with :class:`~brian_ep.errors.ArgumentError`.
     stream : Stream, optional
-        The input is a stream of time bins (:class:`~brian_ep.maths.stream.Stream`; ``x`` is
-        ``(n_windows, bins * n_input)``): presented bin by bin through the free phase, then
-        held (:mod:`brian_ep.brian.stream`; ``events`` delivery only).
+        ``x`` (``(n_windows, bins * n_input)``) is a stream, presented bin by bin (:mod:`~brian_ep.brian.stream`).
 
     Returns
     -------
@@ -144,8 +142,7 @@ def build_network(
     learning rule, and a ``StateMonitor`` of the free-phase outputs. Each window lasts
     ``ep.window_steps * ep.dt`` (``ep.free_steps * ep.dt`` when predicting).
     """
-    delivery = _delivery(arch, delivery, stream)
-    rule = Rule.from_spec(ep, optim, predict, delivery)
+    rule = Rule.from_spec(ep, optim, predict, _delivery(arch, delivery, stream))
     ctx = _context(arch, ep, optim, n_windows, data or {}, name, modify_equations, rule, stream)
     groups = {arch.input.name: _input_group(ctx)}
     for layer in arch.free_layers:
