@@ -18,9 +18,11 @@ tests check that both give the same events):
   DVS128 Gesture pairs each file with ``<name>_labels.csv`` (``class, startTime_usec,
   endTime_usec``): :func:`read_gesture_samples` cuts the file into labelled samples.
 
-Where tonic is installed its readers could be used as they are, but they accept a truncated
-file without a word (``np.fromfile`` reads what is there); these readers check the sizes and
-raise :class:`~brian_ep.errors.DataError` naming the file, the byte offset and the fix.
+These are the project's own readers rather than tonic's: tonic 1.7.0 reads a truncated AEDAT
+packet as the events that are there without a word, fails on a truncated N-MNIST file with a
+numpy broadcasting error, and its ``read_dvs_ibm`` fails on every file (it unpacks two values
+from a function that returns three). These check the sizes and raise
+:class:`~brian_ep.errors.DataError` naming the file, the byte offset and the fix.
 """
 
 from __future__ import annotations
