@@ -43,8 +43,10 @@ def free_phase_input(arch, params, x, n_steps, stream=None):
         return x, input_drive(arch, params, x), None
     frames = stream.frames(x)
     held = stream.held(frames)
-    held_drive = input_drive(arch, params, held)
-    per_bin = [input_drive(arch, params, frames[:, b, :]) for b in range(stream.bins)]
+    n, xp = frames.shape[0], namespace(x)
+    every = input_drive(arch, params, xp.reshape(frames, (n * stream.bins, frames.shape[2])))  # one product for all bins
+    per_bin = [{k: xp.reshape(v, (n, stream.bins, *v.shape[1:]))[:, b, ...] for k, v in every.items()} for b in range(stream.bins)]
+    held_drive = per_bin[-1] if stream.hold == "last" else input_drive(arch, params, held)
     drives = [held_drive if b is None else per_bin[b] for b in stream.step_bins(n_steps)]
     return held, held_drive, drives
 
