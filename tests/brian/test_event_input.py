@@ -21,7 +21,7 @@ from brian_ep.spec import load_spec
 DIGITS = Path(__file__).resolve().parents[2] / "network_specs" / "digits.yaml"
 SENSOR = (4, 3, 2)  # 2 polarities x 3 rows x 4 columns: 24 channels
 BINS, BIN_STEPS = 3, 3
-N = 40
+N = 50
 
 
 def _spec(**extra):
@@ -29,7 +29,7 @@ def _spec(**extra):
         "model.input.size": 24, "model.hidden": [{"size": 12}], "data.dataset": "events",
         "data.events": {"bins": BINS, "bin_duration": "10 ms", "bin_steps": BIN_STEPS},
         "ep.free_steps": 12, "ep.nudged_steps": 4, "optim.lr_schedule": "constant", "model.chain.lr": [0.1, 0.05],
-        "run.chunk_size": 20, "run.brian2": {"target": "numpy", "device": "runtime"},
+        "run.chunk_size": 25, "run.brian2": {"target": "numpy", "device": "runtime"},
     }
     return load_spec(DIGITS, overrides={**over, **extra})
 
@@ -49,7 +49,7 @@ def _train(engine, x, y, noise=None):
     if noise is not None:
         engine.set_noise(noise)
     try:
-        out = [engine.train_chunk(x[:20], y[:20]).outputs, engine.train_chunk(x[20:], y[20:]).outputs]
+        out = [engine.train_chunk(x[:25], y[:25]).outputs, engine.train_chunk(x[25:], y[25:]).outputs]
         return engine.get_params(), np.concatenate(out), engine.predict(x[:10])
     finally:
         engine.close()
@@ -74,7 +74,7 @@ def _same_weights(spec, directory=None, noise_seed=None):
 
 
 def test_same_events_same_weights_rate_network():
-    """Rate neurons, softmax readout, runtime numpy target: 40 samples in two chunks."""
+    """Rate neurons, softmax readout, runtime numpy target: 50 samples in two chunks."""
     _same_weights(_spec())
 
 
