@@ -155,6 +155,7 @@ def test_runtime_numpy_target_equals_maths(config, data):
     _check_equals_maths(config, data, **{"run.target": "numpy"})
 
 
+@pytest.mark.compiles
 def test_cython_target_equals_maths(data):
     x, y, signs, x_test = data
     spec = _spec(**{"run.target": "cython"})
@@ -164,6 +165,7 @@ def test_cython_target_equals_maths(data):
     np.testing.assert_allclose(pred, ref_pred, atol=1e-9)
 
 
+@pytest.mark.compiles
 def test_all_three_targets_give_the_same_weights(data, tmp_path):
     """numpy, cython and cpp_standalone (each chosen by the spec's run.device/run.target)
     after the same 200 samples: equal weights."""
