@@ -59,11 +59,12 @@ def compilations() -> dict:
     return counts
 
 
-def check(item, before: dict, phase: str) -> None:
-    """Fail ``item`` if it compiled something in ``phase`` without the ``compiles`` marker."""
+def check(item, before: dict, phase: str, now: dict | None = None) -> None:
+    """Fail ``item`` if it compiled something in ``phase`` (from the counts ``before`` to
+    ``now``, default the present ones) without the ``compiles`` marker."""
     if item.get_closest_marker("compiles") is not None:
         return
-    now = compilations()
+    now = compilations() if now is None else now
     started = [f"{what} ({now[what] - n:+d})" for what, n in before.items() if now[what] != n]
     if started:
         raise AssertionError(
