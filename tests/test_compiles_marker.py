@@ -48,7 +48,7 @@ def test_standalone_cases_carry_the_marker_and_runtime_cases_do_not(collected):
     assert not any("compiles" in items[k] for k in runtime)
     only = [k for k in items if k.startswith("test_standalone_respects_a_device_chosen_by_the_user")]
     assert only and all("compiles" in items[k] for k in only)  # standalone_only: its one case compiles
-    assert "compiles" in items["test_cython_target_equals_maths"]  # marked by hand
+    assert "compiles" in items["test_every_target_equals_maths_and_the_others"]  # marked by hand
     assert not any("compiles" in items[k] for k in items if k.startswith("test_runtime_numpy_target_equals_maths"))
 
 
