@@ -8,7 +8,8 @@ other) just to raise an error.
 
 from __future__ import annotations
 
-__all__ = ["BrianEPError", "SpecError", "DataError", "DivergenceError", "ArgumentError", "Interrupted", "DIVERGENCE_ADVICE"]
+__all__ = ["BrianEPError", "SpecError", "DataError", "DivergenceError", "ArgumentError", "RegistrationError", "Interrupted",
+           "DIVERGENCE_ADVICE"]
 
 #: What to change when the dynamics or the weights diverge (appended to divergence errors).
 DIVERGENCE_ADVICE = (
@@ -75,6 +76,11 @@ class DivergenceError(BrianEPError, FloatingPointError):
 
 class ArgumentError(BrianEPError):
     """A command-line argument or a Python API argument cannot be used."""
+
+
+class RegistrationError(BrianEPError, ValueError):
+    """A neuron model or engine cannot be registered (its name is taken, or the object is not
+    one): the same rule for both registries."""
 
 
 class Interrupted(BrianEPError):

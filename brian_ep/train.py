@@ -22,7 +22,7 @@ from . import health
 from .architecture import build_architecture
 from .augment import plan_augmentation
 from .data import one_hot
-from .engines import make_engine
+from .engines import get_engine_entry, make_engine
 from .epochs import chunk_length, epoch_order, lr_factor, nudge_signs
 from .errors import DIVERGENCE_ADVICE, DivergenceError, Interrupted
 from .interrupts import StopGuard
@@ -245,7 +245,7 @@ class _Loop:
             params = engine.get_params()
             self._warn(health.stalled(self.spec, self.arch, self.before, params, *self.probe))
             self.before = None
-        if not self.unsettled_warned and engine.trains_by_ep:
+        if not self.unsettled_warned and get_engine_entry(self.spec.run.engine).trains_by_ep:
             message = health.settling(self.spec, self.arch, params if params is not None else engine.get_params(), self.probe[0])
             self.unsettled_warned = message is not None
             self._warn(message)

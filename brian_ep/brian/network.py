@@ -179,6 +179,49 @@ class EPNetwork:
         # with the network (the view does not keep it alive)
         return np.array(values[:, 1 : self.n_windows + 1].T)
 
+    def check_health(self, warn: bool = True) -> list:
+        """The checks ``brian-ep train`` makes, for a network you run in your own script: after
+        ``net.network.run(...)``, whether a free layer's rates sit where the activation is flat
+        (:func:`brian_ep.health.saturated`, from the groups' membrane potentials ``u``) and whether
+        the output is the same for every sample window so far
+        (:func:`brian_ep.health.identical_outputs`).
+
+        Parameters
+        ----------
+        warn : bool
+            Also log each finding as a warning of the ``brian_ep.health`` logger (shown like
+            Brian2's warnings; ``brian-ep`` prints them as paragraphs).
+
+        Returns
+        -------
+        list of str
+            One paragraph per problem found, with the advice that ``train`` gives; empty for
+            a healthy network.
+
+        Raises
+        ------
+        ArgumentError
+            Under a standalone device before the program has run (nothing to check yet).
+        """
+        import logging
+
+        from .. import health
+
+        try:
+            potentials = {layer.name: np.asarray(self.groups[layer.name].u[:]) for layer in self.arch.free_layers}
+        except NotImplementedError:
+            raise ArgumentError(
+                "check_health reads the state of the network's groups: under a standalone device, run the network "
+                "(net.network.run(net.duration)) before calling it"
+            ) from None
+        windows_run = int(float(self.network.t) / float(self.window_duration))  # the outputs latched so far
+        outputs = self.outputs()[:windows_run]
+        found = [m for m in (health.saturated(self.arch, potentials), health.identical_outputs(outputs)) if m]
+        if warn:
+            for message in found:
+                logging.getLogger("brian_ep.health").warning(message)
+        return found
+
     def listing(self) -> str:
         """Every equation and every piece of code of the network, with its clock and slot,
         as one readable text (what Brian2 generates its code from)."""

@@ -57,10 +57,6 @@ class Engine(ABC):
     #: one process of a data-parallel run).
     is_main_process = True
 
-    #: Whether the engine trains by EP's free and nudged phases, so that the trainer's check
-    #: of the free phase settling in ``ep.free_steps`` applies (false for the backprop baselines).
-    trains_by_ep = True
-
     def __init__(self, spec, arch, params: Params, optim_state: OptimState, workdir=None):
         self.spec = spec
         self.arch = arch

@@ -27,7 +27,17 @@ __all__ = ["load_spec", "spec_from_dict", "spec_to_dict", "dump_spec", "apply_ov
 
 #: Keys that older versions accepted, with the reason they are gone (a spec that still has
 #: one is refused with this reason instead of "unknown key").
+_MOVED_TO_BRIAN2 = (
+    "moved: Brian2's settings have their own section, so run.device, run.target and run.threads are now "
+    "run.brian2.device, run.brian2.target and run.brian2.threads; write e.g. run: {brian2: {device: cpp_standalone, "
+    "threads: 2}} (on the command line: --device, --target or --set run.brian2.threads=2). Every engine's settings "
+    "live in run.<engine>, as torch's in run.torch"
+)
+
 REMOVED_KEYS = {
+    ("run", "device"): _MOVED_TO_BRIAN2,
+    ("run", "target"): _MOVED_TO_BRIAN2,
+    ("run", "threads"): _MOVED_TO_BRIAN2,
     ("ep", "loss"): (
         "was removed: the loss follows from model.readout (kind 'none': squared error of the output layer; "
         "'softmax': cross-entropy of the readout), so a separate key could only contradict it. Delete the key"

@@ -577,13 +577,14 @@ class DataSpec(_Frozen):
 
 class RunSpec(_Frozen):
     """How to run: ``epochs``, ``seed``, the ``engine`` (a registered engine,
-    :mod:`brian_ep.engines`: ``brian2``, one sample at a time as Brian2 equations; ``numpy``,
-    the same mathematics batched), the Brian2 ``device`` (``runtime`` with codegen ``target``
-    numpy or cython, ``cpp_standalone``, or ``cuda_standalone`` on an NVIDIA GPU with the
-    optional ``brian2cuda``), and ``chunk_size`` (samples per engine call, i.e.
-    between checkpoints), ``threads`` (OpenMP threads for standalone, 0: one), and ``dtype``
-    (arithmetic of the batched engines, and of the Brian2 state variables). An engine with settings of its own reads them from
-    the section named after it (``run.<engine>: {...}``)."""
+    :mod:`brian_ep.engines`: ``brian2``, one sample at a time as Brian2 equations; ``numpy``
+    and ``torch``, the same mathematics batched; the baselines), ``chunk_size`` (samples per
+    engine call, i.e. between checkpoints), ``eval_batch_size`` and ``dtype`` (arithmetic of
+    the batched engines, and of the Brian2 state variables). An engine with settings of its
+    own reads them from the section named after it (``run.<engine>: {...}``): Brian2's
+    ``device``, codegen ``target`` and OpenMP ``threads`` are ``run.brian2: {device, target,
+    threads}`` (:class:`~brian_ep.engines.brian_options.BrianOptions`), torch's are
+    ``run.torch``."""
 
     model_config = ConfigDict(
         frozen=True, extra="allow", arbitrary_types_allowed=True, validate_default=True, allow_inf_nan=False
@@ -592,10 +593,7 @@ class RunSpec(_Frozen):
     epochs: int = Field(default=10, gt=0)
     seed: int = Field(default=0, ge=0)
     engine: str = "brian2"
-    device: Literal["runtime", "cpp_standalone", "cuda_standalone"] = "runtime"
-    target: Literal["numpy", "cython"] = "cython"
     chunk_size: int = Field(default=2000, gt=0)
-    threads: int = Field(default=0, ge=0)
     eval_batch_size: int = Field(default=1000, gt=0)
     dtype: Literal["float64", "float32"] = "float64"
     _engine_options: dict = PrivateAttr(default_factory=dict)
@@ -612,7 +610,7 @@ class RunSpec(_Frozen):
                 raise _unknown_key(key, sorted(type(self).model_fields) + list(engine_names()), ())
             if not isinstance(value, dict):
                 raise KeyedValueError(f"must be a mapping of the '{key}' engine's options (got {value!r})", (key,))
-            self._engine_options[key] = _options(get_engine_entry(key).options, value, (key,))
+            self._engine_options[key] = _options(get_engine_entry(key).options_model(), value, (key,))
         return self
 
     def engine_options(self, name: str | None = None):
@@ -620,7 +618,7 @@ class RunSpec(_Frozen):
         ``None`` if it has none; engine defaults apply where the section is absent."""
         name = self.engine if name is None else name
         if name not in self._engine_options:
-            options = get_engine_entry(name).options
+            options = get_engine_entry(name).options_model()
             return None if options is None else options()
         return self._engine_options[name]
 

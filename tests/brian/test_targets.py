@@ -149,23 +149,23 @@ BOTH_DEVICES = [
 def test_brian2_equals_maths(config, data, brian_device, tmp_path):
     """The same weights, outputs and predictions as the mathematics, under the runtime
     device (numpy target) and under cpp_standalone (chosen by the device fixture)."""
-    _check_equals_maths(config, data, directory=str(tmp_path / "sa"), **{"run.target": "numpy"})
+    _check_equals_maths(config, data, directory=str(tmp_path / "sa"), **{"run.brian2.target": "numpy"})
 
 
 @pytest.mark.parametrize("config", sorted(set(CONFIGS) - set(BOTH_DEVICES)))
 def test_runtime_numpy_target_equals_maths(config, data):
-    _check_equals_maths(config, data, **{"run.target": "numpy"})
+    _check_equals_maths(config, data, **{"run.brian2.target": "numpy"})
 
 
 @pytest.mark.compiles
 def test_every_target_equals_maths_and_the_others(data, tmp_path):
-    """numpy, cython and cpp_standalone (each chosen by the spec's run.device/run.target)
+    """numpy, cython and cpp_standalone (each chosen by the spec's run.brian2.device/target)
     after the same 200 samples: the weights, outputs and predictions of the mathematics, and
     the same weights on all three."""
     x, y, signs, x_test = data
     results = {}
     for target, device in (("numpy", "runtime"), ("cython", "runtime"), ("numpy", "cpp_standalone")):
-        spec = _spec(**{"run.target": target, "run.device": device})
+        spec = _spec(**{"run.brian2.target": target, "run.brian2.device": device})
         arch, params, ref, ref_out, ref_pred = _reference(spec, x, y, signs, x_test)
         assert ref.max_abs_diff(params) > 1e-3, "the network did not learn: the comparison would be vacuous"
         got, out, pred = _brian(spec, arch, params, x, y, signs, x_test, directory=str(tmp_path / device))
