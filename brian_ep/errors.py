@@ -44,18 +44,19 @@ class SpecError(BrianEPError, ValueError):
         What would be accepted, e.g. ``"one of 'rate'"``.
     """
 
-    def __init__(self, message, key=None, source=None, allowed=None):
+    def __init__(self, message: object, key: str | None = None, source: str | None = None, allowed: str | None = None) -> None:
         self.message = str(message)
         self.key = key
         self.source = source
         self.allowed = allowed
         super().__init__(self.format())
 
-    def with_source(self, source):
+    def with_source(self, source: str | None) -> SpecError:
         """Return the same error with the spec's file name attached."""
         return SpecError(self.message, key=self.key, source=source, allowed=self.allowed)
 
-    def format(self):
+    def format(self) -> str:
+        """The one-paragraph message: ``<file>: key '<key>': <message>. Allowed: <allowed>.``"""
         where = self.source or "spec"
         text = f"{where}: "
         if self.key:
@@ -91,6 +92,6 @@ class Interrupted(BrianEPError):
 
     exit_code = 130
 
-    def __init__(self, message, exit_code: int = 130):
+    def __init__(self, message: str, exit_code: int = 130) -> None:
         super().__init__(message)
         self.exit_code = exit_code

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from .engines.registry import get_engine_entry
 from .errors import ArgumentError, BrianEPError, DataError, SpecError
-from .maths.optim import init_optim_state
+from .maths.optim import OptimState, init_optim_state
 from .maths.params import Params, initial_params
 from .resume import check_resume
 from .runlock import RunLock, end_orphans, remove_stale_temporaries
@@ -36,7 +36,7 @@ class Begin:
     run directory's history records (``event``, allowed spec ``changes``)."""
 
     params: Params
-    optim_state: object
+    optim_state: OptimState
     position: dict
     metrics: dict
     event: str

@@ -1,12 +1,12 @@
 """Engines: the interface that training uses, and the registry of the engines that implement it.
 
-Built in (:mod:`brian_ep.engines.builtin`): ``brian2`` (EP as Brian2 equations,
-:mod:`brian_ep.engines.brian`), ``numpy`` (the same mathematics batched,
-:mod:`brian_ep.engines.numpy_batched`), ``torch`` (the same mathematics on torch tensors, CPU or
-CUDA, data-parallel under ``torchrun``, :mod:`brian_ep.engines.torch_engine`) and the baselines
-``bp`` (:mod:`brian_ep.baselines.backprop`), ``bptt_crnn`` (:mod:`brian_ep.baselines.crnn`) and
-``bptt_snn`` (:mod:`brian_ep.baselines.snn`). Each is imported when first used; third-party
-engines arrive through the entry point group ``brian_ep.engines`` (:mod:`brian_ep.plugins`).
+Built in (``brian_ep.engines.builtin``): ``brian2`` (EP as Brian2 equations,
+``brian_ep.engines.brian``), ``numpy`` (the same mathematics batched,
+``brian_ep.engines.numpy_batched``), ``torch`` (the same mathematics on torch tensors, CPU or
+CUDA, data-parallel under ``torchrun``, ``brian_ep.engines.torch_engine``) and the baselines
+``bp`` (``brian_ep.baselines.backprop``), ``bptt_crnn`` (``brian_ep.baselines.crnn``) and
+``bptt_snn`` (``brian_ep.baselines.snn``). Each is imported when first used; third-party
+engines arrive through the entry point group ``brian_ep.engines`` (``brian_ep.plugins``).
 """
 
 from .base import ChunkResult, Engine, make_engine

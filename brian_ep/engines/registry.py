@@ -7,7 +7,7 @@ gives the class itself; its options model and capability functions may be given 
 What other modules need to know about an engine (where it computes, whether it runs one
 sample at a time, its memory, its steps per sample, whether it trains by EP) is asked of its
 entry, never derived from its name. Adding an engine (or a baseline) is one module plus one
-:func:`register_engine` call (the same rule as the neuron models: a name taken by another
+:func:`~brian_ep.engines.register_engine` call (the same rule as the neuron models: a name taken by another
 engine is refused unless ``replace=True``); a third-party package registers its engines
 through the entry point group ``brian_ep.engines`` (:mod:`brian_ep.plugins`).
 """
@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, Callable, Optional
 
@@ -25,6 +26,11 @@ from ..plugins import ENGINE_GROUP, load_group
 
 __all__ = ["EngineEntry", "register_engine", "unregister_engine", "engine_names", "get_engine_entry", "engine_class",
            "resolve", "reload_plugins"]
+
+
+#: A validated spec, :class:`brian_ep.spec.Spec` (typed ``Any`` here: the spec imports this
+#: registry to validate ``run.engine``, so the registry cannot import the spec back).
+Spec = Any
 
 
 def resolve(target: Any) -> Any:
@@ -66,7 +72,7 @@ class EngineEntry:
         rather than mini-batches; the resource estimate names ``run.chunk_size`` for it.
     memory : callable, str or None
         ``memory(spec, arch, n_samples) -> (state_bytes, chunk_bytes)``; ``None``: the
-        estimate of a batched engine (:func:`brian_ep.resources.estimate`).
+        estimate of a batched engine (``brian_ep.resources.estimate``).
     steps : callable, str or None
         ``steps(spec) -> int``: time steps simulated per training sample (for the comparison
         report); ``None``: EP's window (``ep.window_steps``) for an engine that trains by EP.
@@ -79,12 +85,12 @@ class EngineEntry:
     """
 
     name: str
-    target: object
+    target: str | type
     description: str = ""
     options: Any = None
-    requires: tuple = ()
+    requires: tuple[str, ...] = ()
     extra: Optional[str] = None
-    refuses: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    refuses: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     device: Any = None
     one_sample_at_a_time: bool = False
     memory: Any = None
@@ -96,29 +102,38 @@ class EngineEntry:
         """The options model (imported if given as ``"module:Class"``), or ``None``."""
         return resolve(self.options)
 
-    def computes_on(self, spec) -> str:
+    def computes_on(self, spec: Spec) -> str:
         """Where a run of ``spec`` on this engine computes (``cpp_standalone``, ``cuda``...)."""
         if self.device is not None:
             return str(resolve(self.device)(spec))
         return str(getattr(spec.run.engine_options(self.name), "device", "cpu"))
 
-    def memory_estimate(self) -> Optional[Callable]:
+    def memory_estimate(self) -> Optional[Callable[..., tuple[int, int]]]:
         """The engine's own memory estimate ``(spec, arch, n_samples) -> (state, chunk)``,
         or ``None`` for the batched engines' estimate."""
         return resolve(self.memory)
 
-    def steps_per_sample(self, spec) -> Optional[int]:
+    def steps_per_sample(self, spec: Spec) -> Optional[int]:
         """Time steps simulated per training sample, or ``None`` where that is unknown."""
         if self.steps is not None:
             return int(resolve(self.steps)(spec))
         return spec.ep.window_steps if self.trains_by_ep else None
 
 
-_ENGINES: dict = {}
+_ENGINES: dict[str, EngineEntry] = {}
 
 
-def register_engine(name: str, target, description: str = "", options=None, requires=(), extra=None, refuses=None,
-                    replace: bool = False, **capabilities) -> EngineEntry:
+def register_engine(
+    name: str,
+    target: str | type,
+    description: str = "",
+    options: type | str | None = None,
+    requires: Iterable[str] = (),
+    extra: str | None = None,
+    refuses: Mapping[str, str] | None = None,
+    replace: bool = False,
+    **capabilities: Any,
+) -> EngineEntry:
     """Make an engine selectable as ``run.engine: <name>``; returns its entry.
 
     Parameters
@@ -158,17 +173,17 @@ def unregister_engine(name: str) -> None:
     _ENGINES.pop(name, None)
 
 
-_PLUGINS = {"loaded": False}
+_PLUGINS: dict[str, bool] = {"loaded": False}
 
 
-def _register_plugin(name: str, obj) -> None:
+def _register_plugin(name: str, obj: Any) -> None:
     if not isinstance(obj, type):
         raise RegistrationError(f"the entry point '{name}' must name an Engine subclass or a function that registers engines")
     doc = (obj.__doc__ or "").strip().splitlines()
     register_engine(name, obj, doc[0] if doc else f"engine of the plug-in '{name}'", options=getattr(obj, "options", None))
 
 
-def _loaded() -> dict:
+def _loaded() -> dict[str, EngineEntry]:
     """The registry, after the engines of installed plug-ins were added (once per process)."""
     if not _PLUGINS["loaded"]:
         _PLUGINS["loaded"] = True  # first: a plug-in that asks the registry must not recurse
@@ -181,7 +196,7 @@ def reload_plugins() -> None:
     _PLUGINS["loaded"] = False
 
 
-def engine_names() -> tuple:
+def engine_names() -> tuple[str, ...]:
     """Names of the registered engines (plug-ins included), in registration order."""
     return tuple(_loaded())
 
@@ -195,7 +210,7 @@ def get_engine_entry(name: str) -> EngineEntry:
         raise ArgumentError(f"unknown engine {name!r}; registered: {', '.join(map(repr, engines))}") from None
 
 
-def engine_class(name: str):
+def engine_class(name: str) -> type:
     """The engine class called ``name``, importing its module (and checking its
     requirements) the first time."""
     entry = get_engine_entry(name)
@@ -203,4 +218,5 @@ def engine_class(name: str):
     if missing:
         how = f"pip install 'brian_ep[{entry.extra}]'" if entry.extra else f"pip install {' '.join(missing)}"
         raise ArgumentError(f"the engine '{name}' needs {', '.join(missing)}, which is not installed; install it with {how}")
-    return resolve(entry.target)
+    cls: type = resolve(entry.target)
+    return cls

@@ -14,6 +14,8 @@ Adding a model is one new module plus one :func:`register_neuron_model` call (se
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..errors import RegistrationError
 from ..plugins import NEURON_GROUP, load_group
 from .base import NeuronModel
@@ -23,8 +25,8 @@ from .rate import RateNeuron
 __all__ = ["NeuronModel", "RateNeuron", "BernoulliNeuron", "register_neuron_model", "unregister_neuron_model", "get_neuron_model",
            "neuron_model_names", "reload_plugins"]
 
-_MODELS: dict = {}
-_PLUGINS = {"loaded": False}
+_MODELS: dict[str, NeuronModel] = {}
+_PLUGINS: dict[str, bool] = {"loaded": False}
 
 
 def register_neuron_model(model: NeuronModel, replace: bool = False) -> NeuronModel:
@@ -56,11 +58,11 @@ def register_neuron_model(model: NeuronModel, replace: bool = False) -> NeuronMo
     return model
 
 
-def _register_plugin(name: str, obj) -> None:
+def _register_plugin(name: str, obj: Any) -> None:
     register_neuron_model(obj() if isinstance(obj, type) else obj)
 
 
-def _loaded() -> dict:
+def _loaded() -> dict[str, NeuronModel]:
     """The registry, after the models of installed plug-ins were added (once per process)."""
     if not _PLUGINS["loaded"]:
         _PLUGINS["loaded"] = True  # first: a plug-in that asks the registry must not recurse
@@ -87,7 +89,7 @@ def get_neuron_model(name: str) -> NeuronModel:
         raise ValueError(f"unknown neuron model {name!r}; registered: {', '.join(map(repr, models))}") from None
 
 
-def neuron_model_names() -> tuple:
+def neuron_model_names() -> tuple[str, ...]:
     """Names of the registered models (plug-ins included), in registration order."""
     return tuple(_loaded())
 

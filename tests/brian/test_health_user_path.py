@@ -13,7 +13,7 @@ from brian2 import ms, prefs
 import brian_ep
 from brian_ep.architecture import build_architecture
 from brian_ep.errors import ArgumentError
-from brian_ep.health import identical_outputs, saturated
+from brian_ep.activity import identical_outputs, saturated
 from brian_ep.maths.params import initial_params
 
 pytestmark = pytest.mark.codegen_independent
