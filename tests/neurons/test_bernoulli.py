@@ -104,10 +104,11 @@ def test_sparse_spikes_carry_more_current_and_keep_the_mean():
 
 def test_the_trace_of_sparse_spikes_follows_its_recurrence_and_estimates_the_rate():
     """With ``max_rate`` set (200 Hz at dt 0.5 ms: q = 0.1), the trace obeys its definition
-    ``x <- x + eps_x (s / q - x)`` (eps_x = dt / trace_tau = 0.2) step by step, and since
+    ``x <- x + eps_x (s / q - x)`` (eps_x = dt / trace_tau = 0.2, trace_tau set to 2.5 ms so
+    that the trace has a memory) step by step, and since
     ``E[s / q] = rho(u)`` its mean over samples converges to ``rho(u)``, the rate it estimates
     (here ``rho(0.6) = 0.6``: a constant current 0.6, the default ``hard_sigmoid``)."""
-    layer, model = _layer(max_rate="200 Hz"), get_neuron_model("bernoulli")
+    layer, model = _layer(max_rate="200 Hz", trace_tau="2.5 ms"), get_neuron_model("bernoulli")
     q, eps_x = 0.1, 0.2
     assert model.q(layer) == pytest.approx(q) and model.eps_x(layer) == pytest.approx(eps_x)
     n, rng = 4000, np.random.default_rng(2)
