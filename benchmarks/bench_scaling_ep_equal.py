@@ -44,7 +44,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scaling_ep_pmlp import PMLP, hard_sigmoid, load_weights, train_pmlp  # noqa: E402
+from scaling_ep_pmlp import PMLP, copy_neurons, hard_sigmoid, load_weights, train_pmlp  # noqa: E402
 
 __all__ = ["SETTINGS", "equal_spec", "check_equal", "make_rows", "time_rows", "main"]
 
@@ -127,12 +127,9 @@ def _pmlp(sizes, params, names, device, dtype, code=None):
 
     if code:
         mu = _their_code(code)
-
         model, copy = mu.P_MLP(list(sizes), activation=mu.hard_sigmoid), mu.copy
     else:
-        from scaling_ep_pmlp import copy_neurons as copy
-
-        model = PMLP(list(sizes), activation=hard_sigmoid)
+        model, copy = PMLP(list(sizes), activation=hard_sigmoid), copy_neurons
     model = model.to(device=device, dtype=dtype)
     load_weights(model, params, names)
     optimizer = torch.optim.SGD([{"params": s.parameters(), "lr": SETTINGS["lr"]} for s in model.synapses])
@@ -208,7 +205,9 @@ def _params_of(model, names):
 
 
 def make_rows(batch, device, nudging, code=None, numpy_row=True):
-    """``(label, train(x, y_onehot, labels_tensor))`` of every row at one batch size."""
+    """``(label, train)`` of every row at one batch size, all from the same initial weights;
+    ``train(x, y, xs, ys)`` trains one chunk: numpy images ``x`` and one-hot targets ``y`` for
+    the engines, host tensors ``xs`` and integer labels ``ys`` for P_MLP."""
     import torch
 
     params, names = _initial(SETTINGS["sizes"])
