@@ -11,35 +11,43 @@ the Brian2 objects of a network with its weights loaded.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
-from brian2 import check_units, second
+from brian2 import Quantity, check_units, second
 
 from .architecture import build_architecture
 from .maths.params import Params, initial_params
 from .spec.load import load_spec
+from .spec.schema import Spec
 from .weights import check_params
+
+if TYPE_CHECKING:
+    from .brian.network import EPNetwork
 
 __all__ = ["make_spec", "build", "example_run"]
 
 
 @check_units(tau=second, dt=second, beta=1)
 def make_spec(
-    sizes,
-    activation="hard_sigmoid",
-    tau=None,
-    dt=None,
-    gamma=1.0,
-    lr=0.05,
-    beta=0.5,
-    free_steps=20,
-    nudged_steps=10,
-    nudging="centered",
-    mode="exact",
-    readout="none",
-    dataset="digits",
-    name="ep",
-    **sections,
-):
+    sizes: Sequence[int],
+    activation: str = "hard_sigmoid",
+    tau: Quantity | None = None,
+    dt: Quantity | None = None,
+    gamma: float | Sequence[float] = 1.0,
+    lr: float | Sequence[float] = 0.05,
+    beta: float = 0.5,
+    free_steps: int = 20,
+    nudged_steps: int = 10,
+    nudging: str = "centered",
+    mode: str = "exact",
+    readout: str = "none",
+    dataset: str = "digits",
+    name: str = "ep",
+    **sections: Any,
+) -> Spec:
     """A network spec from arguments, for networks built in Python rather than from a file.
 
     Parameters
@@ -103,7 +111,7 @@ def make_spec(
     return load_spec(data)
 
 
-def _dimensionless(key, value):
+def _dimensionless(key: str, value: Any) -> float | list[float]:
     """``value`` (a number or a list of numbers) as float(s); a ``Quantity`` with units raises
     ``DimensionMismatchError`` naming ``key``."""
     from brian2.units.fundamentalunits import fail_for_dimension_mismatch
@@ -114,7 +122,16 @@ def _dimensionless(key, value):
     return [float(v) for v in values] if isinstance(value, (list, tuple)) else float(value)
 
 
-def build(spec, n_samples: int, x=None, y=None, params: Params | None = None, seed: int | None = None, name="ep", modify_equations=None):
+def build(
+    spec: Spec | str | os.PathLike[str] | Mapping[str, Any],
+    n_samples: int,
+    x: np.ndarray | None = None,
+    y: np.ndarray | None = None,
+    params: Params | None = None,
+    seed: int | None = None,
+    name: str = "ep",
+    modify_equations: Callable[[str, str], str] | None = None,
+) -> EPNetwork:
     """The Brian2 objects of the network ``spec`` describes, with weights loaded.
 
     Parameters
@@ -148,7 +165,7 @@ def build(spec, n_samples: int, x=None, y=None, params: Params | None = None, se
     """
     from .brian.builder import build_network
 
-    if not hasattr(spec, "model"):
+    if not isinstance(spec, Spec):
         spec = load_spec(spec)
     arch = build_architecture(spec)
     n_in, n_out = arch.input.size, arch.output.size
@@ -172,7 +189,7 @@ def build(spec, n_samples: int, x=None, y=None, params: Params | None = None, se
 
 def example_run(n_samples: int = 20, verbose: bool = True) -> float:
     """Train a small network on a few bundled digits with Brian2 (runtime numpy target) and
-    check the weights against the mathematics (:mod:`brian_ep.maths`).
+    check the weights against the mathematics (``brian_ep.maths``).
 
     Returns
     -------

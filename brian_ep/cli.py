@@ -32,7 +32,8 @@ def _overrides(args) -> dict:
         if not key.strip():
             raise ArgumentError(f"--set expects KEY=VALUE with a dotted key such as run.epochs, got '{item}'")
         out[key.strip()] = parse_yaml(value, f"--set {key.strip()}")
-    for key, attr in (("run.device", "device"), ("run.engine", "engine"), ("run.target", "target"), ("run.epochs", "epochs"), ("run.seed", "seed")):
+    for key, attr in (("run.brian2.device", "device"), ("run.engine", "engine"), ("run.brian2.target", "target"), ("run.epochs", "epochs"),
+                      ("run.seed", "seed")):
         value = getattr(args, attr, None)
         if value is not None:
             out[key] = value
@@ -41,6 +42,7 @@ def _overrides(args) -> dict:
 
 def _cmd_train(args) -> int:
     from .rundir import default_run_dir
+    from .session import run_device
     from .spec import load_spec
     from .train import is_main_process, train
 
@@ -55,7 +57,7 @@ def _cmd_train(args) -> int:
         raise ArgumentError("--resume continues the run in --out and --overwrite replaces it; give one of them")
     if args.allow_changes and not args.resume:
         raise ArgumentError("--allow-changes only applies with --resume")
-    where = f"brian2, {spec.run.device}" if spec.run.engine == "brian2" else f"{spec.run.engine} engine, {spec.run.dtype}"
+    where = f"{spec.run.engine} engine on {run_device(spec)}, {spec.run.dtype}"
     main_process = is_main_process()  # under torchrun, one process speaks
     result = train(
         spec, out=out, resume=args.resume, progress=not args.quiet, command=args.command_line,
@@ -187,9 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(p):
         p.add_argument("spec", help="network spec (YAML), e.g. network_specs/digits.yaml")
-        p.add_argument("--device", choices=["runtime", "cpp_standalone", "cuda_standalone"], help="Brian2 device (overrides run.device)")
+        p.add_argument("--device", choices=["runtime", "cpp_standalone", "cuda_standalone"], help="Brian2 device (overrides run.brian2.device)")
         p.add_argument("--engine", choices=engine_names(), help="engine (overrides run.engine)")
-        p.add_argument("--target", choices=["numpy", "cython"], help="runtime code generation target")
+        p.add_argument("--target", choices=["numpy", "cython"], help="Brian2 runtime code generation target (overrides run.brian2.target)")
         p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a spec key, e.g. run.epochs=2")
         p.add_argument("--debug", action="store_true", help="show the traceback of an unexpected error")
 

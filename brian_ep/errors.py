@@ -8,7 +8,8 @@ other) just to raise an error.
 
 from __future__ import annotations
 
-__all__ = ["BrianEPError", "SpecError", "DataError", "DivergenceError", "ArgumentError", "Interrupted", "DIVERGENCE_ADVICE"]
+__all__ = ["BrianEPError", "SpecError", "DataError", "DivergenceError", "ArgumentError", "RegistrationError", "Interrupted",
+           "DIVERGENCE_ADVICE"]
 
 #: What to change when the dynamics or the weights diverge (appended to divergence errors).
 DIVERGENCE_ADVICE = (
@@ -43,18 +44,19 @@ class SpecError(BrianEPError, ValueError):
         What would be accepted, e.g. ``"one of 'rate'"``.
     """
 
-    def __init__(self, message, key=None, source=None, allowed=None):
+    def __init__(self, message: object, key: str | None = None, source: str | None = None, allowed: str | None = None) -> None:
         self.message = str(message)
         self.key = key
         self.source = source
         self.allowed = allowed
         super().__init__(self.format())
 
-    def with_source(self, source):
+    def with_source(self, source: str | None) -> SpecError:
         """Return the same error with the spec's file name attached."""
         return SpecError(self.message, key=self.key, source=source, allowed=self.allowed)
 
-    def format(self):
+    def format(self) -> str:
+        """The one-paragraph message: ``<file>: key '<key>': <message>. Allowed: <allowed>.``"""
         where = self.source or "spec"
         text = f"{where}: "
         if self.key:
@@ -77,6 +79,11 @@ class ArgumentError(BrianEPError):
     """A command-line argument or a Python API argument cannot be used."""
 
 
+class RegistrationError(BrianEPError, ValueError):
+    """A neuron model or engine cannot be registered (its name is taken, or the object is not
+    one): the same rule for both registries."""
+
+
 class Interrupted(BrianEPError):
     """The user stopped a run (Ctrl-C, SIGTERM); the message says what was kept and how to go on.
 
@@ -85,6 +92,6 @@ class Interrupted(BrianEPError):
 
     exit_code = 130
 
-    def __init__(self, message, exit_code: int = 130):
+    def __init__(self, message: str, exit_code: int = 130) -> None:
         super().__init__(message)
         self.exit_code = exit_code

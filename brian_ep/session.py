@@ -13,8 +13,9 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 
+from .engines.registry import get_engine_entry
 from .errors import ArgumentError, BrianEPError, DataError, SpecError
-from .maths.optim import init_optim_state
+from .maths.optim import OptimState, init_optim_state
 from .maths.params import Params, initial_params
 from .resume import check_resume
 from .runlock import RunLock, end_orphans, remove_stale_temporaries
@@ -35,7 +36,7 @@ class Begin:
     run directory's history records (``event``, allowed spec ``changes``)."""
 
     params: Params
-    optim_state: object
+    optim_state: OptimState
     position: dict
     metrics: dict
     event: str
@@ -43,12 +44,9 @@ class Begin:
 
 
 def run_device(spec) -> str:
-    """Where the run computes, as its metrics record it: Brian2's device for the ``brian2``
-    engine (``runtime``, ``cpp_standalone``, ``cuda_standalone``), an engine's own ``device``
-    option where it has one (torch: ``cpu``, ``cuda``...), else ``cpu``."""
-    if spec.run.engine == "brian2":
-        return spec.run.device
-    return str(getattr(spec.run.engine_options(), "device", "cpu"))
+    """Where the run computes, as its metrics record it (the engine's registry entry says:
+    Brian2's device for ``brian2``, ``run.torch.device`` for torch, else ``cpu``)."""
+    return get_engine_entry(spec.run.engine).computes_on(spec)
 
 
 def begin_run(spec, arch, run_dir, resume, overwrite, allow, n_train) -> Begin:

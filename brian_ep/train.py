@@ -13,8 +13,10 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -22,7 +24,7 @@ from . import health
 from .architecture import build_architecture
 from .augment import plan_augmentation
 from .data import one_hot
-from .engines import make_engine
+from .engines import get_engine_entry, make_engine
 from .epochs import chunk_length, epoch_order, lr_factor, nudge_signs
 from .errors import DIVERGENCE_ADVICE, DivergenceError, Interrupted
 from .interrupts import StopGuard
@@ -35,6 +37,10 @@ from .session import begin_run, claimed, new_position, open_run
 from .splits import prepare_data
 from .weights import check_params
 
+if TYPE_CHECKING:
+    from .data import Dataset
+    from .spec.schema import Spec
+
 __all__ = ["TrainResult", "train", "evaluate", "accuracy"]
 
 _LOG = logging.getLogger("brian_ep.train")
@@ -42,15 +48,26 @@ _LOG = logging.getLogger("brian_ep.train")
 
 @dataclass
 class TrainResult:
-    """The outcome of :func:`train`."""
+    """The outcome of :func:`train`.
+
+    Attributes
+    ----------
+    params : Params
+        The final weights and biases.
+    metrics : dict
+        ``{"epochs": [row per epoch, ...], ...}`` as written to ``metrics.json``.
+    run_dir : Path or None
+        The run directory, or ``None`` when nothing was written.
+    """
 
     params: Params
-    metrics: dict
+    metrics: dict[str, Any]
     run_dir: Path | None
 
     @property
     def final_test_accuracy(self) -> float:
-        return self.metrics["epochs"][-1]["test_accuracy"]
+        """Test accuracy after the final epoch (a fraction in [0, 1]; never the best epoch)."""
+        return float(self.metrics["epochs"][-1]["test_accuracy"])
 
 
 @dataclass
@@ -65,14 +82,22 @@ class _Data:
     labels_test: np.ndarray
 
 
-def accuracy(outputs, labels) -> float:
+def accuracy(outputs: np.ndarray, labels: np.ndarray) -> float:
     """Fraction of samples whose largest output is at their label."""
     return float(np.mean(np.argmax(outputs, axis=1) == labels))
 
 
 def train(
-    spec, out=None, resume=False, progress=True, dataset=None, command=None, overwrite=False, allow_changes=(),
-    resume_command=None, on_start=None,
+    spec: Spec,
+    out: str | os.PathLike[str] | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    dataset: Dataset | None = None,
+    command: str | None = None,
+    overwrite: bool = False,
+    allow_changes: Iterable[str] = (),
+    resume_command: str | None = None,
+    on_start: Callable[[], object] | None = None,
 ) -> TrainResult:
     """Train the network described by ``spec``.
 
@@ -113,8 +138,8 @@ def train(
         (at once); the message says what was kept and how to resume.
     """
     (x_tr, l_tr), val, (x_te, l_te) = prepare_data(spec, dataset)
-    data = _Data(x_tr, l_tr, one_hot(l_tr, spec.model.output.size), val, x_te, l_te)
     arch = build_architecture(spec)
+    data = _Data(x_tr, l_tr, one_hot(l_tr, arch.output.size), val, x_te, l_te)
     check_resources(spec, arch, x_tr.shape[0])
     main = is_main_process()
     run_dir = RunDirectory(out) if out is not None and main else None
@@ -245,7 +270,7 @@ class _Loop:
             params = engine.get_params()
             self._warn(health.stalled(self.spec, self.arch, self.before, params, *self.probe))
             self.before = None
-        if not self.unsettled_warned and engine.trains_by_ep:
+        if not self.unsettled_warned and get_engine_entry(self.spec.run.engine).trains_by_ep:
             message = health.settling(self.spec, self.arch, params if params is not None else engine.get_params(), self.probe[0])
             self.unsettled_warned = message is not None
             self._warn(message)
@@ -364,7 +389,13 @@ def _print_epoch(row, epochs):
     )
 
 
-def evaluate(spec, params: Params, dataset=None, split="test", workdir=None) -> float:
+def evaluate(
+    spec: Spec,
+    params: Params,
+    dataset: Dataset | None = None,
+    split: Literal["test", "train"] = "test",
+    workdir: str | os.PathLike[str] | None = None,
+) -> float:
     """Accuracy of ``params`` on the test (or ``"train"``) split, with the spec's engine.
 
     ``workdir``: where the engine keeps compiled programs (a run directory's ``standalone/``
