@@ -59,6 +59,9 @@ DIFFERENCES = [
     "mini-batch (the input is clamped) and each step's currents in closed form",
     "the EP update: P_MLP by autograd of (Phi_2 - Phi_1) / (beta_1 - beta_2); brian_ep in closed form, "
     "the input projection's update as one product x^T (r_a - r_b)",
+    "precision of the update: brian_ep accumulates the EP update of a float32 network in float64 (the per-sample "
+    "factor 1 / (beta_a - beta_b) is float64, brian_ep.maths.projections.correlation), so its update products "
+    "(the input one 784 x batch x 512) run in float64; P_MLP's run in float32: more work on brian_ep's side",
     "data: P_MLP moves each mini-batch from host tensors to the device and reads its running accuracy "
     "(.item(), one host sync per mini-batch), as their train() does (a CPU DataLoader there, slices here); "
     "brian_ep's engines take the chunk as a numpy array (the torch engine copies it to the device once per "
