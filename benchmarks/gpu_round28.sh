@@ -29,7 +29,7 @@
 # runs alone, until the same mark). ROUND28_PARTS picks the parts (default "bench conv scrnn fre");
 # FRE_EPOCHS=N changes the FRE length. Runs stopped by their limit keep the metrics of the epochs
 # they finished (metrics.json is written after every epoch).
-# A check on the CPU with tiny data (every override parsed, one epoch of 64 samples per run; ~15 min on
+# A check on the CPU with tiny data (every override parsed, one epoch of 64 samples per run; 8-15 min on
 # the 2 shared cores under load, the FRE run the slowest):
 #     ROUND28_TINY=1 BRIAN_EP_DATA=../shared/data bash benchmarks/gpu_round28.sh
 set -uo pipefail
