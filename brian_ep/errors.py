@@ -8,8 +8,10 @@ other) just to raise an error.
 
 from __future__ import annotations
 
+import errno as _errno
+
 __all__ = ["BrianEPError", "SpecError", "DataError", "DivergenceError", "ArgumentError", "RegistrationError", "Interrupted",
-           "DIVERGENCE_ADVICE"]
+           "StorageError", "STORAGE_ERRNOS", "storage_problem", "DIVERGENCE_ADVICE"]
 
 #: What to change when the dynamics or the weights diverge (appended to divergence errors).
 DIVERGENCE_ADVICE = (
@@ -95,3 +97,31 @@ class Interrupted(BrianEPError):
     def __init__(self, message: str, exit_code: int = 130) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+
+
+#: File-system errors that are the machine's state, not a bug: each with what to do about it.
+STORAGE_ERRNOS = {
+    _errno.ENOSPC: "free space on that disk (or choose a folder on another one)",
+    _errno.EDQUOT: "free space within your disk quota (or choose a folder on another disk)",
+    _errno.EFBIG: "raise the file size limit ('ulimit -f') or choose a folder on a file system that allows larger files",
+    _errno.EROFS: "choose a folder on a writable file system (or remount this one read-write)",
+    _errno.EACCES: "give yourself write permission there (or choose another folder)",
+    _errno.EPERM: "give yourself write permission there (or choose another folder)",
+    _errno.EIO: "check the disk (an input/output error) or choose a folder on another one",
+}
+
+
+def storage_problem(exc: OSError) -> str | None:
+    """``"No space left on device (ENOSPC); to fix: free space ..."`` for the errors of
+    :data:`STORAGE_ERRNOS`, else ``None``."""
+    code = getattr(exc, "errno", None)
+    fix = STORAGE_ERRNOS.get(code) if isinstance(code, int) else None
+    if fix is None or not isinstance(code, int):
+        return None
+    name = _errno.errorcode.get(code, str(code))
+    return f"{exc.strerror or name} ({name}); to fix: {fix}"
+
+
+class StorageError(BrianEPError, OSError):
+    """A file could not be written because of the file system (disk full, file too large,
+    read-only, no permission); the message names the path, what was kept and the fix."""

@@ -77,7 +77,7 @@ def format_bytes(n: float) -> str:
     return f"{n:.1f} PiB"  # pragma: no cover
 
 
-def estimate(spec, arch, n_samples: int) -> Estimate:
+def estimate(spec, arch, n_samples: int, engine: str | None = None) -> Estimate:
     """Estimate the memory and steps of training (or evaluating) ``n_samples`` samples.
 
     Parameters
@@ -87,6 +87,9 @@ def estimate(spec, arch, n_samples: int) -> Estimate:
         The spec's network.
     n_samples : int
         Samples held in memory (the training split, or the test split for evaluation).
+    engine : str, optional
+        The engine that will hold the network (default ``spec.run.engine``; ``build``
+        passes ``"brian2"``).
     """
     n_weights = sum(math.prod(arch.weight_shape(p)) for p in arch.all_projections)
     n_weights += sum(layer.bias_size for layer in arch.free_layers if layer.bias)
@@ -95,7 +98,7 @@ def estimate(spec, arch, n_samples: int) -> Estimate:
     adam = spec.optim.algorithm == "adam"
     weights = _F64 * n_weights * (_WEIGHT_COPIES + (2 if adam else 0))
     data = _F64 * n_samples * n_io
-    memory = get_engine_entry(spec.run.engine).memory_estimate()
+    memory = get_engine_entry(engine or spec.run.engine).memory_estimate()
     if memory is not None:  # the engine's own estimate (Brian2: its network and chunk arrays)
         state, chunk = memory(spec, arch, n_samples)
         chunk += data
@@ -125,7 +128,7 @@ def machine_memory() -> int | None:
     return total
 
 
-def check_resources(spec, arch, n_samples: int, available: int | None = -1) -> Estimate:
+def check_resources(spec, arch, n_samples: int, available: int | None = -1, engine: str | None = None) -> Estimate:
     """Refuse a run that can never fit: more memory than the machine has, or more than
     :data:`MAX_STEPS_PER_SAMPLE` steps per sample.
 
@@ -133,6 +136,8 @@ def check_resources(spec, arch, n_samples: int, available: int | None = -1) -> E
     ----------
     available : int or None
         Bytes of memory to compare with; ``-1``: :func:`machine_memory`; ``None``: no memory check.
+    engine : str, optional
+        See :func:`estimate`.
 
     Returns
     -------
@@ -143,7 +148,7 @@ def check_resources(spec, arch, n_samples: int, available: int | None = -1) -> E
     SpecError
         Naming the key that makes the run too large and the estimate.
     """
-    est = estimate(spec, arch, n_samples)
+    est = estimate(spec, arch, n_samples, engine)
     if est.steps_per_sample > MAX_STEPS_PER_SAMPLE:
         ep = spec.ep
         key = "ep.free_steps" if ep.free_steps >= ep.nudged_steps else "ep.nudged_steps"

@@ -75,7 +75,7 @@ numpydoc_attributes_as_param_list = False
 # rendered signatures are listed here instead (each is named, none is a pattern).
 nitpicky = True
 _STDLIB = ["pathlib.Path", "os.PathLike", "types.MappingProxyType", "collections.abc.Callable",
-           "collections.abc.Iterable", "collections.abc.Mapping"]
+           "collections.abc.Iterable", "collections.abc.Mapping", "collections.abc.Sequence"]
 _NUMPY = ["numpy.ndarray", "np.ndarray", "numpy.random._generator.Generator"]
 # Brian2's classes, as resolved by autodoc and as written in the annotations of the
 # EPNetwork dataclass (Brian2 publishes a Sphinx site but no offline inventory)

@@ -31,13 +31,13 @@ def test_make_spec_checks_units():
 
     with pytest.raises(DimensionMismatchError):
         brian_ep.make_spec([4, 2], tau=3)
-    with pytest.raises(ValueError, match="at least an input and an output"):
+    with pytest.raises(brian_ep.ArgumentError, match="at least an input and an output"):
         brian_ep.make_spec([4])
 
 
 def test_build_rejects_wrong_shapes():
     spec = brian_ep.make_spec([4, 3, 2])
-    with pytest.raises(ValueError, match=r"x must have shape \(5, 4\)"):
+    with pytest.raises(brian_ep.DataError, match=r"'x' has shape .*need \(5, 4\)"):
         brian_ep.build(spec, 5, x=np.zeros((5, 3)))
 
 

@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from brian2 import Clock, NeuronGroup, Network, Quantity, StateMonitor, Synapses, second
+from brian2.core.base import BrianObjectException
 
 from ..errors import ArgumentError
+from .quiet import package_error
 
 if TYPE_CHECKING:
     from ..maths.params import Params
@@ -34,6 +36,16 @@ def _refuse_magic_run(obj: Any) -> None:
     from brian2.core.magic import magic_network
 
     if any(o is obj for o in magic_network.objects):
+        # nothing has run: give the objects back as they were, so that net.network.run works
+        # afterwards (the magic network claimed them and switched off those whose dependencies
+        # it had not collected)
+        collected = {other.id for other in magic_network.objects}
+        for other in list(magic_network.objects):
+            if other._network == magic_network.id:
+                other._network = None
+            if not other.active and any(d not in collected for d in other._dependencies):
+                other.active = True
+        magic_network.objects.clear()
         raise ArgumentError(
             f"'{obj.name}' is part of a brian_ep network and cannot run in Brian2's magic network "
             "(run() without a Network collects only the objects named in your script, so the EP "
@@ -90,9 +102,15 @@ class ScheduledNetwork(Network):
                 "Run at most net.duration in total, or build a network with more samples "
                 "(brian_ep.build(spec, n_samples=...))"
             )
-        return super().run(
-            duration, report=report, report_period=report_period, namespace=namespace, profile=profile, level=level + 1
-        )
+        try:
+            return super().run(
+                duration, report=report, report_period=report_period, namespace=namespace, profile=profile, level=level + 1
+            )
+        except BrianObjectException as exc:  # Brian2 wraps what an object's before_run raises
+            refusal = package_error(exc)
+            if refusal is None:
+                raise
+            raise refusal from None
 
 
 @dataclass

@@ -55,7 +55,7 @@ def parse_methods(text: str | None) -> list:
     """
     from ..engines import engine_names, get_engine_entry
 
-    items = [t.strip() for t in (text or ",".join(DEFAULT_METHODS)).split(",") if t.strip()]
+    items = [t.strip() for t in (",".join(DEFAULT_METHODS) if text is None else str(text)).split(",") if t.strip()]
     known = list(METHODS) + [e for e in engine_names() if e not in METHODS and get_engine_entry(e).compare_method]
     methods = []
     for item in items:

@@ -19,7 +19,7 @@ from typing import Any, Mapping
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from ..errors import SpecError
+from ..errors import ArgumentError, SpecError
 from .schema import KeyedValueError, Spec
 from .yaml_text import read_yaml_file
 
@@ -75,7 +75,12 @@ def load_spec(source: str | os.PathLike[str] | Mapping[str, Any] | Spec, overrid
     SpecError
         If the file is missing or not YAML, or a key is unknown, of the wrong type or out
         of range; the message names the file and the key.
+    ArgumentError
+        If ``source`` is none of the above (e.g. ``42``), or ``overrides`` is not a mapping of
+        dotted keys (e.g. a list of pairs).
     """
+    _check_source(source)
+    _check_overrides(overrides)
     if isinstance(source, Spec):
         data, name = spec_to_dict(source), "<spec>"
     elif isinstance(source, Mapping):
@@ -93,6 +98,32 @@ def load_spec(source: str | os.PathLike[str] | Mapping[str, Any] | Spec, overrid
     if overrides:
         data = apply_overrides(data, overrides, source=name)
     return spec_from_dict(data, source=name)
+
+
+def _check_source(source: object) -> None:
+    if not isinstance(source, (Spec, Mapping, str, os.PathLike)):
+        raise ArgumentError(
+            f"load_spec: the spec must be a YAML file's path (str or pathlib.Path), a mapping with the sections "
+            f"model, ep, optim, data, run, or a Spec (got {type(source).__name__} {_short(source)})"
+        )
+
+
+def _check_overrides(overrides: object) -> None:
+    if overrides is None:
+        return
+    if not isinstance(overrides, Mapping):
+        raise ArgumentError(
+            f"load_spec: overrides must be a mapping of dotted keys to values, e.g. {{'run.epochs': 2}} "
+            f"(got {type(overrides).__name__} {_short(overrides)}); for pairs, pass dict(pairs)"
+        )
+    for key in overrides:
+        if not isinstance(key, str) or not key.strip() or any(not part for part in key.split(".")):
+            raise ArgumentError(f"load_spec: override key {key!r} is not a dotted spec key such as 'run.epochs'")
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def spec_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Spec:
