@@ -22,14 +22,19 @@ def _runs(paths):
             yield p
 
 
+def _pct(value) -> str:
+    """An accuracy as a percentage, or ``-`` where the run has none (no validation split)."""
+    return "-" if value is None else f"{100 * value:.2f}"
+
+
 def summary(path: Path) -> str:
     """The line of one run directory or metrics file."""
     metrics = path / "metrics.json" if path.is_dir() else path
     if not metrics.is_file():
-        log = path.with_name(path.name + ".log")
+        log = path.with_suffix(".log") if path.suffix == ".json" else path.with_name(path.name + ".log")
         return f"{path.name}: no metrics ({log.read_text()[-300:] if log.is_file() else 'no log'})"
     epochs = json.loads(metrics.read_text())["epochs"]
-    rows = ", ".join(f"{e['epoch']}: val {100 * e.get('validation_accuracy', float('nan')):.2f} test {100 * e['test_accuracy']:.2f} "
+    rows = ", ".join(f"{e['epoch']}: val {_pct(e.get('validation_accuracy'))} test {_pct(e['test_accuracy'])} "
                      f"({e['train_seconds']:.1f} s, {e['ms_per_sample']:.4f} ms/sample)" for e in epochs)
     state = "" if not path.is_dir() else (" [complete]" if (path / "COMPLETE").is_file() else " [stopped]")
     return f"{path.stem if path.is_file() else path.name}{state}: {rows}"

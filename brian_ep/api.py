@@ -24,6 +24,7 @@ from .api_checks import UnitError, array_argument, params_argument, samples_argu
 from .architecture import build_architecture
 from .errors import ArgumentError
 from .maths.params import Params, initial_params
+from .maths.stream import stream_of
 from .resources import check_resources
 from .spec.load import load_spec
 from .spec.schema import Spec
@@ -227,14 +228,15 @@ def build(
     spec = spec_argument(spec, "build")
     n_samples = samples_argument(n_samples, "build")
     arch = build_architecture(spec)
+    stream = stream_of(spec)  # an event stream: x holds each sample's bins, one after the other
     check_resources(spec, arch, n_samples, engine="brian2")
-    x = array_argument(x, (n_samples, arch.input.size), "x", "build")
+    x = array_argument(x, (n_samples, arch.input.size * (1 if stream is None else stream.bins)), "x", "build")
     y = array_argument(y, (n_samples, arch.output.size), "y", "build")
     params = params_argument(params, arch, "build")
     if params is None:
         params = initial_params(arch, spec.run.seed if seed is None else seed)
     data = {"x": x, "y": y, "mask": np.ones(n_samples), "signs": np.ones(n_samples)}
-    net = build_network(arch, spec.ep, spec.optim, n_samples, data, name=name, modify_equations=modify_equations)
+    net = build_network(arch, spec.ep, spec.optim, n_samples, data, name=name, modify_equations=modify_equations, stream=stream)
     net.set_params(params)
     for key, G in list(net.groups.items()) + list(net.relays.items()):
         if key != arch.input.name:

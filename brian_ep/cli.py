@@ -135,6 +135,7 @@ def _cmd_analyze(args) -> int:
     from .analysis import convergence_rows, plot_radius_vs_gamma, plot_residuals, recommend_free_steps
     from .architecture import build_architecture
     from .spec import load_spec
+    from .maths.stream import stream_of
     from .splits import prepare_data
 
     spec = load_spec(args.spec, _overrides(args))
@@ -143,6 +144,9 @@ def _cmd_analyze(args) -> int:
     gammas = _gammas(args.gammas)
     _, _, (x_test, _) = prepare_data(spec)
     x = x_test[: args.samples]
+    stream = stream_of(spec)
+    if stream is not None:  # an event stream: the settling on the held input (docs/events.md)
+        x = stream.held(stream.frames(x))
     spec_gamma = arch.projections[-1].gamma if arch.projections else 1.0
     if spec_gamma not in gammas:
         gammas = sorted(set(gammas + [spec_gamma]), reverse=True)

@@ -6,6 +6,11 @@ Device markers (declared in ``pyproject.toml``), as in Brian2's own suite: a tes
 autouse fixture :func:`brian_device` selects the device before the test and resets it
 afterwards, so the test body itself never calls ``set_device``.
 
+The ``compiles`` marker: the ``cpp_standalone`` cases of those tests get it here; a test that
+compiles in another way (the Cython target, a spec with ``run.device: cpp_standalone``,
+``torch.compile``) is marked by hand, and one that compiles without the marker fails
+(:mod:`compile_guard`). ``python -m pytest -m "not compiles"`` is the fast inner loop.
+
 Compiled programs: the session's tests share one program cache (:func:`program_cache`), so
 tests whose programs differ only in run arguments compile once."""
 
@@ -15,6 +20,7 @@ import importlib.util
 import os
 from pathlib import Path
 
+import compile_guard
 import numpy as np
 import pytest
 
@@ -134,11 +140,43 @@ def program_cache(tmp_path_factory):
 
 
 def pytest_generate_tests(metafunc):
-    """Run device-marked tests under each device their marker allows."""
+    """Run device-marked tests under each device their marker allows; a case under a
+    standalone device is marked ``compiles``."""
     for marker, devices in DEVICES.items():
         if metafunc.definition.get_closest_marker(marker) is not None:
-            metafunc.parametrize("brian_device", devices, indirect=True)
+            cases = [pytest.param(d, marks=() if d == "runtime" else pytest.mark.compiles) for d in devices]
+            metafunc.parametrize("brian_device", cases, indirect=True)
             return
+
+
+def pytest_collection_modifyitems(config, items):
+    """``long`` tests stay out of every run whose ``-m`` expression does not name them (the
+    default run, and ``-m "not compiles"`` too: a ``-m`` option replaces the one in addopts)."""
+    if "long" in (config.option.markexpr or ""):
+        return
+    long = [item for item in items if item.get_closest_marker("long") is not None]
+    if long:
+        config.hook.pytest_deselected(items=long)
+        items[:] = [item for item in items if item.get_closest_marker("long") is None]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item):
+    """Fixtures (a module-scoped one on its first test) that compile need the marker too."""
+    compile_guard.install_if_loaded()
+    before = compile_guard.compilations()
+    result = yield
+    compile_guard.check(item, before, "setup")
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """A test that generates or compiles code without the ``compiles`` marker fails."""
+    before = compile_guard.compilations()
+    result = yield
+    compile_guard.check(item, before, "call")
+    return result
 
 
 @pytest.fixture(autouse=True)

@@ -29,7 +29,7 @@ from brian_ep.spec import load_spec
 from brian_ep.train import train
 from forked import fork_main
 
-pytestmark = pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="needs /proc (Linux)")
+pytestmark = [pytest.mark.compiles, pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="needs /proc (Linux)")]
 
 REPO = Path(__file__).resolve().parents[1]
 DIGITS = REPO / "network_specs" / "digits.yaml"

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("brian2cuda")
+pytestmark = pytest.mark.compiles  # writes cuda_standalone projects (code generation, no compiler)
 
 from brian2 import prefs  # noqa: E402
 

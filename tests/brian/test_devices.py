@@ -47,6 +47,7 @@ def user_device():
     reset_device("runtime")
 
 
+@pytest.mark.compiles
 def test_user_device_and_directory_are_used_and_training_repeats(user_device, tmp_path):
     """build_on_run=True (Brian2's default) with a directory: train builds there, twice in one
     process, leaves the user's device as it was, and evaluate reuses the compiled program."""
@@ -71,6 +72,7 @@ def test_user_device_and_directory_are_used_and_training_repeats(user_device, tm
     assert get_device() is user and user.build_on_run is True and user.build_options == {"directory": str(directory)}
 
 
+@pytest.mark.compiles
 def test_build_on_run_false_without_directory_leaves_no_folder(user_device, tmp_path, monkeypatch):
     """build_on_run=False and no directory: the programs live in a temporary folder that is
     removed when training ends; the weights equal those of the batched numpy engine."""

@@ -83,6 +83,7 @@ def test_same_noise_same_weights(brian_device, tmp_path):
 
 
 @pytest.mark.long
+@pytest.mark.compiles
 def test_same_noise_same_weights_on_the_cython_target():
     """As above on the runtime cython target (Brian2 compiles the thresholds with rand() or the
     supplied noise, the spike pathways and the schedule events with Cython). About 3 minutes
@@ -199,6 +200,7 @@ def test_rand_is_reproducible_from_the_run_seed():
 
 
 @pytest.mark.long
+@pytest.mark.compiles
 def test_rand_draws_the_same_numbers_in_runtime_numpy_and_cpp_standalone(tmp_path):
     """The same ``run.seed`` gives the same spike counts and weights on the runtime numpy
     target and under ``cpp_standalone`` (one C++ build: excluded from the default run;

@@ -117,6 +117,7 @@ def test_divergence_is_reported_as_by_the_numpy_engine():
 
 
 # -- the compiled relaxation step -----------------------------------------------------------------
+@pytest.mark.compiles
 @pytest.mark.parametrize("over", [{}, {"ep.mode": "vector_field", "ep.nudging": "positive", "ep.nudge_force": "accumulated"}])
 def test_compiled_step_traces_without_graph_breaks_and_computes_the_same(over, monkeypatch):
     """The engine with ``run.torch.compile`` (traced with ``aot_eager``, which generates no
@@ -142,6 +143,7 @@ def test_compiled_step_traces_without_graph_breaks_and_computes_the_same(over, m
 
 
 @pytest.mark.long
+@pytest.mark.compiles
 def test_inductor_compiled_engine_equals_eager():
     x, y = _digits(20)
     out = {}

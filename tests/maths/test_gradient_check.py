@@ -37,8 +37,11 @@ def _assert_matches(g_ep, g_ref, min_cos=0.99, rtol_norm=0.05):
         ratio = np.linalg.norm(g_ep.W[name]) / np.linalg.norm(g_ref.W[name])
         assert c >= min_cos, f"projection {name}: cos {c:.5f} < {min_cos}"
         assert abs(ratio - 1) < rtol_norm, f"projection {name}: |EP| / |grad| = {ratio:.4f}"
-    for name in g_ref.b:
-        assert _cos(g_ep.b[name], g_ref.b[name]) >= min_cos, f"bias {name}"
+    for name in g_ref.b:  # by value too: a bias update without its energy weight c_l has the right direction only
+        c = _cos(g_ep.b[name], g_ref.b[name])
+        ratio = np.linalg.norm(g_ep.b[name]) / np.linalg.norm(g_ref.b[name])
+        assert c >= min_cos, f"bias {name}: cos {c:.5f} < {min_cos}"
+        assert abs(ratio - 1) < rtol_norm, f"bias {name}: |EP| / |grad| = {ratio:.4f}"
 
 
 @pytest.mark.parametrize("gamma", [1.0, 0.5, 0.2, 0.05])
@@ -66,8 +69,8 @@ def test_residual_network_matches_recurrent_backprop():
 
 def test_energy_weights_set_the_gradient_scale_per_projection():
     """With gamma < 1 the nudge reaches layer l attenuated; without the factor c_post the
-    update of each projection has the gradient's direction but is c_post times too small.
-    The check can fail: the naive magnitudes are off by 25x and 5x here."""
+    update of each projection (and each bias, c_l) has the gradient's direction but is c_post times
+    too small. The check can fail: the naive magnitudes are off by 25x and 5x here."""
     spec = small_spec(model__chain__gamma=0.2)
     arch, params, x, y = _setup(spec)
     assert arch.energy_weights == pytest.approx({"h1": 25.0, "h2": 5.0, "output": 1.0})
@@ -78,6 +81,13 @@ def test_energy_weights_set_the_gradient_scale_per_projection():
         naive = g / c
         assert _cos(naive, g_rbp.W[name]) > 0.99
         ratio = np.linalg.norm(naive) / np.linalg.norm(g_rbp.W[name])
+        assert ratio == pytest.approx(1.0 / c, rel=0.05), name
+    assert set(g_ep.b) == {"h1", "h2", "output"}
+    for name, g in g_ep.b.items():  # the biases carry the energy weight of their layer
+        c = arch.energy_weights[name]
+        np.testing.assert_allclose(g, g_rbp.b[name], rtol=0.05, atol=0.05 * np.abs(g_rbp.b[name]).max())
+        naive = g / c
+        ratio = np.linalg.norm(naive) / np.linalg.norm(g_rbp.b[name])
         assert ratio == pytest.approx(1.0 / c, rel=0.05), name
 
 

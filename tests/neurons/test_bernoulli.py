@@ -8,6 +8,7 @@ from conftest import spiking_spec
 from brian_ep.architecture import build_architecture
 from brian_ep.errors import SpecError
 from brian_ep.maths import SeededNoise, initial_params, relax, spike_counts
+from brian_ep.maths.activations import get_activation
 from brian_ep.neurons import get_neuron_model
 
 
@@ -99,6 +100,30 @@ def test_sparse_spikes_carry_more_current_and_keep_the_mean():
     assert abs(new.s.mean() - 0.06) < 0.002
     assert abs(model.signal(layer, new).mean() - 0.6) < 0.02
     assert set(np.unique(model.signal(layer, new))) == {0.0, 10.0}
+
+
+def test_the_trace_of_sparse_spikes_follows_its_recurrence_and_estimates_the_rate():
+    """With ``max_rate`` set (200 Hz at dt 0.5 ms: q = 0.1), the trace obeys its definition
+    ``x <- x + eps_x (s / q - x)`` (eps_x = dt / trace_tau = 0.2, trace_tau set to 2.5 ms so
+    that the trace has a memory) step by step, and since
+    ``E[s / q] = rho(u)`` its mean over samples converges to ``rho(u)``, the rate it estimates
+    (here ``rho(0.6) = 0.6``: a constant current 0.6, the default ``hard_sigmoid``)."""
+    layer, model = _layer(max_rate="200 Hz", trace_tau="2.5 ms"), get_neuron_model("bernoulli")
+    q, eps_x = 0.1, 0.2
+    assert model.q(layer) == pytest.approx(q) and model.eps_x(layer) == pytest.approx(eps_x)
+    n, rng = 4000, np.random.default_rng(2)
+    state = model.initial_state(layer, n, np.zeros(1))
+    current = np.full((n, 8), 0.6)
+    for _ in range(60):  # u -> 0.6 (eps = 0.5) and the trace forgets its start, (1 - eps_x)^60 < 1e-5
+        x_before = state.x
+        state = model.advance(layer, state, current, rng.random((n, 8)))
+        np.testing.assert_allclose(state.x, x_before + eps_x * (state.s / q - x_before), rtol=1e-12, atol=1e-15)
+    rho = float(get_activation(layer.activation).rho(np.array(0.6)))
+    assert rho == pytest.approx(0.6)
+    # x is a weighted sum of Bernoulli(q rho) draws: its variance is rho (1 - q rho) / q * eps_x / (2 - eps_x),
+    # so the mean of 32000 (4000 x 8, independent) has a standard deviation of 0.0044
+    sd = np.sqrt(rho * (1 - q * rho) / q * eps_x / (2 - eps_x) / state.x.size)
+    assert abs(state.x.mean() - rho) < 5 * sd, (state.x.mean(), rho, sd)
 
 
 def test_spike_counts_and_seeded_noise_are_reproducible():

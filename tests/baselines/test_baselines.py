@@ -27,15 +27,21 @@ def _spec(**over):
     return load_spec(base, overrides=over)
 
 
-def test_backprop_learns_digits():
-    result = train_backprop(_spec())
+@pytest.fixture(scope="module")
+def seed3():
+    """One training of the default spec (seed 3), shared by the tests that read it."""
+    return train_backprop(_spec())
+
+
+def test_backprop_learns_digits(seed3):
+    result = seed3
     assert len(result.test_accuracy) == 4
     assert result.final_test_accuracy > 0.85
     assert result.train_loss[-1] < result.train_loss[0]
 
 
-def test_backprop_is_deterministic_for_a_seed():
-    a = train_backprop(_spec())
+def test_backprop_is_deterministic_for_a_seed(seed3):
+    a = seed3
     b = train_backprop(_spec())
     c = train_backprop(_spec(**{"run.seed": 4}))
     assert a.test_accuracy == b.test_accuracy

@@ -27,7 +27,7 @@ from brian_ep.spec import dump_spec, load_spec
 pytestmark = pytest.mark.codegen_independent
 pytest.importorskip("snntorch", reason="the comparison trains the snntorch baseline")
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DIGITS = str(REPO / "network_specs" / "digits.yaml")
 TINY = ["--epochs", "1", "--set", "data.n_train=96", "--set", "data.n_test=64", "--set", "run.engine=numpy",
         "--set", "run.chunk_size=96", "--set", "ep.free_steps=10", "--set", "ep.nudged_steps=4",
