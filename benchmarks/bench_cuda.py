@@ -33,7 +33,7 @@ from brian_ep.train import train  # noqa: E402
 
 
 def digits_row(device, epochs, seed):
-    spec = load_spec(REPO / "network_specs" / "digits.yaml", {"run.device": device, "run.epochs": epochs, "run.seed": seed})
+    spec = load_spec(REPO / "network_specs" / "digits.yaml", {"run.brian2.device": device, "run.epochs": epochs, "run.seed": seed})
     t0 = time.perf_counter()
     result = train(spec, progress=False)
     wall = time.perf_counter() - t0
@@ -45,7 +45,7 @@ def digits_row(device, epochs, seed):
 def mnist_row(device, n):
     from brian_ep.data import load_mnist, one_hot
 
-    spec = load_spec(REPO / "network_specs" / "mnist_784_500_10.yaml", {"run.device": device, "run.chunk_size": n})
+    spec = load_spec(REPO / "network_specs" / "mnist_784_500_10.yaml", {"run.brian2.device": device, "run.chunk_size": n})
     ds = load_mnist()
     x, y = ds.x_train[:n], one_hot(ds.y_train[:n], 10)
     arch = build_architecture(spec)

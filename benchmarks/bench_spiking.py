@@ -77,9 +77,9 @@ def main(argv=None):
     ds = load_mnist()
     n_sa = 1000 if args.quick else 5000
     n_rt = 50 if args.quick else 200
-    targets = [("cpp_standalone", {"run.device": "cpp_standalone"}, n_sa), ("numpy engine, batch 1", {"run.engine": "numpy"}, 4 * n_rt)]
+    targets = [("cpp_standalone", {"run.brian2.device": "cpp_standalone"}, n_sa), ("numpy engine, batch 1", {"run.engine": "numpy"}, 4 * n_rt)]
     if args.cython:
-        targets.append(("runtime cython", {"run.device": "runtime", "run.target": "cython"}, n_rt))
+        targets.append(("runtime cython", {"run.brian2.device": "runtime", "run.brian2.target": "cython"}, n_rt))
     rows = []
     for target, over, n in targets:
         x, y = ds.x_train[:n], one_hot(ds.y_train[:n], 10)

@@ -40,7 +40,7 @@ def main(argv=None):
     n = int(argv[0]) if argv else 2000
     extra = dict(a.split("=", 1) for a in argv[1:])
     os.environ.setdefault("BRIAN_EP_DATA", str(SPEC.parents[2] / "shared" / "data"))
-    spec = load_spec(SPEC, {"run.chunk_size": n, "run.device": "cpp_standalone", **extra})
+    spec = load_spec(SPEC, {"run.chunk_size": n, "run.brian2.device": "cpp_standalone", **extra})
     arch = build_architecture(spec)
     ds = load_mnist()
     x, y = ds.x_train[:n], one_hot(ds.y_train[:n], 10)

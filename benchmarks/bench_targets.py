@@ -74,10 +74,10 @@ def main(argv=None):
     runs = [
         ("numpy engine, batch 1 (reference)", {"run.engine": "numpy"}, int(2000 * scale)),
         ("numpy engine, batch 100", {"run.engine": "numpy", "optim.batch_size": 100}, int(10000 * scale)),
-        ("brian2 cpp_standalone", {"run.device": "cpp_standalone"}, int(10000 * scale)),
-        ("brian2 cpp_standalone, float32", {"run.device": "cpp_standalone", "run.dtype": "float32"}, int(10000 * scale)),
-        ("brian2 runtime cython", {"run.device": "runtime", "run.target": "cython"}, int(200 * scale)),
-        ("brian2 runtime numpy", {"run.device": "runtime", "run.target": "numpy"}, int(100 * scale)),
+        ("brian2 cpp_standalone", {"run.brian2.device": "cpp_standalone"}, int(10000 * scale)),
+        ("brian2 cpp_standalone, float32", {"run.brian2.device": "cpp_standalone", "run.dtype": "float32"}, int(10000 * scale)),
+        ("brian2 runtime cython", {"run.brian2.device": "runtime", "run.brian2.target": "cython"}, int(200 * scale)),
+        ("brian2 runtime numpy", {"run.brian2.device": "runtime", "run.brian2.target": "numpy"}, int(100 * scale)),
     ]
     for label, over, n in runs:
         spec = load_spec(args.spec, overrides={**over, "run.chunk_size": n})

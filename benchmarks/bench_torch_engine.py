@@ -42,7 +42,7 @@ SAMPLES = {1: 200, 100: 2000, 1000: 5000, 10000: 50000}
 
 def rows_of_batch(device: str, bs: int, brian: bool, compiled: bool = True):
     """(label, overrides) of the rows of one batch size."""
-    rows = [("brian2 cpp_standalone", {"run.engine": "brian2", "run.device": "cpp_standalone"})] if brian and bs == 1 else []
+    rows = [("brian2 cpp_standalone", {"run.engine": "brian2", "run.brian2.device": "cpp_standalone"})] if brian and bs == 1 else []
     rows.append(("numpy engine", {"run.engine": "numpy"}))
     torch_rows = [("torch eager", {})] + ([("torch compiled step", {"compile": True})] if compiled else [])
     if device == "cuda":

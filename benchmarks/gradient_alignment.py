@@ -207,7 +207,7 @@ def main(argv=None):
     print(text.split("\n\n")[-1], flush=True)
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "gradient_alignment.json").write_text(json.dumps({"rate": rows, "stochastic": spiking}, indent=1))
-    (OUT / "gradient_alignment.md").write_text(text)
+    (OUT / "gradient_alignment.md").write_text("# Gradient alignment: EP against BPTT\n\n" + text)
     worst = min(r["cos_ep_bptt"] for r in rows if tuple(r["variant"]) == VARIANTS[-1] and r["T"] == STEPS[-1])
     print(f"smallest cos(EP beta 0.01 with T nudged steps, BPTT) at T = {STEPS[-1]} over all parameters: {worst:.4f} (BPTT = 1)")
 

@@ -234,7 +234,7 @@ def main(argv=None):
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "memory_vs_steps.json").write_text(json.dumps(rows, indent=1))
     text = table(rows)
-    (OUT / "memory_vs_steps.md").write_text(text + "\n")
+    (OUT / "memory_vs_steps.md").write_text("# Memory against time steps\n\n" + text + "\n")
     plot(rows, OUT / "memory_vs_steps.png")
     print(text)
     for t in STEPS:

@@ -11,35 +11,46 @@ the Brian2 objects of a network with its weights loaded.
 
 from __future__ import annotations
 
-import numpy as np
-from brian2 import check_units, second
+import numbers
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
+from brian2 import Quantity, second
+from brian2.units.fundamentalunits import get_dimensions
+
+from .api_checks import UnitError, array_argument, params_argument, samples_argument, spec_argument
 from .architecture import build_architecture
+from .errors import ArgumentError
 from .maths.params import Params, initial_params
+from .resources import check_resources
 from .spec.load import load_spec
-from .weights import check_params
+from .spec.schema import Spec
+
+if TYPE_CHECKING:
+    from .brian.network import EPNetwork
 
 __all__ = ["make_spec", "build", "example_run"]
 
 
-@check_units(tau=second, dt=second, beta=1)
 def make_spec(
-    sizes,
-    activation="hard_sigmoid",
-    tau=None,
-    dt=None,
-    gamma=1.0,
-    lr=0.05,
-    beta=0.5,
-    free_steps=20,
-    nudged_steps=10,
-    nudging="centered",
-    mode="exact",
-    readout="none",
-    dataset="digits",
-    name="ep",
-    **sections,
-):
+    sizes: Sequence[int],
+    activation: str = "hard_sigmoid",
+    tau: Quantity | None = None,
+    dt: Quantity | None = None,
+    gamma: float | Sequence[float] = 1.0,
+    lr: float | Sequence[float] = 0.05,
+    beta: float = 0.5,
+    free_steps: int = 20,
+    nudged_steps: int = 10,
+    nudging: str = "centered",
+    mode: str = "exact",
+    readout: str = "none",
+    dataset: str = "digits",
+    name: str = "ep",
+    **sections: Any,
+) -> Spec:
     """A network spec from arguments, for networks built in Python rather than from a file.
 
     Parameters
@@ -71,14 +82,34 @@ def make_spec(
     Returns
     -------
     Spec
+
+    Raises
+    ------
+    ArgumentError
+        If ``sizes`` is not a list of at least two whole numbers >= 1 (a string, ``[64]``).
+    UnitError
+        If ``tau`` or ``dt`` is not a time (a bare ``0.5`` instead of ``0.5*ms``), or ``beta``,
+        ``gamma`` or ``lr`` carries units (also a Brian2 ``DimensionMismatchError``).
+    SpecError
+        If a value is out of range (the message names the spec key).
     """
+    gammas, lrs, nudge = _dimensionless("gamma", gamma), _dimensionless("lr", lr), _dimensionless("beta", beta)
+    layer_sizes = _sizes(sizes)
+    tau, dt = _time("tau", tau), _time("dt", dt)
+    data = _spec_data(layer_sizes, activation, tau, dt, gammas, lrs, nudge, free_steps, nudged_steps, nudging, mode, readout,
+                      dataset, name)
+    for key, value in sections.items():
+        data[key] = value
+    return load_spec(data)
+
+
+def _spec_data(sizes: list[int], activation: str, tau: Quantity | None, dt: Quantity | None, gamma: Any, lr: Any,
+               beta: Any, free_steps: int, nudged_steps: int, nudging: str, mode: str, readout: str, dataset: str,
+               name: str) -> dict[str, Any]:
+    """The spec mapping of :func:`make_spec`'s arguments (checked already)."""
     from .spec.quantities import format_time
 
-    gamma, lr, beta = _dimensionless("gamma", gamma), _dimensionless("lr", lr), float(beta)
-    sizes = [int(s) for s in sizes]
-    if len(sizes) < 2:
-        raise ValueError(f"sizes needs at least an input and an output size (got {sizes})")
-    data = {
+    return {
         "name": name,
         "model": {
             "input": {"size": sizes[0]},
@@ -98,23 +129,54 @@ def make_spec(
         },
         "data": {"dataset": dataset},
     }
-    for key, value in sections.items():
-        data[key] = value
-    return load_spec(data)
 
 
-def _dimensionless(key, value):
-    """``value`` (a number or a list of numbers) as float(s); a ``Quantity`` with units raises
-    ``DimensionMismatchError`` naming ``key``."""
-    from brian2.units.fundamentalunits import fail_for_dimension_mismatch
+def _sizes(sizes: Any) -> list[int]:
+    """``sizes`` as a list of at least two ints >= 1."""
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
+        raise ArgumentError(f"make_spec: 'sizes' must be a list of layer sizes from input to output, e.g. [64, 256, 10] (got {sizes!r})")
+    if len(sizes) < 2 or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) and int(s) >= 1 for s in sizes):
+        raise ArgumentError(
+            f"make_spec: 'sizes' needs at least an input and an output size, each a whole number >= 1, e.g. "
+            f"[64, 256, 10] (got {list(sizes)!r})"
+        )
+    return [int(s) for s in sizes]
 
+
+def _time(key: str, value: Any) -> Quantity | None:
+    """``value`` unless it is not a time (``None`` stays ``None``)."""
+    if value is None:
+        return None
+    if not isinstance(value, Quantity) or get_dimensions(value) != get_dimensions(second) or np.ndim(value) != 0:
+        raise UnitError(
+            f"make_spec: '{key}' must be a time with units, e.g. {key}=0.5*ms (from brian2 import ms), "
+            f"got {value!r}; a bare number has no unit"
+        )
+    return value
+
+
+def _dimensionless(key: str, value: Any) -> float | list[float]:
+    """``value`` (a number or a list of numbers) as float(s); units raise :class:`UnitError`
+    naming ``key``."""
     values = list(value) if isinstance(value, (list, tuple)) else [value]
     for v in values:
-        fail_for_dimension_mismatch(v, error_message=f"make_spec: '{key}' must be dimensionless")
+        if isinstance(v, Quantity) and not get_dimensions(v).is_dimensionless:
+            raise UnitError(f"make_spec: '{key}' must be dimensionless (a plain number), got {v!r}")
+        if isinstance(v, bool) or not isinstance(v, (numbers.Real, Quantity)):
+            raise ArgumentError(f"make_spec: '{key}' must be a number (got {v!r})")
     return [float(v) for v in values] if isinstance(value, (list, tuple)) else float(value)
 
 
-def build(spec, n_samples: int, x=None, y=None, params: Params | None = None, seed: int | None = None, name="ep", modify_equations=None):
+def build(
+    spec: Spec | str | os.PathLike[str] | Mapping[str, Any],
+    n_samples: int,
+    x: np.ndarray | None = None,
+    y: np.ndarray | None = None,
+    params: Params | str | os.PathLike[str] | Mapping[str, Any] | None = None,
+    seed: int | None = None,
+    name: str = "ep",
+    modify_equations: Callable[[str, str], str] | None = None,
+) -> EPNetwork:
     """The Brian2 objects of the network ``spec`` describes, with weights loaded.
 
     Parameters
@@ -127,8 +189,10 @@ def build(spec, n_samples: int, x=None, y=None, params: Params | None = None, se
         Inputs in [0, 1] (zeros if omitted).
     y : ndarray, shape (n_samples, n_output), optional
         One-hot targets (zeros if omitted: no learning signal).
-    params : Params, optional
-        Weights; default: the initial weights of ``seed`` (or ``spec.run.seed``). Checked
+    params : {Params, str, dict}, optional
+        Weights (a :class:`Params`, a weights file's path, or a mapping of arrays as in the
+        file: ``{"W:<projection>": ..., "b:<layer>": ...}``); default: the initial weights of
+        ``seed`` (or ``spec.run.seed``). Checked
         against the network (names, shapes, finite values; a
         :class:`~brian_ep.errors.DataError` names the array).
     modify_equations : callable, optional
@@ -141,6 +205,18 @@ def build(spec, n_samples: int, x=None, y=None, params: Params | None = None, se
         ``timed_arrays``, ``monitor``, ``equations`` and ``network`` (a ``Network`` to
         ``run(net.duration)``); add your own monitors with ``net.network.add(...)``.
 
+    Raises
+    ------
+    ArgumentError
+        If ``spec`` is not a spec, a spec file or a mapping, ``n_samples`` is not a whole number
+        >= 1, or ``params`` is of another kind.
+    DataError
+        If ``x`` or ``y`` has another shape or non-finite values, or the weights do not fit
+        the network (names, shapes, finite values) or their file cannot be read.
+    SpecError
+        If the network would need more memory than this machine has, or more time steps per
+        sample than ``brian_ep.resources.MAX_STEPS_PER_SAMPLE`` (the bounds ``train`` has).
+
     Notes
     -----
     Each sample window lasts ``spec.ep.window_steps * spec.ep.dt``; learning happens in the
@@ -148,19 +224,15 @@ def build(spec, n_samples: int, x=None, y=None, params: Params | None = None, se
     """
     from .brian.builder import build_network
 
-    if not hasattr(spec, "model"):
-        spec = load_spec(spec)
+    spec = spec_argument(spec, "build")
+    n_samples = samples_argument(n_samples, "build")
     arch = build_architecture(spec)
-    n_in, n_out = arch.input.size, arch.output.size
-    x = np.zeros((n_samples, n_in)) if x is None else np.asarray(x, dtype=float)
-    y = np.zeros((n_samples, n_out)) if y is None else np.asarray(y, dtype=float)
-    if x.shape != (n_samples, n_in) or y.shape != (n_samples, n_out):
-        raise ValueError(
-            f"x must have shape {(n_samples, n_in)} and y {(n_samples, n_out)} (got {x.shape} and {y.shape})"
-        )
+    check_resources(spec, arch, n_samples, engine="brian2")
+    x = array_argument(x, (n_samples, arch.input.size), "x", "build")
+    y = array_argument(y, (n_samples, arch.output.size), "y", "build")
+    params = params_argument(params, arch, "build")
     if params is None:
         params = initial_params(arch, spec.run.seed if seed is None else seed)
-    check_params(params, arch, "params")
     data = {"x": x, "y": y, "mask": np.ones(n_samples), "signs": np.ones(n_samples)}
     net = build_network(arch, spec.ep, spec.optim, n_samples, data, name=name, modify_equations=modify_equations)
     net.set_params(params)
@@ -172,7 +244,7 @@ def build(spec, n_samples: int, x=None, y=None, params: Params | None = None, se
 
 def example_run(n_samples: int = 20, verbose: bool = True) -> float:
     """Train a small network on a few bundled digits with Brian2 (runtime numpy target) and
-    check the weights against the mathematics (:mod:`brian_ep.maths`).
+    check the weights against the mathematics (``brian_ep.maths``).
 
     Returns
     -------

@@ -16,12 +16,22 @@ import sys
 import textwrap
 from pathlib import Path
 
-from .errors import ArgumentError, BrianEPError, Interrupted
+from .errors import ArgumentError, BrianEPError, Interrupted, StorageError, storage_problem
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "FLAG_KEYS"]
+
+
+#: Command-line flags that set a spec key, and the key each one sets.
+FLAG_KEYS = (("run.brian2.device", "device"), ("run.engine", "engine"), ("run.brian2.target", "target"),
+             ("run.epochs", "epochs"), ("run.seed", "seed"))
 
 
 def _overrides(args) -> dict:
+    """The spec keys the command sets: ``--set KEY=VALUE`` and the flags of :data:`FLAG_KEYS`.
+
+    A flag and a ``--set`` of the same key must agree (``--epochs 1 --set run.epochs=1``);
+    different values are refused, so that neither is dropped without a word.
+    """
     from .spec.yaml_text import parse_yaml
 
     out = {}
@@ -32,20 +42,29 @@ def _overrides(args) -> dict:
         if not key.strip():
             raise ArgumentError(f"--set expects KEY=VALUE with a dotted key such as run.epochs, got '{item}'")
         out[key.strip()] = parse_yaml(value, f"--set {key.strip()}")
-    for key, attr in (("run.device", "device"), ("run.engine", "engine"), ("run.target", "target"), ("run.epochs", "epochs"), ("run.seed", "seed")):
+    for key, attr in FLAG_KEYS:
         value = getattr(args, attr, None)
-        if value is not None:
-            out[key] = value
+        if value is None:
+            continue
+        if key in out and out[key] != value:
+            raise ArgumentError(
+                f"--{attr} {value} and --set {key}={out[key]!r} give the key '{key}' two different values; "
+                f"give it once (--{attr} is short for --set {key}=...)"
+            )
+        out[key] = value
     return out
 
 
 def _cmd_train(args) -> int:
     from .rundir import default_run_dir
+    from .runlock import reap
+    from .session import run_device
     from .spec import load_spec
     from .train import is_main_process, train
 
     spec = load_spec(args.spec, _overrides(args))
     out = Path(args.out) if args.out else default_run_dir(spec)
+    reap(out)  # a killed run's compilers end even if this command is refused
     if args.resume and not (out / "checkpoint.npz").exists():
         raise ArgumentError(
             f"--resume: no checkpoint in '{out}'; pass the run directory with --out (the default directory depends on "
@@ -55,7 +74,7 @@ def _cmd_train(args) -> int:
         raise ArgumentError("--resume continues the run in --out and --overwrite replaces it; give one of them")
     if args.allow_changes and not args.resume:
         raise ArgumentError("--allow-changes only applies with --resume")
-    where = f"brian2, {spec.run.device}" if spec.run.engine == "brian2" else f"{spec.run.engine} engine, {spec.run.dtype}"
+    where = f"{spec.run.engine} engine on {run_device(spec)}, {spec.run.dtype}"
     main_process = is_main_process()  # under torchrun, one process speaks
     result = train(
         spec, out=out, resume=args.resume, progress=not args.quiet, command=args.command_line,
@@ -76,7 +95,7 @@ def _cmd_train(args) -> int:
 def _resume_command(args, out) -> str:
     """The command that continues this run where it stops."""
     parts = ["brian-ep", "train", str(args.spec)]
-    for flag in ("device", "engine", "target", "epochs", "seed"):
+    for _, flag in FLAG_KEYS:
         value = getattr(args, flag, None)
         if value is not None:
             parts += [f"--{flag}", str(value)]
@@ -94,6 +113,9 @@ def _cmd_evaluate(args) -> int:
     weights = Path(args.weights) if args.weights else None
     workdir = None
     if spec_path.is_dir():
+        from .runlock import reap
+
+        reap(spec_path)
         weights = weights or spec_path / "weights.npz"
         workdir = spec_path / "standalone"  # the programs training compiled there are reused
         spec_path = spec_path / "spec.yaml"
@@ -136,8 +158,17 @@ def _cmd_analyze(args) -> int:
         print(f"recommendation: ep.free_steps: {rec} (spec has {spec.ep.free_steps}) for gamma = {spec_gamma:g}")
     out = Path(args.out) if args.out else Path(".")
     title = f"{spec.name} ({spec.ep.mode})"
-    fig = plot_residuals(rows, out / f"{spec.name}_residuals.png", tol=args.tol, title=title)
-    radius = plot_radius_vs_gamma(rows, out / f"{spec.name}_radius.png", title=title)
+    try:
+        fig = plot_residuals(rows, out / f"{spec.name}_residuals.png", tol=args.tol, title=title)
+        radius = plot_radius_vs_gamma(rows, out / f"{spec.name}_radius.png", title=title)
+    except OSError as exc:
+        problem = storage_problem(exc)
+        if problem is None:
+            raise
+        raise StorageError(
+            f"analyze --out: cannot write the figure '{exc.filename or out}': {problem}. The results above are "
+            "complete and nothing else was written (analyze reads the spec and weights only); choose another --out"
+        ) from exc
     print(f"figures: {fig} and {radius}")
     return 0
 
@@ -150,8 +181,8 @@ def _cmd_compare(args) -> int:
         seeds = [int(s) for s in args.seeds.split(",") if s.strip()] if args.seeds else None
     except ValueError:
         raise ArgumentError(f"--seeds expects integers separated by commas, e.g. 0,1,2; got '{args.seeds}'") from None
-    command = "brian-ep " + " ".join(sys.argv[1:])
-    report = compare_methods(args.spec, args.methods, seeds, _overrides(args), args.out, args.threads, not args.quiet, command,
+    report = compare_methods(args.spec, args.methods, seeds, _overrides(args), args.out, args.threads, not args.quiet,
+                             args.command_line,
                              train=not args.report_only)
     print(f"brian-ep compare: report {report}")
     return 0
@@ -187,9 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(p):
         p.add_argument("spec", help="network spec (YAML), e.g. network_specs/digits.yaml")
-        p.add_argument("--device", choices=["runtime", "cpp_standalone", "cuda_standalone"], help="Brian2 device (overrides run.device)")
+        p.add_argument("--device", choices=["runtime", "cpp_standalone", "cuda_standalone"], help="Brian2 device (overrides run.brian2.device)")
         p.add_argument("--engine", choices=engine_names(), help="engine (overrides run.engine)")
-        p.add_argument("--target", choices=["numpy", "cython"], help="runtime code generation target")
+        p.add_argument("--target", choices=["numpy", "cython"], help="Brian2 runtime code generation target (overrides run.brian2.target)")
         p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a spec key, e.g. run.epochs=2")
         p.add_argument("--debug", action="store_true", help="show the traceback of an unexpected error")
 
@@ -210,7 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="test accuracy of saved weights")
     common(p)
     p.add_argument("--weights", help="weights .npz (default: SPEC is a run directory and its weights.npz)")
-    p.add_argument("--split", choices=["test", "train"], default="test")
+    p.add_argument("--split", choices=["test", "train", "validation"], default="test",
+                   help="the split to score (validation: where the spec has data.validation > 0)")
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("analyze", help="convergence of the free phase: spectral radius, steps to tolerance")
@@ -233,6 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=1, help="threads per training process (default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
     p.add_argument("--report-only", action="store_true", help="train nothing: report the finished runs in --out")
+    p.add_argument("--debug", action="store_true", help="show the traceback of an unexpected error")
     p.set_defaults(func=_cmd_compare)
     return parser
 
@@ -274,7 +307,11 @@ def main(argv=None) -> int:
         print("brian-ep: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - a bug: one paragraph, traceback with --debug
-        if args.debug:
+        problem = storage_problem(exc) if isinstance(exc, OSError) else None
+        if problem is not None:  # the machine's state (disk full, read-only), not a bug
+            print(_paragraph(f"brian-ep: error: cannot write '{exc.filename or '?'}': {problem}"), file=sys.stderr)
+            return 2
+        if getattr(args, "debug", False):
             sys.excepthook = sys.__excepthook__  # Brian2's hook would blame Brian2 for this error
             raise
         print(_paragraph(

@@ -27,12 +27,20 @@ import math
 import operator
 import os
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from .errors import DataError
+
+if TYPE_CHECKING:  # the bundled digits are read as a Traversable (Python >= 3.11 has this module)
+    from importlib.resources.abc import Traversable
+
+#: A directory or file as text or a path object.
+PathLike = str | os.PathLike[str]
 
 __all__ = ["Dataset", "one_hot", "load_digits", "load_mnist", "load_fashion_mnist",
            "load_dataset", "find_data_dir", "read_idx_pair", "cache_dir", "download_allowed",
@@ -113,7 +121,7 @@ class Dataset:
     n_classes: int
     source: str
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         for split in ("train", "test"):
             x, y = getattr(self, f"x_{split}"), getattr(self, f"y_{split}")
             if x.ndim != 2 or y.ndim != 1 or len(x) != len(y):
@@ -128,9 +136,9 @@ class Dataset:
     @property
     def n_features(self) -> int:
         """Number of input features (pixels)."""
-        return self.x_train.shape[1]
+        return int(self.x_train.shape[1])
 
-    def subset(self, n_train=None, n_test=None) -> "Dataset":
+    def subset(self, n_train: int | None = None, n_test: int | None = None) -> Dataset:
         """Return the first `n_train` training and first `n_test` test samples.
 
         Parameters
@@ -143,7 +151,7 @@ class Dataset:
         return replace(self, x_train=self.x_train[:k_train], y_train=self.y_train[:k_train],
                        x_test=self.x_test[:k_test], y_test=self.y_test[:k_test])
 
-    def split_validation(self, n_val: int) -> tuple["Dataset", tuple[np.ndarray, np.ndarray]]:
+    def split_validation(self, n_val: int) -> tuple[Dataset, tuple[np.ndarray, np.ndarray]]:
         """Hold out the last `n_val` (``0 <= n_val < n_train``) training samples.
 
         Returns
@@ -163,7 +171,7 @@ class Dataset:
         kept = replace(self, x_train=self.x_train[:k], y_train=self.y_train[:k])
         return kept, (self.x_train[k:], self.y_train[k:])
 
-    def _count(self, n, available, what, split):
+    def _count(self, n: int | None, available: int, what: str, split: str) -> int:
         if n is None:
             return available
         n = operator.index(n)
@@ -174,7 +182,7 @@ class Dataset:
         return n
 
 
-def one_hot(labels, n_classes) -> np.ndarray:
+def one_hot(labels: np.ndarray | list[int], n_classes: int) -> np.ndarray:
     """Encode integer labels, shape ``(n,)``, as float64 one-hot rows ``(n, n_classes)``."""
     labels = np.asarray(labels)
     n_classes = operator.index(n_classes)
@@ -209,17 +217,17 @@ def load_digits() -> Dataset:
     return Dataset("digits", x[:k], y[:k], x[k:], y[k:], N_CLASSES, "bundled")
 
 
-def load_mnist(directory=None, download=None) -> Dataset:
+def load_mnist(directory: PathLike | None = None, download: bool | None = None) -> Dataset:
     """Load MNIST (60000/10000 samples of 784 pixels / 255); see the module for the search."""
     return _load_idx_dataset("mnist", directory, download)
 
 
-def load_fashion_mnist(directory=None, download=None) -> Dataset:
+def load_fashion_mnist(directory: PathLike | None = None, download: bool | None = None) -> Dataset:
     """Load Fashion-MNIST (60000/10000 samples of 784 pixels / 255); see the module."""
     return _load_idx_dataset("fashion-mnist", directory, download)
 
 
-def load_dataset(name: str, directory=None, download=None) -> Dataset:
+def load_dataset(name: str, directory: PathLike | None = None, download: bool | None = None) -> Dataset:
     """Load ``"digits"``, ``"mnist"`` or ``"fashion-mnist"`` (digits ignores the options)."""
     if name == "digits":
         return load_digits()
@@ -235,7 +243,7 @@ def cache_dir() -> Path:
     return Path(pooch.os_cache("brian_ep"))
 
 
-def find_data_dir(name: str, directory=None) -> Path:
+def find_data_dir(name: str, directory: PathLike | None = None) -> Path:
     """Return the directory holding the four IDX files of `name` (see the module docstring).
 
     `name` is ``"mnist"`` or ``"fashion-mnist"``; with `directory`, look only there (and in
@@ -255,7 +263,9 @@ def find_data_dir(name: str, directory=None) -> Path:
     raise _not_found_error(name, searched)
 
 
-def read_idx_pair(images_path, labels_path, checksums=None) -> tuple[np.ndarray, np.ndarray]:
+def read_idx_pair(
+    images_path: PathLike, labels_path: PathLike, checksums: Mapping[str, str] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Read an IDX images file and its labels file (gzip-compressed or not).
 
     Parameters
@@ -278,21 +288,30 @@ def read_idx_pair(images_path, labels_path, checksums=None) -> tuple[np.ndarray,
     return images / 255.0, labels.astype(np.int64)
 
 
-def _load_idx_dataset(name, directory, download):
+def _load_idx_dataset(name: str, directory: PathLike | None, download: bool | None) -> Dataset:
     try:
         found = find_data_dir(name, directory)
     except DataError:
         if directory is not None or not download_allowed(download):
             raise
         found = _download(name)
-    x_train, y_train = read_idx_pair(_locate(found, TRAIN_IMAGES), _locate(found, TRAIN_LABELS),
+    x_train, y_train = read_idx_pair(_existing(found, TRAIN_IMAGES), _existing(found, TRAIN_LABELS),
                                      CHECKSUMS[name])
-    x_test, y_test = read_idx_pair(_locate(found, TEST_IMAGES), _locate(found, TEST_LABELS),
+    x_test, y_test = read_idx_pair(_existing(found, TEST_IMAGES), _existing(found, TEST_LABELS),
                                    CHECKSUMS[name])
     return Dataset(name, x_train, y_train, x_test, y_test, N_CLASSES, str(found))
 
 
-def _search_bases(name, directory):
+def _existing(directory: Path, file_name: str) -> Path:
+    """The file ``file_name`` (or ``file_name.gz``) in ``directory``, which was found there."""
+    path = _locate(directory, file_name)
+    if path is None:
+        raise DataError(f"{directory / file_name}: the file was found a moment ago and is gone "
+                        "(another process removed it?); put the four IDX files back.")
+    return path
+
+
+def _search_bases(name: str, directory: PathLike | None) -> list[Path]:
     if directory is not None:
         return [Path(directory).expanduser()]
     env = os.environ.get(DATA_ENV_VAR, "")
@@ -300,20 +319,20 @@ def _search_bases(name, directory):
     return bases + [cache_dir()] + list(SYSTEM_DATA_DIRS.get(name, ()))
 
 
-def _candidates(name, base, explicit):
+def _candidates(name: str, base: Path, explicit: bool) -> list[Path]:
     if not explicit and base.name in CHECKSUMS and base.name != name:
         return [base / name]  # D = .../mnist never holds Fashion-MNIST directly, and vice versa
     return [base / name, base]
 
 
-def _locate(directory, file_name):
+def _locate(directory: Path, file_name: str) -> Path | None:
     for path in (directory / file_name, directory / f"{file_name}.gz"):
         if path.is_file():
             return path
     return None
 
 
-def _missing_error(name, directory):
+def _missing_error(name: str, directory: Path) -> DataError:
     places = [c for c in _candidates(name, directory, explicit=True) if c.is_dir()]
     if not places:
         return DataError(f"data set {name!r}: directory {directory} (the 'directory' argument) "
@@ -325,7 +344,7 @@ def _missing_error(name, directory):
                      "or pass the directory that holds them.")
 
 
-def _not_found_error(name, searched):
+def _not_found_error(name: str, searched: list[Path]) -> DataError:
     fix = (f"set {DATA_ENV_VAR} to a directory holding them (directly or in a '{name}/' "
            f"subfolder), pass directory=..., or allow a download with download=True or "
            f"{DOWNLOAD_ENV_VAR}=1")
@@ -336,7 +355,7 @@ def _not_found_error(name, searched):
                      f"uncompressed). To fix: {fix}.")
 
 
-def download_allowed(download) -> bool:
+def download_allowed(download: bool | None) -> bool:
     """Whether a missing data set may be downloaded: ``download`` if given, else whether
     ``$BRIAN_EP_DOWNLOAD`` is ``1``."""
     if download is None:
@@ -344,7 +363,7 @@ def download_allowed(download) -> bool:
     return bool(download)
 
 
-def _download(name):
+def _download(name: str) -> Path:
     import pooch
 
     target = cache_dir() / name
@@ -363,7 +382,7 @@ def _download(name):
     return target
 
 
-def _read_idx_file(path, kind, checksums):
+def _read_idx_file(path: Path, kind: Literal["images", "labels"], checksums: Mapping[str, str] | None) -> np.ndarray:
     data = _read_decompressed(path)
     array = _parse_idx(data, path, kind)
     if checksums is not None:
@@ -377,7 +396,7 @@ def _read_idx_file(path, kind, checksums):
     return array
 
 
-def _read_decompressed(path):
+def _read_decompressed(path: Path) -> bytes:
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -386,7 +405,7 @@ def _read_decompressed(path):
     return _gunzip(raw, path) if path.name.endswith(".gz") else raw
 
 
-def _gunzip(raw, path):
+def _gunzip(raw: bytes, path: Path | Traversable) -> bytes:
     try:
         return gzip.decompress(raw)
     except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
@@ -394,14 +413,14 @@ def _gunzip(raw, path):
                         "IDX file must not have the .gz suffix.") from exc
 
 
-def _verify(data, expected, path, fix):
+def _verify(data: bytes, expected: str, path: Path | Traversable, fix: str) -> None:
     actual = hashlib.sha256(data).hexdigest()
     if actual != expected:
         raise DataError(f"{path}: checksum mismatch (SHA-256 of the decompressed bytes): "
                         f"expected {expected}, got {actual}. {fix}")
 
 
-def _parse_idx(data, path, kind):
+def _parse_idx(data: bytes, path: Path, kind: Literal["images", "labels"]) -> np.ndarray:
     magic, ndim = _IDX_MAGIC[kind]
     header = 4 + 4 * ndim
     found = int.from_bytes(data[:4], "big")

@@ -13,6 +13,9 @@ weights, whatever the engine, so they cost a few small relaxations per chunk:
 * :func:`at_chance` -- whether the training accuracy of the first epoch is still at chance;
   it reports how much of the output layer sits where its activation is flat (a saturated
   output cannot be moved by the nudge, so it cannot learn).
+* ``activity.saturated`` and ``activity.identical_outputs`` (in
+  :mod:`brian_ep.activity`) -- the checks of a network a user runs in their own Brian2 script
+  (:meth:`brian_ep.brian.network.EPNetwork.check_health`), from the state of its groups.
 
 Warnings go to the ``brian_ep.train`` logger and into the run's metrics.
 """
@@ -138,4 +141,5 @@ def at_chance(spec, arch, train_accuracy: float, params, x, n_samples: int) -> s
         f"after the first epoch the training accuracy is {100 * train_accuracy:.1f}% (chance: {100 * chance:.0f}%){flat}. "
         f"This network may not be learning; try {other}, or other learning rates"
     )
+
 

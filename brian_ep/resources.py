@@ -12,12 +12,12 @@ a fixed bound, and the error carries the estimate and the key to change.
 from __future__ import annotations
 
 import math
-
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from .epochs import chunk_length
+from .engines.registry import get_engine_entry
 from .errors import SpecError
 
 __all__ = ["MAX_STEPS_PER_SAMPLE", "Estimate", "estimate", "machine_memory", "check_resources", "format_bytes"]
@@ -27,10 +27,6 @@ __all__ = ["MAX_STEPS_PER_SAMPLE", "Estimate", "estimate", "machine_memory", "ch
 MAX_STEPS_PER_SAMPLE = 100_000
 #: Bytes per float (float64 everywhere but the numpy engine's float32 mode).
 _F64 = 8
-#: Floats per synapse in Brian2: w, lr, the accumulated update and the latched products,
-#: plus the run_args copy (Adam adds m and v); and per neuron (state, latches, currents).
-_BRIAN_PER_SYNAPSE = 8
-_BRIAN_PER_NEURON = 40
 #: Copies of the weights an engine and the trainer keep (engine, checkpoint, serialised
 #: checkpoint, gradient), without the optimiser's moments.
 _WEIGHT_COPIES = 4
@@ -81,7 +77,7 @@ def format_bytes(n: float) -> str:
     return f"{n:.1f} PiB"  # pragma: no cover
 
 
-def estimate(spec, arch, n_samples: int) -> Estimate:
+def estimate(spec, arch, n_samples: int, engine: str | None = None) -> Estimate:
     """Estimate the memory and steps of training (or evaluating) ``n_samples`` samples.
 
     Parameters
@@ -91,6 +87,9 @@ def estimate(spec, arch, n_samples: int) -> Estimate:
         The spec's network.
     n_samples : int
         Samples held in memory (the training split, or the test split for evaluation).
+    engine : str, optional
+        The engine that will hold the network (default ``spec.run.engine``; ``build``
+        passes ``"brian2"``).
     """
     n_weights = sum(math.prod(arch.weight_shape(p)) for p in arch.all_projections)
     n_weights += sum(layer.bias_size for layer in arch.free_layers if layer.bias)
@@ -99,10 +98,10 @@ def estimate(spec, arch, n_samples: int) -> Estimate:
     adam = spec.optim.algorithm == "adam"
     weights = _F64 * n_weights * (_WEIGHT_COPIES + (2 if adam else 0))
     data = _F64 * n_samples * n_io
-    if spec.run.engine == "brian2":
-        state = _F64 * (n_weights * (_BRIAN_PER_SYNAPSE + (2 if adam else 0)) + n_neurons * _BRIAN_PER_NEURON)
-        windows = chunk_length(spec) if spec.run.device == "cpp_standalone" else min(chunk_length(spec), n_samples)
-        chunk = _F64 * windows * (n_io + 2) * 3 + data
+    memory = get_engine_entry(engine or spec.run.engine).memory_estimate()
+    if memory is not None:  # the engine's own estimate (Brian2: its network and chunk arrays)
+        state, chunk = memory(spec, arch, n_samples)
+        chunk += data
     else:
         batch = max(spec.optim.batch_size, spec.run.eval_batch_size)
         state = _F64 * min(batch, max(n_samples, 1)) * n_neurons * _BATCH_ARRAYS
@@ -129,7 +128,7 @@ def machine_memory() -> int | None:
     return total
 
 
-def check_resources(spec, arch, n_samples: int, available: int | None = -1) -> Estimate:
+def check_resources(spec, arch, n_samples: int, available: int | None = -1, engine: str | None = None) -> Estimate:
     """Refuse a run that can never fit: more memory than the machine has, or more than
     :data:`MAX_STEPS_PER_SAMPLE` steps per sample.
 
@@ -137,6 +136,8 @@ def check_resources(spec, arch, n_samples: int, available: int | None = -1) -> E
     ----------
     available : int or None
         Bytes of memory to compare with; ``-1``: :func:`machine_memory`; ``None``: no memory check.
+    engine : str, optional
+        See :func:`estimate`.
 
     Returns
     -------
@@ -147,7 +148,7 @@ def check_resources(spec, arch, n_samples: int, available: int | None = -1) -> E
     SpecError
         Naming the key that makes the run too large and the estimate.
     """
-    est = estimate(spec, arch, n_samples)
+    est = estimate(spec, arch, n_samples, engine)
     if est.steps_per_sample > MAX_STEPS_PER_SAMPLE:
         ep = spec.ep
         key = "ep.free_steps" if ep.free_steps >= ep.nudged_steps else "ep.nudged_steps"
@@ -177,7 +178,7 @@ def _largest_key(spec, arch) -> str:
     """The spec key that is furthest beyond its usual size (the one to change)."""
     largest = max(arch.layers, key=lambda layer: layer.size)
     candidates = [(largest.size / _USUAL["layer"], _layer_key(spec, arch, largest))]
-    if spec.run.engine == "brian2":
+    if get_engine_entry(spec.run.engine).one_sample_at_a_time:
         candidates.append((chunk_length(spec) / _USUAL["chunk"], "run.chunk_size"))
         if spec.optim.batch_size > spec.run.chunk_size:
             candidates.append((spec.optim.batch_size / _USUAL["chunk"] * 1.01, "optim.batch_size"))

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ArgumentError, BrianEPError, DataError
+from .errors import ArgumentError, BrianEPError, DataError, StorageError, storage_problem
 from .npzfile import read_npz
 from .spec.load import dump_spec, spec_to_dict
 
@@ -60,8 +60,24 @@ def default_run_dir(spec, root="runs") -> Path:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same directory, then rename over ``path``."""
-    path = Path(path)
+    """Write to a temporary file in the same directory, then rename over ``path``.
+
+    Raises
+    ------
+    StorageError
+        If the file system refuses (disk full, file too large, read-only...): naming ``path``
+        and saying that its previous version is unchanged.
+    """
+    try:
+        _atomic_write(Path(path), data)
+    except OSError as exc:
+        problem = storage_problem(exc)
+        if problem is None or isinstance(exc, StorageError):
+            raise
+        raise StorageError(f"cannot write '{path}': {problem}. Its previous version (if any) is unchanged") from exc
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:

@@ -16,11 +16,14 @@ import os
 import signal
 from pathlib import Path
 
-from .errors import ArgumentError
+from .errors import ArgumentError, StorageError, storage_problem
 
-__all__ = ["LOCK_NAME", "ORPHAN_PROGRAMS", "RunLock", "processes_in", "end_orphans", "remove_stale_temporaries"]
+__all__ = ["LOCK_NAME", "GROUP_FILE", "ORPHAN_PROGRAMS", "RunLock", "processes_in", "end_orphans", "remove_stale_temporaries",
+           "record_group", "reap"]
 
 LOCK_NAME = ".lock"
+#: Written into a build folder while a compile runs there: the compiler's process group id.
+GROUP_FILE = ".compiling.pgid"
 
 try:  # POSIX
     import fcntl
@@ -35,6 +38,8 @@ class RunLock:
     ------
     ArgumentError
         On entry, if another process holds the lock.
+    StorageError
+        On entry, if the lock file cannot be opened (a read-only file system, no permission).
     """
 
     def __init__(self, directory):
@@ -44,7 +49,17 @@ class RunLock:
     def __enter__(self) -> "RunLock":
         if fcntl is None:  # pragma: no cover
             return self
-        fh = open(self.path, "a")  # noqa: SIM115 - held open for the lifetime of the lock
+        try:
+            fh = open(self.path, "a")  # noqa: SIM115 - held open for the lifetime of the lock
+        except OSError as exc:
+            problem = storage_problem(exc)
+            if problem is None:
+                raise
+            raise StorageError(
+                f"cannot take the lock '{self.path}' of the run directory: {problem}. Nothing in '{self.path.parent}' "
+                "was changed (its checkpoint and weights are as they were); to continue the run elsewhere, copy the "
+                "directory to a writable place and pass that with --out"
+            ) from exc
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -98,10 +113,12 @@ ORPHAN_PROGRAMS = frozenset({"main", "make", "gmake", "cc1plus", "cc1", "g++", "
 
 
 def end_orphans(directory) -> list:
-    """End (SIGKILL) the standalone binary or compilers still working in the build folder
-    ``directory`` (see :func:`processes_in`, :data:`ORPHAN_PROGRAMS`): what a killed run left.
-    Call it only while holding the run directory's :class:`RunLock`. Returns their ids."""
-    ended = []
+    """End (SIGKILL) what a killed run left working in the build folder ``directory``: the process
+    groups recorded in :data:`GROUP_FILE` files below it (a compile: ``make`` and every compiler
+    it started, whatever their names), and the standalone binary or compilers whose working
+    directory is there (see :func:`processes_in`, :data:`ORPHAN_PROGRAMS`). Call it only while
+    holding the run directory's :class:`RunLock`. Returns the ids ended."""
+    ended = _end_recorded_groups(directory)
     for pid in processes_in(directory):
         try:
             name = Path(f"/proc/{pid}/comm").read_text().strip()
@@ -115,6 +132,89 @@ def end_orphans(directory) -> list:
         except OSError:
             pass
     return ended
+
+
+def record_group(directory, pgid: int) -> Path:
+    """Record that the process group ``pgid`` compiles in ``directory`` (remove the returned file
+    when it has ended); a later command ends the group if this process is killed meanwhile."""
+    path = Path(directory) / GROUP_FILE
+    path.write_text(f"{int(pgid)}\n")
+    return path
+
+
+def _group_members(pgid: int) -> list:
+    """Ids of the processes in process group ``pgid`` (from ``/proc``)."""
+    members = []
+    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else ():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 2 and int(fields[2]) == pgid:
+            members.append(int(entry.name))
+    return members
+
+
+def _end_recorded_groups(directory) -> list:
+    """Kill the recorded process groups below ``directory`` whose members still work there (a
+    group id that was reused by an unrelated process is left alone)."""
+    directory = Path(directory)
+    ended = []
+    if not directory.is_dir():
+        return ended
+    target = os.path.realpath(directory)
+    for record in directory.rglob(GROUP_FILE):
+        try:
+            pgid = int(record.read_text().strip())
+        except (OSError, ValueError):
+            pgid = None
+        members = _group_members(pgid) if pgid and pgid != os.getpgrp() else []
+        ours = [pid for pid in members if pid != os.getpid() and _cwd_within(pid, target)]
+        if ours:
+            try:
+                os.killpg(pgid, signal.SIGKILL)
+                ended.extend(ours)
+            except OSError:
+                pass
+        record.unlink(missing_ok=True)
+    return ended
+
+
+def _cwd_within(pid: int, target: str) -> bool:
+    try:
+        return _within(os.readlink(f"/proc/{pid}/cwd"), target)
+    except OSError:
+        return False
+
+
+def reap(directory) -> list:
+    """If no process holds ``directory``'s lock, take it for a moment and clean what a killed run
+    left there (:func:`end_orphans` in its ``standalone`` build folder,
+    :func:`remove_stale_temporaries`); a live run is left alone. Called by every command that
+    names a run directory before it checks anything, so that even a command that is then
+    refused (a ``--resume`` without a checkpoint after a run killed during its first compile)
+    ends the orphaned compilers. Returns the ids ended."""
+    directory = Path(directory)
+    if fcntl is None or not (directory / LOCK_NAME).exists():
+        return []
+    try:
+        fh = open(directory / LOCK_NAME, "a")  # noqa: SIM115
+    except OSError:  # read-only: nothing to clean that could be cleaned
+        return []
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # held: a live run works there
+        fh.close()
+        return []
+    try:
+        ended = end_orphans(directory / "standalone")
+        remove_stale_temporaries(directory)
+        return ended
+    finally:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        fh.close()
 
 
 def remove_stale_temporaries(directory) -> list:

@@ -13,15 +13,16 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 
-from .errors import ArgumentError, BrianEPError, DataError, SpecError
-from .maths.optim import init_optim_state
+from .engines.registry import get_engine_entry
+from .errors import ArgumentError, BrianEPError, DataError, SpecError, StorageError, storage_problem
+from .maths.optim import OptimState, init_optim_state
 from .maths.params import Params, initial_params
 from .resume import check_resume
 from .runlock import RunLock, end_orphans, remove_stale_temporaries
 from .spec.load import load_spec, spec_to_dict
 from .weights import check_params
 
-__all__ = ["Begin", "new_position", "run_device", "begin_run", "claimed", "open_run"]
+__all__ = ["Begin", "new_position", "run_device", "begin_run", "claimed", "open_run", "storage_faults"]
 
 
 def new_position(epoch: int = 0) -> dict:
@@ -35,7 +36,7 @@ class Begin:
     run directory's history records (``event``, allowed spec ``changes``)."""
 
     params: Params
-    optim_state: object
+    optim_state: OptimState
     position: dict
     metrics: dict
     event: str
@@ -43,12 +44,9 @@ class Begin:
 
 
 def run_device(spec) -> str:
-    """Where the run computes, as its metrics record it: Brian2's device for the ``brian2``
-    engine (``runtime``, ``cpp_standalone``, ``cuda_standalone``), an engine's own ``device``
-    option where it has one (torch: ``cpu``, ``cuda``...), else ``cpu``."""
-    if spec.run.engine == "brian2":
-        return spec.run.device
-    return str(getattr(spec.run.engine_options(), "device", "cpu"))
+    """Where the run computes, as its metrics record it (the engine's registry entry says:
+    Brian2's device for ``brian2``, ``run.torch.device`` for torch, else ``cpu``)."""
+    return get_engine_entry(spec.run.engine).computes_on(spec)
 
 
 def begin_run(spec, arch, run_dir, resume, overwrite, allow, n_train) -> Begin:
@@ -131,3 +129,33 @@ def open_run(run_dir, spec, begin: Begin, command) -> None:
     run_dir.append_history(begin.event, command, begin.changes)
 
 
+
+
+@contextlib.contextmanager
+def storage_faults(run_dir, resume_command=None):
+    """Turn a file-system fault while a run works in ``run_dir`` (disk full, file too large,
+    read-only: :data:`~brian_ep.errors.STORAGE_ERRNOS`) into a :class:`StorageError` that names
+    the path, says what was kept (the last checkpoint: writes are atomic, so it is whole) and
+    how to go on once the cause is fixed."""
+    try:
+        yield
+    except OSError as exc:
+        if run_dir is None or not (isinstance(exc, StorageError) or storage_problem(exc)):
+            raise
+        what = str(exc) if isinstance(exc, StorageError) else (
+            f"cannot write '{exc.filename or run_dir.path}': {storage_problem(exc)}")
+        raise StorageError(f"{what}. {_kept(run_dir, resume_command)}") from exc
+
+
+def _kept(run_dir, resume_command) -> str:
+    """What a run directory keeps after a failed write, and the command that continues."""
+    path = run_dir.path
+    if not (path / "checkpoint.npz").exists():
+        return f"Nothing of this run was lost: no chunk had finished, so '{path}' has no checkpoint; start again once fixed"
+    try:
+        position = run_dir.load_checkpoint().position
+        where = f"epoch {position['epoch'] + 1}, sample {position['sample']}"
+    except (BrianEPError, LookupError, TypeError):  # pragma: no cover - a checkpoint is written atomically
+        where = "its last chunk"
+    how = resume_command or f"brian_ep.train(spec, out={str(path)!r}, resume=True)"
+    return f"Nothing was lost: the last checkpoint ({where}) is kept whole in '{path}'. Once fixed, continue with: {how}"

@@ -13,27 +13,34 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from . import health
 from .architecture import build_architecture
+from .api_checks import keys_argument, params_argument, spec_argument, split_argument
 from .augment import plan_augmentation
 from .data import one_hot
-from .engines import make_engine
+from .engines import get_engine_entry, make_engine
 from .epochs import chunk_length, epoch_order, lr_factor, nudge_signs
-from .errors import DIVERGENCE_ADVICE, DivergenceError, Interrupted
+from .errors import DIVERGENCE_ADVICE, ArgumentError, DivergenceError, Interrupted
 from .interrupts import StopGuard
 from .maths.energy import output_loss
 from .maths.params import Params
 from .peak_memory import peak_rss_mib
 from .resources import check_resources
 from .rundir import RunDirectory
-from .session import begin_run, claimed, new_position, open_run
+from .runlock import reap
+from .session import begin_run, claimed, new_position, open_run, storage_faults
 from .splits import prepare_data
-from .weights import check_params
+
+if TYPE_CHECKING:
+    from .data import Dataset
+    from .spec.schema import Spec
 
 __all__ = ["TrainResult", "train", "evaluate", "accuracy"]
 
@@ -42,15 +49,26 @@ _LOG = logging.getLogger("brian_ep.train")
 
 @dataclass
 class TrainResult:
-    """The outcome of :func:`train`."""
+    """The outcome of :func:`train`.
+
+    Attributes
+    ----------
+    params : Params
+        The final weights and biases.
+    metrics : dict
+        ``{"epochs": [row per epoch, ...], ...}`` as written to ``metrics.json``.
+    run_dir : Path or None
+        The run directory, or ``None`` when nothing was written.
+    """
 
     params: Params
-    metrics: dict
+    metrics: dict[str, Any]
     run_dir: Path | None
 
     @property
     def final_test_accuracy(self) -> float:
-        return self.metrics["epochs"][-1]["test_accuracy"]
+        """Test accuracy after the final epoch (a fraction in [0, 1]; never the best epoch)."""
+        return float(self.metrics["epochs"][-1]["test_accuracy"])
 
 
 @dataclass
@@ -65,20 +83,29 @@ class _Data:
     labels_test: np.ndarray
 
 
-def accuracy(outputs, labels) -> float:
+def accuracy(outputs: np.ndarray, labels: np.ndarray) -> float:
     """Fraction of samples whose largest output is at their label."""
     return float(np.mean(np.argmax(outputs, axis=1) == labels))
 
 
 def train(
-    spec, out=None, resume=False, progress=True, dataset=None, command=None, overwrite=False, allow_changes=(),
-    resume_command=None, on_start=None,
+    spec: Spec | str | os.PathLike[str] | Mapping[str, Any],
+    out: str | os.PathLike[str] | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    dataset: Dataset | None = None,
+    command: str | None = None,
+    overwrite: bool = False,
+    allow_changes: str | Iterable[str] = (),
+    resume_command: str | None = None,
+    on_start: Callable[[], object] | None = None,
 ) -> TrainResult:
     """Train the network described by ``spec``.
 
     Parameters
     ----------
-    spec : Spec
+    spec : {Spec, str, dict}
+        A spec, a spec file's path or a mapping (read with :func:`~brian_ep.load_spec`).
     out : str or Path, optional
         Run directory (spec, metrics, checkpoints, weights, figures); nothing is written if None.
     resume : bool
@@ -93,8 +120,8 @@ def train(
     overwrite : bool
         Start a new run in ``out`` even if it holds one (its files are deleted); without it,
         such a directory is refused.
-    allow_changes : sequence of str
-        Spec keys (or sections, e.g. ``run.epochs``) that may differ from the checkpoint's
+    allow_changes : str or sequence of str
+        Spec keys (or sections, e.g. ``run.epochs``; one string is one key) that may differ from the checkpoint's
         when resuming; the changes are recorded in ``history.json``.
     resume_command : str, optional
         How to continue the run, printed when it is interrupted.
@@ -111,21 +138,35 @@ def train(
     Interrupted
         After Ctrl-C (at the next chunk boundary, with its checkpoint) or a second Ctrl-C
         (at once); the message says what was kept and how to resume.
+    ArgumentError, SpecError, DataError, StorageError
+        Arguments of the wrong kind, a refused run directory or resume; a spec that cannot work
+        or fit; data that do not fit; a full or read-only disk (naming the path, what was kept).
     """
+    spec = spec_argument(spec, "train")
+    allow_changes = keys_argument(allow_changes, "allow_changes", "train")
     (x_tr, l_tr), val, (x_te, l_te) = prepare_data(spec, dataset)
-    data = _Data(x_tr, l_tr, one_hot(l_tr, spec.model.output.size), val, x_te, l_te)
     arch = build_architecture(spec)
+    data = _Data(x_tr, l_tr, one_hot(l_tr, arch.output.size), val, x_te, l_te)
     check_resources(spec, arch, x_tr.shape[0])
     main = is_main_process()
     run_dir = RunDirectory(out) if out is not None and main else None
     # in a data-parallel run every process trains and one writes; the others read a resumed
     # checkpoint (the first chunk's all-reduce waits for them, so it is not yet rewritten)
     reads = run_dir if main or not resume or out is None else RunDirectory(out)
+    if run_dir is not None:
+        reap(run_dir.path)  # a killed run's compilers end even if this command is refused
     start = begin_run(spec, arch, reads, resume, overwrite, tuple(allow_changes), x_tr.shape[0])
     progress = progress and main
     if on_start is not None and main:
         on_start()
-    with StopGuard() as guard, claimed(run_dir):
+    params, metrics = _train_locked(spec, arch, data, run_dir, start, progress, command, resume_command)
+    return TrainResult(params, metrics, None if run_dir is None else run_dir.path)
+
+
+def _train_locked(spec, arch, data, run_dir, start, progress, command, resume_command):
+    """The run itself, holding the run directory's lock and Ctrl-C; returns the final weights
+    and the metrics."""
+    with StopGuard() as guard, claimed(run_dir), storage_faults(run_dir, resume_command):
         if run_dir is not None:
             open_run(run_dir, spec, start, command)
         workdir = None if run_dir is None else run_dir.path / "standalone"
@@ -141,7 +182,7 @@ def train(
             engine.close()
         if run_dir is not None:
             _finish(run_dir, params, loop.metrics)
-    return TrainResult(params, loop.metrics, None if run_dir is None else run_dir.path)
+    return params, loop.metrics
 
 
 def is_main_process() -> bool:
@@ -245,7 +286,7 @@ class _Loop:
             params = engine.get_params()
             self._warn(health.stalled(self.spec, self.arch, self.before, params, *self.probe))
             self.before = None
-        if not self.unsettled_warned and engine.trains_by_ep:
+        if not self.unsettled_warned and get_engine_entry(self.spec.run.engine).trains_by_ep:
             message = health.settling(self.spec, self.arch, params if params is not None else engine.get_params(), self.probe[0])
             self.unsettled_warned = message is not None
             self._warn(message)
@@ -364,19 +405,50 @@ def _print_epoch(row, epochs):
     )
 
 
-def evaluate(spec, params: Params, dataset=None, split="test", workdir=None) -> float:
-    """Accuracy of ``params`` on the test (or ``"train"``) split, with the spec's engine.
+def evaluate(
+    spec: Spec | str | os.PathLike[str] | Mapping[str, Any],
+    params: Params | str | os.PathLike[str] | Mapping[str, Any],
+    dataset: Dataset | None = None,
+    split: Literal["test", "train", "validation"] = "test",
+    workdir: str | os.PathLike[str] | None = None,
+) -> float:
+    """Accuracy of ``params`` on a split of the spec's data, with the spec's engine.
 
-    ``workdir``: where the engine keeps compiled programs (a run directory's ``standalone/``
-    folder: the prediction program that training compiled there is reused); default: a
-    temporary folder, removed afterwards."""
-    (x_tr, l_tr), _, (x_te, l_te) = prepare_data(spec, dataset)
+    Parameters
+    ----------
+    spec : {Spec, str, dict}
+        A spec, a spec file's path or a mapping.
+    params : {Params, str, dict}
+        Weights, a weights file's path, or a mapping of arrays as in the file.
+    dataset : Dataset, optional
+        Use this data instead of loading ``spec.data.dataset``.
+    split : {"test", "train", "validation"}
+        ``validation`` only where ``data.validation`` > 0.
+    workdir : path, optional
+        Where the engine keeps compiled programs (a run directory's ``standalone/``, whose
+        prediction program is reused); default: a temporary folder.
+
+    Returns
+    -------
+    float
+        The fraction of the split's samples classified correctly.
+
+    Raises
+    ------
+    ArgumentError, DataError
+        A split that does not exist or an argument of the wrong kind; weights that do not fit.
+    """
+    spec = spec_argument(spec, "evaluate")
+    name = split_argument(split, spec)
     arch = build_architecture(spec)
-    check_params(params, arch)
-    check_resources(spec, arch, x_te.shape[0] if split == "test" else x_tr.shape[0])
-    engine = make_engine(spec, arch, params, workdir=workdir)
+    weights = params_argument(params, arch, "evaluate")
+    if weights is None:
+        raise ArgumentError("evaluate: 'params' is needed (the weights to score: Params or a weights file's path)")
+    train_split, val, test_split = prepare_data(spec, dataset)
+    x, labels = {"train": train_split, "validation": val, "test": test_split}[name]
+    check_resources(spec, arch, x.shape[0])
+    engine = make_engine(spec, arch, weights, workdir=workdir)
     try:
-        x, labels = (x_te, l_te) if split == "test" else (x_tr, l_tr)
         return accuracy(engine.predict(x), labels)
     finally:
         engine.close()

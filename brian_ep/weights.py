@@ -71,14 +71,14 @@ def check_params(params: Params, arch, source: str = "weights") -> Params:
 
 def load_weights(path, arch, what: str = "weights file") -> Params:
     """Read a weights file (``weights.npz``) and check it against ``arch`` (see
-    :func:`check_params`).
+    ``check_params`` in this module).
 
     Parameters
     ----------
     path : str or path-like
     arch : Architecture or Spec
         The network the weights are for (a spec is resolved with
-        :func:`~brian_ep.architecture.build_architecture`).
+        :func:`~brian_ep.build_architecture`).
     """
     if hasattr(arch, "model"):
         from .architecture import build_architecture

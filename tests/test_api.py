@@ -31,14 +31,39 @@ def test_make_spec_checks_units():
 
     with pytest.raises(DimensionMismatchError):
         brian_ep.make_spec([4, 2], tau=3)
-    with pytest.raises(ValueError, match="at least an input and an output"):
+    with pytest.raises(brian_ep.ArgumentError, match="at least an input and an output"):
         brian_ep.make_spec([4])
 
 
 def test_build_rejects_wrong_shapes():
     spec = brian_ep.make_spec([4, 3, 2])
-    with pytest.raises(ValueError, match=r"x must have shape \(5, 4\)"):
+    with pytest.raises(brian_ep.DataError, match=r"'x' has shape .*need \(5, 4\)"):
         brian_ep.build(spec, 5, x=np.zeros((5, 3)))
+
+
+def test_threshold_and_reset_of_a_spiking_layer_are_reachable_through_the_hook():
+    """``h1.threshold`` and ``h1.reset`` go through ``modify_equations`` like the equations,
+    are recorded in ``net.code`` and shown by ``net.listing()``; a threshold that never
+    fires silences the layer."""
+    prefs.codegen.target = "numpy"
+    spec = brian_ep.load_spec({
+        "model": {"input": {"size": 4}, "hidden": [{"size": 3}], "output": {"size": 2},
+                  "neuron": {"model": "bernoulli", "tau": "1 ms"}},
+        "ep": {"dt": "1 ms", "free_steps": 20, "nudged_steps": 2},
+    })
+    x = np.full((1, 4), 0.8)
+    seen, counts = [], {}
+    for label, silence in (("plain", False), ("silenced", True)):
+        def hook(key, text, silence=silence):
+            seen.append(key)
+            return "False" if (silence and key == "h1.threshold") else text
+        net = brian_ep.build(spec, 1, x=x, modify_equations=hook)
+        net.network.run(spec.ep.free_steps * spec.ep.dt, namespace={})
+        counts[label] = float(np.sum(net.groups["h1"].n_spk[:]))
+    assert {"h1.threshold", "h1.reset"} <= set(seen)
+    assert net.code["h1.threshold"] == "False" and "x += " in net.code["h1.reset"]
+    assert "False" in net.listing()
+    assert counts["plain"] > 0 and counts["silenced"] == 0
 
 
 def test_user_can_modify_equations_and_monitor():

@@ -132,6 +132,26 @@ def test_evaluate_without_weights(capsys):
     assert_one_paragraph_error(capsys.readouterr().err, "--weights")
 
 
+@pytest.mark.parametrize("args,key", [
+    (["--epochs", "1", "--set", "run.epochs=abc"], "run.epochs"),
+    (["--epochs", "1", "--set", "run.epochs=3"], "run.epochs"),
+    (["--seed", "0", "--set", "run.seed=abc"], "run.seed"),
+    (["--engine", "numpy", "--set", "run.engine=bogus"], "run.engine"),
+])
+def test_a_flag_and_set_of_the_same_key_must_agree(tmp_path, capsys, args, key):
+    """Issue 27: neither value is dropped without a word; nothing is written."""
+    out = tmp_path / "r"
+    rc = main(["train", DIGITS, "--quiet", *args, "--out", str(out)])
+    assert rc == 2
+    assert_one_paragraph_error(capsys.readouterr().err, f"'{key}' two different values", "give it once")
+    assert not out.exists()
+
+
+def test_a_flag_and_set_of_the_same_value_are_one(tmp_path, capsys):
+    rc = main(["train", DIGITS, *TINY, "--epochs", "1", "--quiet", "--out", str(tmp_path / "r")])
+    assert rc == 0, capsys.readouterr().err
+
+
 def test_bad_spec_key(tmp_path, capsys):
     rc = main(["train", DIGITS, "--engine", "numpy", "--quiet", "--set", "run.epochs=-1", "--out", str(tmp_path / "r")])
     assert rc == 2

@@ -9,6 +9,7 @@ import contextlib
 import csv
 import io
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -122,6 +123,8 @@ def test_method_spec_files_must_be_the_same_task(tmp_path):
     ("ep,backprop", "unknown method 'backprop'"),
     ("ep,bp,ep", "'ep' is named twice"),
     ("ep,bp=missing.yaml", "the spec file 'missing.yaml' given for 'bp' does not exist"),
+    ("", "name at least one method"),  # issue 27: an empty list is not the default list
+    (" , ", "name at least one method"),
 ])
 def test_bad_method_lists(text, message):
     with pytest.raises(ArgumentError, match=message):
@@ -160,3 +163,83 @@ def test_report_only_reads_what_is_finished(comparison, tmp_path):
     assert not (tmp_path / "runs" / "bp-s1").exists()
     report = (tmp_path / "report.md").read_text()
     assert "not finished (not in the tables): bp seed 1" in report and "| bp | bp | 0 |" in report
+
+
+# -- issue 27: compare's own error path, Ctrl-C, folders it did not create -------------------------
+
+
+def test_an_unexpected_error_in_compare_is_one_paragraph_not_a_namespace_error(tmp_path, monkeypatch):
+    import brian_ep.compare as compare_package
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(compare_package, "compare_methods", broken)
+    rc, _, stderr = _run("compare", DIGITS, "--out", str(tmp_path / "c"))
+    assert rc == 1
+    assert "internal error: RuntimeError: boom" in stderr
+    assert "Namespace" not in stderr and "Traceback" not in stderr and "Brian" not in stderr
+
+
+@pytest.mark.parametrize("report_only", [False, True])
+def test_a_train_run_directory_is_refused_as_out_and_left_unchanged(tmp_path, report_only):
+    run = tmp_path / "run"
+    rc, _, stderr = _run("train", DIGITS, "--engine", "numpy", "--epochs", "1", "--set", "data.n_train=40",
+                         "--set", "data.n_test=20", "--set", "run.chunk_size=40", "--quiet", "--out", str(run))
+    assert rc == 0, stderr
+    before = {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    rc, _, stderr = _run("compare", DIGITS, *TINY, "--methods", "bp", "--out", str(run),
+                         *(["--report-only"] if report_only else []))
+    assert rc == 2
+    assert "is a brian-ep train run directory" in " ".join(stderr.split()) and "nothing was written" in stderr
+    assert {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+
+
+def test_a_folder_of_other_files_is_refused_and_a_comparison_folder_is_marked(tmp_path):
+    from brian_ep.compare.run import MARKER, claim_out
+
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(ArgumentError, match="holds files compare did not write \\(notes.txt\\)"):
+        claim_out(tmp_path)
+    assert not (tmp_path / MARKER).exists()
+    claim_out(tmp_path / "new")
+    assert (tmp_path / "new" / MARKER).is_file()
+    (tmp_path / "new" / "anything").write_text("compare's folder")
+    claim_out(tmp_path / "new")  # compare's own folder is accepted whatever it holds
+
+
+def test_ctrl_c_stops_compare_as_it_stops_train(tmp_path):
+    """Ctrl-C to compare's process group (as a terminal sends it), with SIGINT ignored when the
+    process started (a background job; Brian2's handler then fails with 'Handlers' object is
+    not callable): the training child finishes its chunk and keeps its checkpoint, compare exits
+    with 130 and prints the command that continues (which resumes that checkpoint: prepare_run)."""
+    import signal
+    import subprocess
+    import time
+
+    out = tmp_path / "c"
+    args = [sys.executable, "-m", "brian_ep.cli", "compare", DIGITS, "--methods", "ep", "--epochs", "40",
+            "--set", "data.n_train=400", "--set", "data.n_test=40", "--set", "run.engine=numpy",
+            "--set", "run.chunk_size=40", "--set", "model.hidden=[{size: 8}]", "--quiet", "--out", str(out)]
+
+    def ignore_sigint():
+        os.setsid()
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=ignore_sigint)
+    run = out / "runs" / "ep-s0"
+    deadline = time.monotonic() + 120
+    while not (run / "checkpoint.npz").exists():
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr and "Handlers" not in stderr
+    text = " ".join(stderr.split())
+    assert "brian-ep: stopped: compare stopped by Ctrl-C" in text and "kept its last checkpoint" in text
+    assert f"Continue with: brian-ep compare {DIGITS}" in text
+    assert (run / "checkpoint.npz").exists() and not (run / "COMPLETE").exists()
+    epochs_done = json.loads((run / "metrics.json").read_text())["epochs"] if (run / "metrics.json").exists() else []
+    assert len(epochs_done) < 40

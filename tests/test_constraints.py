@@ -28,7 +28,7 @@ BASE = {
         ],
     },
     "ep": {"dt": "0.5 ms", "free_steps": 12, "nudged_steps": 4, "beta": 0.5},
-    "run": {"target": "numpy"},
+    "run": {"brian2": {"target": "numpy"}},
 }
 
 

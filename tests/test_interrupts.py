@@ -98,7 +98,7 @@ def test_sigkill_and_ctrl_c_during_checkpoint_writes(tmp_path, monkeypatch, caps
 RUNTIME = {
     "model.hidden": [], "model.readout.kind": "none", "model.chain.lr": 0.05, "data.n_train": 20, "data.n_test": 10,
     "run.chunk_size": 10, "run.epochs": 1, "ep.free_steps": 10, "ep.nudged_steps": 4, "run.engine": "brian2",
-    "run.device": "runtime", "run.target": "numpy",
+    "run.brian2.device": "runtime", "run.brian2.target": "numpy",
 }
 
 

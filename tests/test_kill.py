@@ -37,7 +37,7 @@ DIGITS = REPO / "network_specs" / "digits.yaml"
 # chunks of 10 samples; 10,000 free steps make a chunk last ~0.3 s, long enough to signal.
 STANDALONE = {
     "model.hidden": [], "model.readout.kind": "none", "model.chain.lr": 0.05, "data.n_train": 40, "data.n_test": 10,
-    "run.chunk_size": 10, "run.epochs": 1, "ep.free_steps": 10000, "run.engine": "brian2", "run.device": "cpp_standalone",
+    "run.chunk_size": 10, "run.epochs": 1, "ep.free_steps": 10000, "run.engine": "brian2", "run.brian2.device": "cpp_standalone",
 }
 FAST_COMPILE = ["-w", "-O0", "-std=c++11"]
 

@@ -64,7 +64,7 @@ def toy_model():
 def tiny(**over):
     base = {
         "model.hidden": [{"size": 12}], "data.n_train": 40, "data.n_test": 20, "run.epochs": 1, "run.chunk_size": 40,
-        "ep.free_steps": 8, "ep.nudged_steps": 3, "run.target": "numpy", "run.device": "runtime",
+        "ep.free_steps": 8, "ep.nudged_steps": 3, "run.brian2.target": "numpy", "run.brian2.device": "runtime",
         "model.neuron": {"model": "toy_leaky_softsign", "leak": 0.5, "tau": "1 ms"},
     }
     base.update(over)

@@ -30,9 +30,9 @@ def test_estimate_counts_weights_state_and_chunks_by_hand():
 
 
 def test_standalone_chunk_arrays_grow_with_the_chunk_not_the_data():
-    s = spec(run__engine="brian2", run__device="cpp_standalone", run__chunk_size=1000)
+    s = spec(run__engine="brian2", run__brian2__device="cpp_standalone", run__chunk_size=1000)
     small = estimate(s, build_architecture(s), n_samples=10)
-    big = spec(run__engine="brian2", run__device="cpp_standalone", run__chunk_size=100_000)
+    big = spec(run__engine="brian2", run__brian2__device="cpp_standalone", run__chunk_size=100_000)
     assert estimate(big, build_architecture(big), 10).chunk - small.chunk == 8 * 99_000 * (64 + 10 + 2) * 3
 
 

@@ -100,3 +100,73 @@ def test_no_function_over_80_lines():
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno + 1 > 80:
                 long.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno} {node.name}")
     assert long == []
+
+
+def _package_graph(graph: dict) -> dict:
+    """``{package: {packages it imports}}``: modules grouped by their first-level package
+    (``brian_ep.engines``, ``brian_ep.baselines``...; a top-level module is its own node), the
+    package root and a package's own modules left out."""
+    def top(module):
+        return ".".join(module.split(".")[:2])
+
+    out: dict = {}
+    for module, deps in graph.items():
+        out.setdefault(top(module), set()).update(top(d) for d in deps if top(d) not in (top(module), "brian_ep"))
+    return out
+
+
+def test_no_package_cycle():
+    """Packages depend on each other one way (``engines`` used to import ``baselines.options``
+    while the baselines import ``engines.base``: a cycle that worked only by import order)."""
+    cycles = _cycles(_package_graph(_graph()))
+    assert cycles == [], " ; ".join(" -> ".join(c) for c in cycles)
+
+
+def test_the_package_cycle_check_can_fail():
+    graph = {"brian_ep.engines": {"brian_ep.baselines.options"}, "brian_ep.baselines.snn": {"brian_ep.engines.base"},
+             "brian_ep.baselines.options": set(), "brian_ep.engines.base": set()}
+    assert _cycles(_package_graph(graph)) == [["brian_ep.engines", "brian_ep.baselines", "brian_ep.engines"]]
+
+
+#: Where an engine's name may be compared with: its registration and its own modules.
+ENGINE_HOMES = ("brian_ep/engines/builtin.py", "brian_ep/engines/registry.py", "brian_ep/engines/brian.py",
+                "brian_ep/engines/brian_options.py", "brian_ep/engines/numpy_batched.py", "brian_ep/engines/torch_engine/",
+                "brian_ep/baselines/")
+
+
+def _engine_name_comparisons(source: str, names) -> list:
+    """Lines of ``source`` that compare with an engine name on a line about engines
+    (``spec.run.engine == "brian2"``, ``[e for e in engine_names() if e not in ("brian2", ...)]``)."""
+    lines = source.splitlines()
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Compare):
+            continue
+        operands = [node.left, *node.comparators]
+        constants = {c.value for o in operands for c in ast.walk(o) if isinstance(c, ast.Constant) and isinstance(c.value, str)}
+        if constants & set(names) and "engine" in " ".join(lines[node.lineno - 1:node.end_lineno]):
+            found.append(node.lineno)
+    return found
+
+
+def test_no_engine_name_comparisons_outside_the_engines():
+    """What the rest of the package needs to know about an engine is asked of its registry
+    entry (``computes_on``, ``one_sample_at_a_time``, ``memory``, ``steps_per_sample``,
+    ``trains_by_ep``, ``compare_method``), never derived from its name."""
+    from brian_ep.engines import engine_names
+
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        rel = path.relative_to(PACKAGE.parent).as_posix()
+        if rel.startswith(ENGINE_HOMES):
+            continue
+        offenders += [f"{rel}:{line}" for line in _engine_name_comparisons(path.read_text(), engine_names())]
+    assert offenders == []
+
+
+def test_the_engine_name_check_can_fail():
+    names = ("brian2", "numpy")
+    assert _engine_name_comparisons('if spec.run.engine == "brian2":\n    pass\n', names) == [1]
+    assert _engine_name_comparisons('x = [t for t in targets if t not in ("brian2", "numpy")]\n', names) == []
+    assert _engine_name_comparisons('ok = [e for e in engine_names() if e not in ("brian2", "numpy")]\n', names) == [1]
+    assert _engine_name_comparisons('if target == "numpy":\n    pass\n', names) == []

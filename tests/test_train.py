@@ -430,8 +430,8 @@ def test_contradictory_api_arguments_are_refused(tmp_path):
 
 
 @pytest.mark.parametrize("over, device", [
-    ({"run.engine": "brian2", "run.device": "cpp_standalone"}, "cpp_standalone"),
-    ({"run.engine": "numpy", "run.device": "cpp_standalone"}, "cpu"),
+    ({"run.engine": "brian2", "run.brian2.device": "cpp_standalone"}, "cpp_standalone"),
+    ({"run.engine": "numpy", "run.brian2.device": "cpp_standalone"}, "cpu"),
     ({"run.engine": "torch", "run.torch": {"device": "cuda:1"}}, "cuda:1"),
 ])
 def test_metrics_record_where_the_run_computes(over, device):

@@ -58,8 +58,6 @@ class BackpropEngine(Engine):
         As for every :class:`~brian_ep.engines.base.Engine` (``workdir`` is unused).
     """
 
-    trains_by_ep = False  # no free phase: the settling of ep.free_steps does not apply
-
     def __init__(self, spec, arch, params, optim_state, workdir=None):
         import torch
 

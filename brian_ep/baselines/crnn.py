@@ -19,15 +19,9 @@ from ..maths.dynamics import check_state, output, relax
 from ..maths.energy import output_loss
 from ..maths.params import Params
 from .backprop import BackpropEngine, _grad
+from .options import crnn_steps
 
 __all__ = ["CrnnEngine", "crnn_steps", "bptt_gradient"]
-
-
-def crnn_steps(spec) -> int:
-    """Steps of the free phase that ``bptt_crnn`` backpropagates through: ``run.bptt_crnn.steps``
-    or, by default, the spec's ``ep.free_steps``."""
-    steps = spec.run.engine_options("bptt_crnn").steps
-    return spec.ep.free_steps if steps is None else steps
 
 
 class CrnnEngine(BackpropEngine):

@@ -22,7 +22,8 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["BaselineOptim", "BackpropOptions", "SnnOptions", "CrnnOptions", "SURROGATE_SLOPES"]
+__all__ = ["BaselineOptim", "BackpropOptions", "SnnOptions", "CrnnOptions", "SURROGATE_SLOPES", "bp_steps", "crnn_steps",
+           "snn_steps"]
 
 #: The surrogate gradients of :mod:`snntorch.surrogate` that ``surrogate`` may name, with the
 #: default of their slope parameter (``atan``: ``alpha``; the sigmoids: ``slope``).
@@ -122,3 +123,20 @@ class CrnnOptions(BackpropOptions):
     """
 
     steps: Optional[int] = Field(default=None, gt=0)
+
+
+def bp_steps(spec) -> int:
+    """Steps per sample of ``bp``: one feed-forward pass."""
+    return 1
+
+
+def crnn_steps(spec) -> int:
+    """Steps of the free phase that ``bptt_crnn`` backpropagates through: ``run.bptt_crnn.steps``
+    or, by default, the spec's ``ep.free_steps``."""
+    steps = spec.run.engine_options("bptt_crnn").steps
+    return spec.ep.free_steps if steps is None else steps
+
+
+def snn_steps(spec) -> int:
+    """Time steps ``bptt_snn`` simulates per sample: ``run.bptt_snn.steps``."""
+    return spec.run.engine_options("bptt_snn").steps

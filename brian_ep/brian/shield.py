@@ -11,7 +11,10 @@ running in the run directory. :func:`shield_program` and :func:`compile_program`
   (``prctl(PR_SET_PDEATHSIG, SIGKILL)``), and
 * writes the project with Brian2 (``device.build(compile=False)``) and compiles it itself
   with the same ``make`` command, in a process group of its own that is killed when the wait
-  is interrupted (a second Ctrl-C) and that dies with Python on Linux.
+  is interrupted (a second Ctrl-C) and that dies with Python on Linux; its group id is
+  recorded in the build folder (:func:`brian_ep.runlock.record_group`) while it runs, so that
+  the next command in the run directory ends the compilers of a Python killed by SIGKILL
+  (``make`` dies with Python, the compilers it started do not).
 
 Interrupting the wait for ``./main`` (inside ``device.run``) kills the binary: Python's
 ``subprocess.call`` does that for any exception.
@@ -26,8 +29,9 @@ import sys
 from pathlib import Path
 
 from ..errors import BrianEPError
+from ..runlock import GROUP_FILE, record_group
 
-__all__ = ["SHIELD_CODE", "shield_program", "compile_program"]
+__all__ = ["SHIELD_CODE", "shield_program", "compile_program", "child_preexec"]
 
 #: C++ run first in ``main``: Ctrl-C is the trainer's, and the program dies with its parent.
 SHIELD_CODE = """std::signal(SIGINT, SIG_IGN);
@@ -58,6 +62,25 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
         _PRCTL(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
 
 
+def child_preexec(death_signal=signal.SIGTERM, own_group: bool = True):
+    """A ``preexec_fn`` for ``subprocess``: the child gets ``death_signal`` when this process
+    dies (Linux) and, with ``own_group``, a process group of its own (so that the terminal's
+    Ctrl-C reaches only this process, which decides what to forward)."""
+
+    def setup() -> None:  # runs in the child between fork and exec
+        if own_group:
+            os.setpgid(0, 0)
+        if _PRCTL is not None:
+            _PRCTL(_PR_SET_PDEATHSIG, int(death_signal))
+
+    return setup
+
+
+def _compiler_setup(directory) -> None:  # runs in the child between fork and exec, after setsid
+    _die_with_parent()
+    record_group(directory, os.getpid())  # its own session: the group id is its pid, recorded before make runs
+
+
 def shield_program(device) -> None:
     """Add the two lines of :data:`SHIELD_CODE` to the ``main`` of ``device``'s project (once)."""
     if SHIELD_CODE not in device.code_lines["before_start"]:
@@ -86,13 +109,16 @@ def compile_program(directory) -> None:
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             command, shell=True, cwd=directory, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True, preexec_fn=_die_with_parent,
+            start_new_session=True, preexec_fn=lambda: _compiler_setup(directory),
         )
+        record = directory / GROUP_FILE
         try:
             code = proc.wait()
         except BaseException:
             _kill_group(proc)
             raise
+        finally:
+            record.unlink(missing_ok=True)
     if code != 0:
         tail = log.read_text(errors="replace").strip().splitlines()[-5:]
         raise BrianEPError(

@@ -53,10 +53,10 @@ def parse_methods(text: str | None) -> list:
     ArgumentError
         For an unknown method, a method named twice, or a spec file that does not exist.
     """
-    from ..engines import engine_names
+    from ..engines import engine_names, get_engine_entry
 
-    items = [t.strip() for t in (text or ",".join(DEFAULT_METHODS)).split(",") if t.strip()]
-    known = list(METHODS) + [e for e in engine_names() if e not in METHODS and e not in ("brian2", "numpy")]
+    items = [t.strip() for t in (",".join(DEFAULT_METHODS) if text is None else str(text)).split(",") if t.strip()]
+    known = list(METHODS) + [e for e in engine_names() if e not in METHODS and get_engine_entry(e).compare_method]
     methods = []
     for item in items:
         name, _, path = item.partition("=")

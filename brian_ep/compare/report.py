@@ -24,21 +24,12 @@ COLUMNS = (
 
 
 def steps_per_sample(spec) -> int | None:
-    """Time steps the network is simulated for per training sample: EP's free and nudged
-    phases, the relaxation ``bptt_crnn`` backpropagates through, the ``T`` steps of the
-    snn; one pass for ``bp``; ``None`` for an engine this table does not know."""
-    engine = spec.run.engine
-    if engine == "bptt_snn":
-        return spec.run.engine_options("bptt_snn").steps
-    if engine == "bptt_crnn":
-        from ..baselines.crnn import crnn_steps
+    """Time steps the network is simulated for per training sample, as the engine's registry
+    entry says (EP's free and nudged phases, the relaxation ``bptt_crnn`` backpropagates
+    through, the ``T`` steps of the snn, one pass for ``bp``); ``None`` where it is unknown."""
+    from ..engines import get_engine_entry
 
-        return crnn_steps(spec)
-    if engine == "bp":
-        return 1
-    if engine in ("brian2", "numpy", "torch"):
-        return spec.ep.window_steps
-    return None
+    return get_engine_entry(spec.run.engine).steps_per_sample(spec)
 
 
 def _flat(data: dict, prefix: str = "") -> dict:

@@ -23,8 +23,9 @@ from ..errors import ArgumentError
 from .methods import Unavailable, method_spec, parse_methods
 from .report import write_report
 from .runner import prepare_run, read_run, run_directory, train_run
+from .stop import ChildStop
 
-__all__ = ["compare_methods", "default_out"]
+__all__ = ["compare_methods", "default_out", "claim_out", "MARKER"]
 
 
 def _say(text: str) -> None:
@@ -48,6 +49,46 @@ def _method_specs(base, methods, overrides, say):
     if not specs:
         raise ArgumentError("none of the methods can run here: " + "; ".join(f"{m}: {why}" for m, why in skipped.items()))
     return specs, skipped
+
+
+#: The file that marks a folder as a comparison folder (written when compare creates it).
+MARKER = ".brian-ep-compare"
+#: What a comparison folder of an earlier version (without the marker) holds.
+_OWN = {"report.md", "report.csv", "runs.csv", "runs", "specs", "learning_curves.png", "accuracy_vs_time.png", MARKER}
+#: Files that make a folder a ``brian-ep train`` run directory.
+_RUN_FILES = ("spec.yaml", "metrics.json", "checkpoint.npz", "weights.npz", "history.json", "COMPLETE")
+
+
+def claim_out(out: Path, create: bool = True) -> None:
+    """Refuse a comparison folder that compare did not create (a ``brian-ep train`` run directory,
+    a folder of other files); mark a new one as compare's.
+
+    Raises
+    ------
+    ArgumentError
+        Naming the folder and what it holds (nothing is written into it).
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ArgumentError(f"--out '{out}' is a file, not a folder; choose another --out")
+    held = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
+    if MARKER in held:
+        return
+    run_files = [name for name in _RUN_FILES if name in held]
+    if run_files:
+        raise ArgumentError(
+            f"--out '{out}' is a brian-ep train run directory (it holds {', '.join(run_files)}), not a comparison "
+            "folder; compare would write its reports, specs and runs into it. Choose another --out (nothing was written)"
+        )
+    other = [name for name in held if name not in _OWN]
+    if other:
+        raise ArgumentError(
+            f"--out '{out}' holds files compare did not write ({', '.join(other[:5])}{' ...' if len(other) > 5 else ''}); "
+            "choose an empty or new folder for the comparison (nothing was written)"
+        )
+    if create:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / MARKER).write_text("a brian-ep compare folder\n")
 
 
 def _header(spec_path, seeds, threads, command) -> dict:
@@ -105,6 +146,7 @@ def compare_methods(
     specs, skipped = _method_specs(base, parse_methods(methods), overrides, say)
     seeds = list(seeds) if seeds else [base.run.seed]
     out = Path(out) if out is not None else default_out(base)
+    claim_out(out, create=train)
     plan = [(name, seed, load_spec(spec, {"run.seed": seed})) for seed in seeds for name, spec in specs.items()]
     actions = [prepare_run(run_directory(out, name, seed), spec) for name, seed, spec in plan]  # refuse before training
     header = _header(spec_path, seeds, threads, command or " ".join(sys.argv))
@@ -112,15 +154,19 @@ def compare_methods(
     unfinished = [f"{name} seed {seed}" for (name, seed, _), action in zip(plan, actions) if action != "read"]
     if not train and unfinished:
         header["not finished (not in the tables)"] = ", ".join(unfinished)
-    for i, ((name, seed, spec), action) in enumerate(zip(plan, actions)):
-        path = run_directory(out, name, seed)
-        if action != "read" and not train:
-            continue
-        verb = {"read": "reading the finished run", "resume": "resuming", "train": "training"}[action]
-        say(f"brian-ep compare [{i + 1}/{len(plan)}] {name}, seed {seed}: {verb} -> {path}")
-        if action != "read":
-            train_run(spec, path, resume=action == "resume", threads=threads, progress=progress)
-        records[name].append(read_run(path, name, seed))
-        if action != "read":  # a long comparison shows its results as they come
-            write_report(out, records, specs.get("ep", base), header, skipped)
+    with ChildStop() as guard:
+        for i, ((name, seed, spec), action) in enumerate(zip(plan, actions)):
+            path = run_directory(out, name, seed)
+            if action != "read" and not train:
+                continue
+            guard.check(f"the finished runs are kept in '{out}'", command or " ".join(sys.argv))
+            verb = {"read": "reading the finished run", "resume": "resuming", "train": "training"}[action]
+            say(f"brian-ep compare [{i + 1}/{len(plan)}] {name}, seed {seed}: {verb} -> {path}")
+            if action != "read":
+                train_run(spec, path, resume=action == "resume", threads=threads, progress=progress, guard=guard)
+                guard.check(f"the run in '{path}' kept its last checkpoint and the finished runs are kept in '{out}'",
+                            command or " ".join(sys.argv))
+            records[name].append(read_run(path, name, seed))
+            if action != "read":  # a long comparison shows its results as they come
+                write_report(out, records, specs.get("ep", base), header, skipped)
     return write_report(out, records, specs.get("ep", base), header, skipped)

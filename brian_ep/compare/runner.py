@@ -111,15 +111,20 @@ def _child_env(threads: int) -> dict:
     return env
 
 
-def train_run(spec, path: Path, resume: bool, threads: int = 1, progress: bool = True) -> None:
+def train_run(spec, path: Path, resume: bool, threads: int = 1, progress: bool = True, guard=None) -> None:
     """Train ``spec`` into ``path`` with ``brian-ep train`` in a child process of its own (its
     metrics record its peak memory; ``path/compare.json`` records the command and threads).
+
+    The child has a process group of its own and ends when this process dies; with ``guard``
+    (a :class:`~brian_ep.compare.stop.ChildStop`) signals to this process are forwarded to it,
+    and a child stopped by them returns without an error (the caller asks the guard).
 
     Raises
     ------
     BrianEPError
         If the training process fails (its own message is printed above).
     """
+    from ..brian.shield import child_preexec
     from ..rundir import atomic_write_bytes
     from ..spec import dump_spec
 
@@ -130,7 +135,21 @@ def train_run(spec, path: Path, resume: bool, threads: int = 1, progress: bool =
     cmd = [sys.executable, "-m", "brian_ep.cli", "train", str(spec_file), "--out", str(path)]
     cmd += (["--resume"] if resume else []) + ([] if progress else ["--quiet"])
     t0 = time.perf_counter()
-    code = subprocess.run(cmd, env=_child_env(threads), stdout=None if progress else subprocess.DEVNULL).returncode
+    proc = subprocess.Popen(cmd, env=_child_env(threads), stdout=None if progress else subprocess.DEVNULL,
+                            preexec_fn=child_preexec())
+    if guard is not None:
+        guard.child = proc
+    try:
+        code = proc.wait()
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    finally:
+        if guard is not None:
+            guard.child = None
+    if code != 0 and guard is not None and guard.stopped:
+        return
     if code != 0:
         raise BrianEPError(f"training {path.name} failed (exit status {code}; its message is above); rerun the same command to resume it")
     record = {"threads": threads, "process_seconds": time.perf_counter() - t0, "command": cmd}

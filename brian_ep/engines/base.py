@@ -3,13 +3,21 @@ baseline...), and :func:`make_engine`, which builds the one a spec names."""
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from ..maths.optim import OptimState
 from ..maths.params import Params
+
+#: A validated spec (:class:`brian_ep.spec.Spec`) and its resolved network
+#: (:class:`brian_ep.Architecture`), typed ``Any`` here: both packages import the engine
+#: registry, and packages depend on each other one way only.
+Spec = Any
+Architecture = Any
 
 __all__ = ["ChunkResult", "Engine", "make_engine"]
 
@@ -29,11 +37,11 @@ class ChunkResult:
     """
 
     outputs: np.ndarray
-    spikes: dict | None = None
+    spikes: dict[str, float] | None = None
 
 
 class Engine(ABC):
-    """Trains and evaluates one network; weights move in and out as :class:`Params`.
+    """Trains and evaluates one network; weights move in and out as :class:`~brian_ep.Params`.
 
     Chunks are consecutive slices of an epoch; mini-batches are consecutive slices of
     ``optim.batch_size`` samples within a chunk (the last one may be shorter), and the
@@ -57,11 +65,9 @@ class Engine(ABC):
     #: one process of a data-parallel run).
     is_main_process = True
 
-    #: Whether the engine trains by EP's free and nudged phases, so that the trainer's check
-    #: of the free phase settling in ``ep.free_steps`` applies (false for the backprop baselines).
-    trains_by_ep = True
-
-    def __init__(self, spec, arch, params: Params, optim_state: OptimState, workdir=None):
+    def __init__(
+        self, spec: Spec, arch: Architecture, params: Params, optim_state: OptimState, workdir: str | os.PathLike[str] | None = None
+    ) -> None:
         self.spec = spec
         self.arch = arch
         self.params = params
@@ -71,15 +77,15 @@ class Engine(ABC):
         self.samples_seen = 0
         #: data-set indices of the samples of the current chunk (set by the trainer), so that
         #: errors can name the sample that caused them
-        self.sample_ids = None
+        self.sample_ids: np.ndarray | None = None
         #: ``(epoch, first sample)`` of the current chunk (set by the trainer): stochastic
         #: neurons draw the chunk's noise from a stream seeded by it, so a resumed run draws
         #: the same numbers as an uninterrupted one
-        self.position = None
+        self.position: tuple[int, int] | None = None
         #: uniform noise supplied from outside (:meth:`set_noise`), or None
-        self.supplied_noise = None
+        self.supplied_noise: dict[str, np.ndarray] | None = None
 
-    def noise_seed(self, predict: bool = False, offset: int = 0) -> list:
+    def noise_seed(self, predict: bool = False, offset: int = 0) -> list[int]:
         """The seed of the noise of the next chunk (``run.seed``, the ``noise`` stream, epoch
         and first sample, plus ``offset`` samples; engines called outside the trainer count
         samples themselves) or, with ``predict``, of evaluation from sample ``offset`` (the
@@ -91,11 +97,11 @@ class Engine(ABC):
         epoch, first = self.position if self.position is not None else (0, self.samples_seen)
         return stream_seed(self.spec.run.seed, "noise", epoch, first + offset)
 
-    def set_noise(self, arrays: dict | None) -> None:
+    def set_noise(self, arrays: dict[str, Any] | None) -> None:
         """Train on uniform noise supplied from outside instead of the engine's generator:
         ``{layer name: array (n_windows * ep.window_steps, n_layer)}``, row
         ``k * window_steps + j`` for step ``j`` of the ``k``-th training sample from now on
-        (see :class:`~brian_ep.maths.noise.ArrayNoise`); ``None`` returns to the generator.
+        (see ``brian_ep.maths.noise.ArrayNoise``); ``None`` returns to the generator.
         Two engines given the same arrays follow the same spike trains."""
         self.supplied_noise = None if arrays is None else {k: np.asarray(v, dtype=np.float64) for k, v in arrays.items()}
 
@@ -110,15 +116,19 @@ class Engine(ABC):
         self.lr_factor = float(factor)
 
     def get_params(self) -> Params:
+        """A copy of the current weights and biases."""
         return self.params.copy()
 
     def set_params(self, params: Params) -> None:
+        """Replace the weights and biases with a copy of ``params``."""
         self.params = params.copy()
 
     def get_optim_state(self) -> OptimState:
+        """A copy of the optimiser state (Adam moments and step count)."""
         return OptimState(self.optim_state.m.copy(), self.optim_state.v.copy(), self.optim_state.t)
 
     def set_optim_state(self, state: OptimState) -> None:
+        """Continue from a copy of the optimiser state ``state``."""
         self.optim_state = OptimState(state.m.copy(), state.v.copy(), state.t)
 
     @abstractmethod
@@ -133,11 +143,18 @@ class Engine(ABC):
         """Release resources (build directories, processes)."""
 
 
-def make_engine(spec, arch, params: Params, optim_state: OptimState | None = None, workdir=None) -> Engine:
+def make_engine(
+    spec: Spec,
+    arch: Architecture,
+    params: Params,
+    optim_state: OptimState | None = None,
+    workdir: str | os.PathLike[str] | None = None,
+) -> Engine:
     """The engine that ``spec.run.engine`` names (see :mod:`brian_ep.engines.registry`),
     loaded with ``params`` and ``optim_state`` (fresh if omitted)."""
     from ..maths.optim import init_optim_state
     from .registry import engine_class
 
     state = init_optim_state(params) if optim_state is None else optim_state
-    return engine_class(spec.run.engine)(spec, arch, params, state, workdir=workdir)
+    engine: Engine = engine_class(spec.run.engine)(spec, arch, params, state, workdir=workdir)
+    return engine

@@ -26,6 +26,7 @@ from ..maths.noise import noise_layers
 from ..maths.optim import learning_rates
 from ..epochs import chunk_length
 from .base import ChunkResult, Engine
+from .brian_options import brian_options
 
 __all__ = ["BrianEngine"]
 
@@ -80,7 +81,7 @@ class BrianEngine(Engine):
 
     Notes
     -----
-    The device comes from ``spec.run.device``; if the caller selected a standalone device with
+    The device comes from ``run.brian2.device`` (:class:`~brian_ep.engines.brian_options.BrianOptions`); if the caller selected a standalone device with
     ``set_device`` (``build_on_run`` either way), its class and its ``directory`` are used.
     The programs are built on device instances of their own, so the caller's device is left
     untouched and the engine can be created again in the same process.
@@ -89,7 +90,8 @@ class BrianEngine(Engine):
     def __init__(self, spec, arch, params, optim_state, workdir=None):
         super().__init__(spec, arch, params.astype(np.float64), optim_state, workdir)
         self.capacity = chunk_length(spec)
-        self.device_class, user_directory = standalone_device(spec.run.device)
+        self.options = brian_options(spec)
+        self.device_class, user_directory = standalone_device(self.options.device)
         self.standalone = self.device_class is not None
         self.directory = user_directory if user_directory is not None else (None if workdir is None else str(workdir))
         self._programs = {}
@@ -101,7 +103,7 @@ class BrianEngine(Engine):
             raise SpecError(
                 "cuda_standalone delivers currents as dense sums on the GPU, and cannot carry the spikes of "
                 "spiking layers or a spike-encoded input (they travel by synaptic pathways on the step clock)",
-                key="run.device", allowed="runtime or cpp_standalone for spiking networks",
+                key="run.brian2.device", allowed="runtime or cpp_standalone for spiking networks",
             )
 
     # -- values moving in and out of Brian2 --------------------------------------------------
@@ -201,12 +203,13 @@ class BrianEngine(Engine):
         return int(np.random.SeedSequence(key).generate_state(1)[0] >> 1)
 
     def _brian_prefs(self) -> dict:
-        """Brian2 preferences of this run: float32 state (``run.dtype``), OpenMP threads."""
+        """Brian2 preferences of this run: float32 state (``run.dtype``), OpenMP threads
+        (``run.brian2.threads``)."""
         out = {}
         if self.spec.run.dtype == "float32":
             out["core.default_float_dtype"] = np.float32
-        if self.spec.run.threads:
-            out["devices.cpp_standalone.openmp_threads"] = self.spec.run.threads
+        if self.options.threads:
+            out["devices.cpp_standalone.openmp_threads"] = self.options.threads
         return out
 
     # -- one run ----------------------------------------------------------------------------------
@@ -235,7 +238,7 @@ class BrianEngine(Engine):
 
         previous = {key: prefs[key] for key in ["codegen.target", *self._brian_prefs()]}
         try:
-            for key, value in {"codegen.target": self.spec.run.target, **self._brian_prefs()}.items():
+            for key, value in {"codegen.target": self.options.target, **self._brian_prefs()}.items():
                 prefs[key] = value
             net = self._network(x.shape[0], self._data(x, y, signs, x.shape[0], learn), predict=not learn)
             for view, value in self._values(net, learn, x.shape[0]).items():

@@ -18,7 +18,7 @@ __all__ = ["OptimState", "init_optim_state", "apply_update", "learning_rates", "
 
 @dataclass
 class OptimState:
-    """Adam moments ``m``, ``v`` (same layout as :class:`Params`) and step count ``t``."""
+    """Adam moments ``m``, ``v`` (same layout as :class:`~brian_ep.Params`) and step count ``t``."""
 
     m: Params = field(default_factory=Params)
     v: Params = field(default_factory=Params)

@@ -31,6 +31,7 @@ class Params:
         return Params({k: one(v) for k, v in self.W.items()}, {k: one(v) for k, v in self.b.items()})
 
     def astype(self, dtype) -> "Params":
+        """A copy with every array converted to ``dtype`` (numpy arrays)."""
         return Params({k: v.astype(dtype) for k, v in self.W.items()}, {k: v.astype(dtype) for k, v in self.b.items()})
 
     def to_flat(self) -> dict:
@@ -41,28 +42,34 @@ class Params:
 
     @classmethod
     def from_flat(cls, flat) -> "Params":
+        """The inverse of :meth:`to_flat`: weights and biases from ``{"W:<projection>": array,
+        "b:<layer>": array}`` (other keys are ignored)."""
         W = {k[2:]: np.asarray(v) for k, v in flat.items() if k.startswith("W:")}
         b = {k[2:]: np.asarray(v) for k, v in flat.items() if k.startswith("b:")}
         return cls(W, b)
 
     def save(self, path) -> None:
+        """Write the arrays to the ``.npz`` file ``path`` in the layout of :meth:`to_flat`."""
         np.savez(path, **self.to_flat())
 
     @classmethod
     def load(cls, path) -> "Params":
         """Read a weights file as written by :meth:`save` (a broken file raises
         :class:`~brian_ep.errors.DataError`; to check the weights against a network too, use
-        :func:`brian_ep.weights.load_weights`)."""
+        :func:`brian_ep.load_weights`)."""
         from ..npzfile import read_npz
 
         return cls.from_flat(read_npz(path))
 
     def max_abs_diff(self, other: "Params") -> float:
+        """The largest absolute difference between the arrays of ``self`` and ``other``
+        (same names and shapes; 0.0 if there are no arrays)."""
         d = [np.max(np.abs(self.W[k] - other.W[k])) for k in self.W]
         d += [np.max(np.abs(self.b[k] - other.b[k])) for k in self.b if self.b[k].size]
         return float(max(d)) if d else 0.0
 
     def is_finite(self) -> bool:
+        """Whether every weight and bias is finite (no NaN or infinity)."""
         return all(np.all(np.isfinite(v)) for v in list(self.W.values()) + list(self.b.values()))
 
 
@@ -123,6 +130,6 @@ def constrain(arch, params: Params) -> None:
 
 
 def initial_params(arch, seed: int, dtype=np.float64) -> Params:
-    """The initial weights of a run with ``seed`` (stream ``init`` of :mod:`brian_ep.seeds`):
+    """The initial weights of a run with ``seed`` (stream ``init`` of ``brian_ep.seeds``):
     every engine and baseline starts from these."""
     return init_params(arch, stream(seed, "init"), dtype)

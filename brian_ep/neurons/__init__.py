@@ -14,30 +14,65 @@ Adding a model is one new module plus one :func:`register_neuron_model` call (se
 
 from __future__ import annotations
 
+from typing import Any
+
+from ..errors import RegistrationError
+from ..plugins import NEURON_GROUP, load_group
 from .base import NeuronModel
 from .bernoulli import BernoulliNeuron
 from .rate import RateNeuron
 
 __all__ = ["NeuronModel", "RateNeuron", "BernoulliNeuron", "register_neuron_model", "unregister_neuron_model", "get_neuron_model",
-           "neuron_model_names"]
+           "neuron_model_names", "reload_plugins"]
 
-_MODELS: dict = {}
+_MODELS: dict[str, NeuronModel] = {}
+_PLUGINS: dict[str, bool] = {"loaded": False}
 
 
 def register_neuron_model(model: NeuronModel, replace: bool = False) -> NeuronModel:
     """Make ``model`` selectable as ``neuron.model: <model.name>`` in specs.
 
+    Parameters
+    ----------
+    model : NeuronModel
+        An instance; registering the same instance again changes nothing.
+    replace : bool
+        Replace another model registered under the same name (the same rule as
+        :func:`brian_ep.engines.register_engine`).
+
     Raises
     ------
-    ValueError
-        If another model already has that name (pass ``replace=True`` to swap it).
+    RegistrationError
+        If ``model`` is not a :class:`NeuronModel` instance, or another model already has
+        that name and ``replace`` is false (also a ``ValueError``).
     """
     if not isinstance(model, NeuronModel):
-        raise TypeError(f"expected a NeuronModel instance, got {model!r}")
-    if model.name in _MODELS and not replace and _MODELS[model.name] is not model:
-        raise ValueError(f"a neuron model called {model.name!r} is already registered")
+        raise RegistrationError(f"register_neuron_model expects a NeuronModel instance, got {model!r}")
+    old = _MODELS.get(model.name)
+    if old is not None and old is not model and not replace:
+        raise RegistrationError(
+            f"a neuron model called {model.name!r} is already registered ({type(old).__name__}); choose another name, "
+            "or pass replace=True to swap it"
+        )
     _MODELS[model.name] = model
     return model
+
+
+def _register_plugin(name: str, obj: Any) -> None:
+    register_neuron_model(obj() if isinstance(obj, type) else obj)
+
+
+def _loaded() -> dict[str, NeuronModel]:
+    """The registry, after the models of installed plug-ins were added (once per process)."""
+    if not _PLUGINS["loaded"]:
+        _PLUGINS["loaded"] = True  # first: a plug-in that asks the registry must not recurse
+        load_group(NEURON_GROUP, _register_plugin)
+    return _MODELS
+
+
+def reload_plugins() -> None:
+    """Read the entry point group ``brian_ep.neurons`` again (for tests that install one)."""
+    _PLUGINS["loaded"] = False
 
 
 def unregister_neuron_model(name: str) -> None:
@@ -47,15 +82,16 @@ def unregister_neuron_model(name: str) -> None:
 
 def get_neuron_model(name: str) -> NeuronModel:
     """The registered model called ``name``."""
+    models = _loaded()
     try:
-        return _MODELS[name]
+        return models[name]
     except KeyError:
-        raise ValueError(f"unknown neuron model {name!r}; registered: {', '.join(map(repr, _MODELS))}") from None
+        raise ValueError(f"unknown neuron model {name!r}; registered: {', '.join(map(repr, models))}") from None
 
 
-def neuron_model_names() -> tuple:
-    """Names of the registered models, in registration order."""
-    return tuple(_MODELS)
+def neuron_model_names() -> tuple[str, ...]:
+    """Names of the registered models (plug-ins included), in registration order."""
+    return tuple(_loaded())
 
 
 register_neuron_model(RateNeuron())

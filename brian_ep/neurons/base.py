@@ -16,9 +16,20 @@ phase can restart from a stored state without copying it.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from typing import Any, ClassVar
 
-__all__ = ["NeuronModel"]
+__all__ = ["NeuronModel", "Array", "Layer", "EPSpec"]
+
+#: An array of any array-API namespace (numpy, or torch in the torch engine), batched as
+#: ``(n_samples, layer.size)``; typed as ``Any`` because the namespaces share no base class
+#: (``Any`` also admits ``None``, where a method says so).
+Array = Any
+#: A resolved layer, :class:`brian_ep.Layer` (typed as ``Any`` here: the architecture imports
+#: the neuron models, so this module cannot import it back).
+Layer = Any
+#: The EP settings of a spec, :class:`brian_ep.spec.EPSpec` (typed as ``Any`` here: the
+#: neuron models sit below the spec and do not import it).
+EPSpec = Any
 
 
 class NeuronModel(ABC):
@@ -37,7 +48,7 @@ class NeuronModel(ABC):
         Whether the layer sends spikes: projections out of it transmit them through the
         ``on_pre`` / ``on_post`` pathways of their synapses (adding ``w`` times
         :meth:`brian_spike_weight` to the receiver's ``I_syn``) instead of summing
-        :attr:`brian_signal` every step.
+        ``brian_signal`` every step.
     brian_rate : str
         The Brian2 variable holding the rate the EP rule reads (latched at phase ends).
     brian_signal : str
@@ -53,10 +64,10 @@ class NeuronModel(ABC):
     brian_spikes: ClassVar[bool] = False
     brian_rate: ClassVar[str] = "r"
     brian_signal: ClassVar[str] = "r"
-    brian_state: ClassVar[tuple] = ("u",)
+    brian_state: ClassVar[tuple[str, ...]] = ("u",)
 
     # -- spec ------------------------------------------------------------------------------
-    def check(self, layer, ep) -> None:
+    def check(self, layer: Layer, ep: EPSpec) -> None:
         """Refuse settings that cannot work for ``layer`` (its activation, ``eps``, options)
         with the EP schedule ``ep`` (``EPSpec``). Raise ``ValueError`` saying why (reported
         at the layer's ``neuron`` section), or a :class:`~brian_ep.errors.SpecError` with its
@@ -65,66 +76,66 @@ class NeuronModel(ABC):
 
     # -- maths -------------------------------------------------------------------------------
     @abstractmethod
-    def initial_state(self, layer, n_samples: int, like):
+    def initial_state(self, layer: Layer, n_samples: int, like: Array) -> Array:
         """The state of ``n_samples`` copies of ``layer`` before a sample is presented; ``like``
         is an array whose namespace, dtype and device the state takes."""
 
     @abstractmethod
-    def signal(self, layer, state):
+    def signal(self, layer: Layer, state: Array) -> Array:
         """What projections out of the layer carry, shape ``(n_samples, layer.size)``."""
 
     @abstractmethod
-    def rate(self, layer, state):
+    def rate(self, layer: Layer, state: Array) -> Array:
         """The rate the EP rule and the output read, shape ``(n_samples, layer.size)``."""
 
     @abstractmethod
-    def advance(self, layer, state, current, noise=None):
+    def advance(self, layer: Layer, state: Array, current: Array, noise: Array = None) -> Array:
         """The state one step of ``dt`` later, driven by ``current`` (shape like the rate).
 
-        ``noise``: uniform numbers in [0, 1) of the rate's shape when :attr:`stochastic`."""
+        ``noise``: uniform numbers in [0, 1) of the rate's shape when ``stochastic``."""
 
-    def potential(self, layer, state):
+    def potential(self, layer: Layer, state: Array) -> Array:
         """The membrane potential ``u`` of the state (divergence checks, analysis)."""
         return state
 
-    def begin_phase(self, layer, state, n_steps: int, nudged: bool):
+    def begin_phase(self, layer: Layer, state: Array, n_steps: int, nudged: bool) -> Array:
         """The state at the start of a phase of ``n_steps`` steps (``nudged``: a nudged phase,
         else the free phase), e.g. to restart a spike count; unchanged by default."""
         return state
 
-    def phase_rate(self, layer, state):
+    def phase_rate(self, layer: Layer, state: Array) -> Array:
         """The rate estimate the EP rule reads at the end of a phase (default: :meth:`rate`)."""
         return self.rate(layer, state)
 
-    def spikes(self, layer, state):
+    def spikes(self, layer: Layer, state: Array) -> Array:
         """Spikes emitted per sample and neuron since the initial state, shape
         ``(n_samples, layer.size)``, or ``None`` for a model that does not spike."""
         return None
 
     # -- Brian2 ------------------------------------------------------------------------------
     @abstractmethod
-    def brian_equations(self, layer) -> str:
+    def brian_equations(self, layer: Layer) -> str:
         """The model's own equation lines for a ``NeuronGroup``: its dynamics driven by the
         total current ``I`` (a dimensionless variable the EP machinery defines) with the
-        constant ``tau`` (in the namespace), and the definitions of :attr:`brian_rate` and
-        :attr:`brian_signal`."""
+        constant ``tau`` (in the namespace), and the definitions of ``brian_rate`` and
+        ``brian_signal``."""
 
-    def brian_group_options(self, layer, noise: str = "rand()") -> dict:
+    def brian_group_options(self, layer: Layer, noise: str = "rand()") -> dict[str, Any]:
         """Keyword arguments of the ``NeuronGroup`` (``method``, ``threshold``, ``reset``...);
         ``noise``: the expression of the uniform number of this neuron and step, for a
         stochastic threshold (``rand()``, or a ``TimedArray`` of supplied noise)."""
         return {"method": "euler"}
 
-    def brian_phase_rate(self, layer, nudged: bool) -> str:
+    def brian_phase_rate(self, layer: Layer, nudged: bool) -> str:
         """Expression of the rate latched at the end of a (``nudged`` or free) phase, which the
-        EP rule reads (default: :attr:`brian_rate`)."""
+        EP rule reads (default: ``brian_rate``)."""
         return self.brian_rate
 
-    def brian_spike_weight(self, layer) -> float:
-        """The current one spike carries, in units of ``w`` (when :attr:`brian_spikes`)."""
+    def brian_spike_weight(self, layer: Layer) -> float:
+        """The current one spike carries, in units of ``w`` (when ``brian_spikes``)."""
         return 1.0
 
-    def brian_schedule_events(self, layer, step: str, n_nudged: int) -> dict:
+    def brian_schedule_events(self, layer: Layer, step: str, n_nudged: int) -> dict[str, tuple[str, str]]:
         """The model's own schedule events, ``{name: (condition, code)}``: each ``code`` runs
         (by the group's ``run_on_event``) at the start of the steps where ``condition`` holds,
         after the phase results of that step are latched (``step``: the expression of the step

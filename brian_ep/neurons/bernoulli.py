@@ -26,7 +26,11 @@ __all__ = ["BernoulliNeuron", "BernoulliOptions", "SpikeState"]
 class BernoulliOptions(BaseModel):
     """The keys a ``neuron: {model: bernoulli}`` section adds.
 
-    ``trace_tau``: time constant of the spike trace ``x`` (``dt <= trace_tau``). ``read``:
+    ``trace_tau``: time constant of the spike trace ``x`` (``dt <= trace_tau``), which the
+    nudge and a softmax readout read; by default ``dt``: ``x`` is then the spikes of the last
+    step (over ``q``), an unbiased estimate of the rate with no lag, which keeps the EP update
+    of recurrent spiking layers unbiased (``docs/stochep.md``, "Bias"). A longer trace
+    smooths what a softmax readout reads (set it for the top layer under one). ``read``:
     the rate estimate the EP rule reads at the end of each phase, the ``trace`` there or the
     spike count over the last ``window`` steps (``window``: steps at the end of each nudged
     phase, default the whole phase; ``free_window``: at the end of the free phase, default
@@ -36,7 +40,7 @@ class BernoulliOptions(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True, validate_default=True)
 
-    trace_tau: TimeQuantity = "2.5 ms"
+    trace_tau: Optional[TimeQuantity] = None
     read: Literal["trace", "window"] = "trace"
     window: Optional[int] = Field(default=None, gt=0)
     free_window: Optional[int] = Field(default=None, gt=0)
@@ -99,9 +103,15 @@ class BernoulliNeuron(NeuronModel):
     def dt(layer) -> float:
         return layer.eps * layer.tau
 
+    def trace_tau(self, layer) -> float:
+        """The trace's time constant in seconds (``dt`` unless ``trace_tau`` is set)."""
+        tau = layer.options.trace_tau
+        return self.dt(layer) if tau is None else float(tau)
+
     def eps_x(self, layer) -> float:
-        """``dt / trace_tau``."""
-        return self.dt(layer) / float(layer.options.trace_tau)
+        """``dt / trace_tau`` (1 by default: the trace is the last step's spikes)."""
+        tau = layer.options.trace_tau
+        return 1.0 if tau is None else self.dt(layer) / float(tau)
 
     def q(self, layer) -> float:
         """Spike probability at ``rho = 1`` (``max_rate * dt``, or 1)."""
@@ -117,7 +127,7 @@ class BernoulliNeuron(NeuronModel):
                 f"ranges over [{act.low:g}, {act.high:g}]", key=".activation", allowed="hard_sigmoid, sigmoid",
             )
         opt, dt = layer.options, self.dt(layer)
-        if float(opt.trace_tau) < dt * (1 - 1e-9):
+        if opt.trace_tau is not None and float(opt.trace_tau) < dt * (1 - 1e-9):
             raise SpecError(
                 f"the trace time constant ({float(opt.trace_tau) * 1e3:g} ms) is shorter than dt ({dt * 1e3:g} ms): "
                 "the trace could not average spikes", key=".trace_tau", allowed=f">= {dt * 1e3:g} ms",
@@ -189,7 +199,7 @@ class BernoulliNeuron(NeuronModel):
         p = rho if q == 1.0 else f"{q!r} * {rho}"
         lines = [
             "du/dt = (I - u) / tau : 1",
-            f"dx/dt = -x / ({float(layer.options.trace_tau)!r} * second) : 1",
+            f"dx/dt = -x / ({self.trace_tau(layer)!r} * second) : 1",
             f"p = {p} : 1",
         ]
         if layer.options.read == "window":

@@ -12,13 +12,14 @@ from __future__ import annotations
 import difflib
 import os
 import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Mapping
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from ..errors import SpecError
+from ..errors import ArgumentError, SpecError
 from .schema import KeyedValueError, Spec
 from .yaml_text import read_yaml_file
 
@@ -27,24 +28,34 @@ __all__ = ["load_spec", "spec_from_dict", "spec_to_dict", "dump_spec", "apply_ov
 
 #: Keys that older versions accepted, with the reason they are gone (a spec that still has
 #: one is refused with this reason instead of "unknown key").
+_MOVED_TO_BRIAN2 = (
+    "moved: Brian2's settings have their own section, so run.device, run.target and run.threads are now "
+    "run.brian2.device, run.brian2.target and run.brian2.threads; write e.g. run: {brian2: {device: cpp_standalone, "
+    "threads: 2}} (on the command line: --device, --target or --set run.brian2.threads=2). Every engine's settings "
+    "live in run.<engine>, as torch's in run.torch"
+)
+
 REMOVED_KEYS = {
+    ("run", "device"): _MOVED_TO_BRIAN2,
+    ("run", "target"): _MOVED_TO_BRIAN2,
+    ("run", "threads"): _MOVED_TO_BRIAN2,
     ("ep", "loss"): (
         "was removed: the loss follows from model.readout (kind 'none': squared error of the output layer; "
         "'softmax': cross-entropy of the readout), so a separate key could only contradict it. Delete the key"
     ),
 }
 
-_CHECKS: list = []
+_CHECKS: list[Callable[[Spec], object]] = []
 
 
-def register_spec_check(check) -> None:
+def register_spec_check(check: Callable[[Spec], object]) -> None:
     """Run ``check(spec)`` on every spec after its schema validates; it raises
     :class:`~brian_ep.errors.SpecError` (the file name is added) for specs that cannot work."""
     if check not in _CHECKS:
         _CHECKS.append(check)
 
 
-def load_spec(source, overrides: Mapping[str, Any] | None = None) -> Spec:
+def load_spec(source: str | os.PathLike[str] | Mapping[str, Any] | Spec, overrides: Mapping[str, Any] | None = None) -> Spec:
     """Load and validate a network spec.
 
     Parameters
@@ -64,27 +75,59 @@ def load_spec(source, overrides: Mapping[str, Any] | None = None) -> Spec:
     SpecError
         If the file is missing or not YAML, or a key is unknown, of the wrong type or out
         of range; the message names the file and the key.
+    ArgumentError
+        If ``source`` is none of the above (e.g. ``42``), or ``overrides`` is not a mapping of
+        dotted keys (e.g. a list of pairs).
     """
+    _check_source(source)
+    _check_overrides(overrides)
     if isinstance(source, Spec):
         data, name = spec_to_dict(source), "<spec>"
     elif isinstance(source, Mapping):
         data, name = dict(source), "<dict>"
     else:
         name = str(Path(os.fspath(source)))
-        data = read_yaml_file(name)
-        if not isinstance(data, dict):
+        raw = read_yaml_file(name)
+        if not isinstance(raw, dict):
             raise SpecError(
                 f"must be a YAML mapping with the sections model, ep, optim, data, run "
-                f"(got {type(data).__name__})",
+                f"(got {type(raw).__name__})",
                 source=name,
             )
+        data = raw
     if overrides:
         data = apply_overrides(data, overrides, source=name)
     return spec_from_dict(data, source=name)
 
 
+def _check_source(source: object) -> None:
+    if not isinstance(source, (Spec, Mapping, str, os.PathLike)):
+        raise ArgumentError(
+            f"load_spec: the spec must be a YAML file's path (str or pathlib.Path), a mapping with the sections "
+            f"model, ep, optim, data, run, or a Spec (got {type(source).__name__} {_short(source)})"
+        )
+
+
+def _check_overrides(overrides: object) -> None:
+    if overrides is None:
+        return
+    if not isinstance(overrides, Mapping):
+        raise ArgumentError(
+            f"load_spec: overrides must be a mapping of dotted keys to values, e.g. {{'run.epochs': 2}} "
+            f"(got {type(overrides).__name__} {_short(overrides)}); for pairs, pass dict(pairs)"
+        )
+    for key in overrides:
+        if not isinstance(key, str) or not key.strip() or any(not part for part in key.split(".")):
+            raise ArgumentError(f"load_spec: override key {key!r} is not a dotted spec key such as 'run.epochs'")
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def spec_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Spec:
-    """Validate a mapping into a :class:`Spec` (see :func:`load_spec`)."""
+    """Validate a mapping into a :class:`Spec` (see :func:`brian_ep.load_spec`)."""
     _refuse_removed_keys(data, source)
     try:
         spec = Spec.model_validate(data)
@@ -98,13 +141,13 @@ def spec_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Spec:
     return spec
 
 
-def _refuse_removed_keys(data, source) -> None:
+def _refuse_removed_keys(data: Mapping[str, Any], source: str) -> None:
     for path, why in REMOVED_KEYS.items():
         if _has_path(data, path):
             raise SpecError(why, key=".".join(path), source=source)
 
 
-def _has_path(data, path) -> bool:
+def _has_path(data: Mapping[str, Any], path: tuple[str, ...]) -> bool:
     node = data
     for part in path:
         if not isinstance(node, Mapping) or part not in node:
@@ -113,23 +156,23 @@ def _has_path(data, path) -> bool:
     return True
 
 
-def spec_to_dict(spec: Spec) -> dict:
+def spec_to_dict(spec: Spec) -> dict[str, Any]:
     """The spec as plain YAML-ready data (times as ``"0.5 ms"`` text)."""
     return spec.model_dump(mode="json", exclude_none=True)
 
 
-def dump_spec(spec: Spec, path) -> None:
+def dump_spec(spec: Spec, path: str | os.PathLike[str]) -> None:
     """Write ``spec`` as YAML to ``path``."""
     Path(path).write_text(yaml.safe_dump(spec_to_dict(spec), sort_keys=False))
 
 
-def apply_overrides(data: Mapping[str, Any], overrides: Mapping[str, Any], source="<dict>") -> dict:
+def apply_overrides(data: Mapping[str, Any], overrides: Mapping[str, Any], source: str = "<dict>") -> dict[str, Any]:
     """Return a copy of ``data`` with dotted keys (``"run.epochs"``) replaced."""
     import copy
 
-    data = copy.deepcopy(dict(data))
+    result: dict[str, Any] = copy.deepcopy(dict(data))
     for dotted, value in overrides.items():
-        node = data
+        node = result
         parts = dotted.split(".")
         for part in parts[:-1]:
             child = node.get(part)
@@ -139,14 +182,14 @@ def apply_overrides(data: Mapping[str, Any], overrides: Mapping[str, Any], sourc
                 raise SpecError(f"cannot set '{dotted}': '{part}' is not a section", key=dotted, source=source)
             node = child
         node[parts[-1]] = value
-    return data
+    return result
 
 
 # ---------------------------------------------------------------------------------------
 # pydantic errors -> one paragraph
 
 
-def _to_spec_error(exc: ValidationError, data, source) -> SpecError:
+def _to_spec_error(exc: ValidationError, data: Mapping[str, Any], source: str) -> SpecError:
     errors = exc.errors(include_url=False)
     # A union (e.g. a list of layers or a layer stack) reports "wrong type" for the members
     # that did not match; those are noise once a member reported something specific.
@@ -154,8 +197,10 @@ def _to_spec_error(exc: ValidationError, data, source) -> SpecError:
     errors = specific or errors
     # Union members each report an error; keep the most specific (deepest) ones.
     errors.sort(key=lambda e: -len(e["loc"]))
-    seen, parts = set(), []
-    first_key, first_allowed = None, None
+    seen: set[str] = set()
+    parts: list[str] = []
+    first_key: str | None = None
+    first_allowed: str | None = None
     for err in errors:
         key = _key(err)
         if key in seen:
@@ -176,14 +221,14 @@ def _to_spec_error(exc: ValidationError, data, source) -> SpecError:
     return SpecError(message, key=first_key or None, source=source, allowed=first_allowed)
 
 
-def _is_branch_tag(part) -> bool:
+def _is_branch_tag(part: object) -> bool:
     return isinstance(part, str) and (
         "[" in part or part[:1].isupper() or part.startswith("function-") or part in {"float", "int", "str", "bool"}
         or part.startswith("literal")
     )
 
 
-def _dotted(loc) -> str:
+def _dotted(loc: tuple[Any, ...] | list[Any]) -> str:
     out = ""
     for part in loc:
         if _is_branch_tag(part):
@@ -195,7 +240,7 @@ def _dotted(loc) -> str:
     return out
 
 
-def _key(err) -> str:
+def _key(err: Any) -> str:
     loc = tuple(err["loc"]) + _extra_loc(err)
     if err["type"] == "extra_forbidden" and loc:
         # the last part is the user's key itself: never a union branch tag, even if it
@@ -205,13 +250,13 @@ def _key(err) -> str:
     return _dotted(loc)
 
 
-def _extra_loc(err) -> tuple:
+def _extra_loc(err: Any) -> tuple[Any, ...]:
     """The sub-location a :class:`~brian_ep.spec.schema.KeyedValueError` carries."""
     inner = (err.get("ctx") or {}).get("error")
     return inner.loc if isinstance(inner, KeyedValueError) else ()
 
 
-def _describe(err, data):
+def _describe(err: Any, data: Mapping[str, Any]) -> tuple[str, str | None]:
     kind, msg = err["type"], err["msg"]
     full = tuple(err["loc"]) + _extra_loc(err)
     loc = [p for p in full if not _is_branch_tag(p)]
@@ -254,7 +299,7 @@ def is_spec_key(dotted: str) -> bool:
     return all(part in _allowed_keys(parts[:i]) for i, part in enumerate(parts))
 
 
-def _allowed_keys(loc) -> list[str]:
+def _allowed_keys(loc: list[Any]) -> list[str]:
     """The keys a section accepts, found by walking the schema along ``loc``."""
     model: Any = Spec
     for part in loc:
@@ -269,7 +314,7 @@ def _allowed_keys(loc) -> list[str]:
     return sorted(getattr(model, "model_fields", {}))
 
 
-def _model_in(annotation):
+def _model_in(annotation: Any) -> type[BaseModel] | None:
     """The pydantic model class inside an annotation such as ``Optional[list[X]]``."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation

@@ -11,14 +11,17 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from typing import Literal, Optional, Union
+from typing import TYPE_CHECKING, Any, Literal, Optional, Union, cast
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, ValidationInfo, field_validator, model_validator
 
 from ..engines.registry import engine_names, get_engine_entry
 from ..maths.activations import ACTIVATIONS
 from ..neurons import get_neuron_model, neuron_model_names
 from .quantities import TimeQuantity
+
+if TYPE_CHECKING:  # typing.Self is Python >= 3.11; the annotations are not evaluated at run time
+    from typing import Self
 
 __all__ = [
     "KeyedValueError",
@@ -47,13 +50,13 @@ class KeyedValueError(ValueError):
     ``model.hidden[0].neuron.trace_tau`` rather than ``model``; ``allowed`` says what would
     be accepted."""
 
-    def __init__(self, message: str, loc: tuple = (), allowed: str | None = None):
+    def __init__(self, message: str, loc: tuple[Any, ...] = (), allowed: str | None = None) -> None:
         super().__init__(message)
         self.loc = tuple(loc)
         self.allowed = allowed
 
 
-def _one_of(value, allowed):
+def _one_of(value: Any, allowed: tuple[str, ...]) -> Any:
     """``value`` if it is in the registry ``allowed``; else an error listing the registry,
     worded like pydantic's for a fixed list."""
     if value not in allowed:
@@ -63,7 +66,7 @@ def _one_of(value, allowed):
     return value
 
 
-def _options(cls, values: dict, loc: tuple):
+def _options(cls: type[BaseModel] | None, values: dict[str, Any], loc: tuple[Any, ...]) -> BaseModel | None:
     """Validate a model's (or engine's) extra keys ``values`` with the pydantic class ``cls``
     (``None``: no extra keys allowed); errors name the key below ``loc``."""
     known = sorted(cls.model_fields) if cls is not None else []
@@ -83,7 +86,7 @@ def _options(cls, values: dict, loc: tuple):
         raise KeyedValueError(message, loc + _sub_loc(err)) from None
 
 
-def _gamma_or_auto(v):
+def _gamma_or_auto(v: Any) -> Any:
     if isinstance(v, float) and not (0 < v <= 1):
         raise ValueError(f"must be in (0, 1] or 'auto' (got {v})")
     return v
@@ -123,21 +126,21 @@ class NeuronSpec(_Frozen):
 
     @field_validator("model")
     @classmethod
-    def _registered_model(cls, v):
+    def _registered_model(cls, v: Any) -> Any:
         return _one_of(v, neuron_model_names())
 
     @field_validator("activation")
     @classmethod
-    def _known_activation(cls, v):
+    def _known_activation(cls, v: Any) -> Any:
         return _one_of(v, tuple(ACTIVATIONS))
 
     @model_validator(mode="after")
-    def _model_options(self):
+    def _model_options(self) -> Self:
         self._options = _options(get_neuron_model(self.model).options, dict(self.model_extra or {}), ())
         return self
 
     @property
-    def options(self):
+    def options(self) -> Any:
         """The model's own settings, validated (``None`` for a model without options)."""
         return self._options
 
@@ -177,7 +180,7 @@ class LayerSpec(_Frozen):
 
     @field_validator("name")
     @classmethod
-    def _identifier(cls, v):
+    def _identifier(cls, v: Any) -> Any:
         if v is not None and not LAYER_NAME.fullmatch(v):
             raise ValueError(
                 "must be a valid identifier in ASCII (a letter, then letters, digits or underscores): Brian2 builds "
@@ -187,13 +190,13 @@ class LayerSpec(_Frozen):
 
     @field_validator("shape")
     @classmethod
-    def _positive_shape(cls, v):
+    def _positive_shape(cls, v: Any) -> Any:
         if v is not None and min(v) < 1:
             raise ValueError(f"channels, height and width must be >= 1 (got {list(v)})")
         return v
 
     @model_validator(mode="after")
-    def _size_from_shape(self):
+    def _size_from_shape(self) -> Self:
         if self.shape is None:
             if self.size is None:
                 raise KeyedValueError("a layer needs 'size' (or 'shape: [channels, height, width]')", ("size",))
@@ -238,7 +241,7 @@ class InitSpec(_Frozen):
 Sign = Literal["any", "excitatory", "inhibitory"]
 
 
-def _check_bounds(v):
+def _check_bounds(v: Any) -> Any:
     if v is not None and not (v[0] < v[1]):
         raise ValueError(f"bounds must be [lower, upper] with lower < upper (got {list(v)})")
     return v
@@ -265,7 +268,7 @@ class ChainSpec(_Frozen):
 
     @field_validator("gamma", "lr")
     @classmethod
-    def _positive(cls, v, info):
+    def _positive(cls, v: Any, info: ValidationInfo) -> Any:
         values = v if isinstance(v, list) else [v]
         for x in values:
             if info.field_name == "gamma" and not (0 < x <= 1):
@@ -298,13 +301,13 @@ class ConvSpec(_Frozen):
 
     @field_validator("pool")
     @classmethod
-    def _linear_pool(cls, v):
+    def _linear_pool(cls, v: Any) -> Any:
         if v == "max":
             raise KeyedValueError(f"'max' is refused: {MAX_POOL_REASON}", allowed="'avg' or 'none'")
         return _one_of(v, ("none", "avg"))
 
     @model_validator(mode="after")
-    def _padding_below_kernel(self):
+    def _padding_below_kernel(self) -> Self:
         if self.padding > self.kernel - 1:
             raise KeyedValueError(
                 f"{self.padding} is larger than kernel - 1 = {self.kernel - 1}: the extra rows and columns would see "
@@ -342,7 +345,7 @@ class ProjectionSpec(_Frozen):
 
 class ResidualSpec(_Frozen):
     """Residual (skip) projections between non-adjacent hidden layers, generated from a
-    brain-inspired topology (see :mod:`brian_ep.topology`).
+    brain-inspired topology (see ``brian_ep.topology``).
 
     ``dense_every``: skips ``h_s <-> h_{s+k} <-> h_{s+2k}`` ... from ``start`` (the paper's
     1-4-7-10 is ``k: 3, start: 1``); ``random``: each non-adjacent pair of hidden layers is
@@ -390,12 +393,12 @@ class ModelSpec(_Frozen):
 
     @field_validator("residual", mode="before")
     @classmethod
-    def _one_or_many(cls, v):
+    def _one_or_many(cls, v: Any) -> Any:
         if isinstance(v, dict):
             return [v]
         return v
 
-    def layer_neurons(self) -> list:
+    def layer_neurons(self) -> list[tuple[str, NeuronSpec]]:
         """``(key, NeuronSpec)`` of every non-input layer from the bottom up: the default
         ``neuron`` with each layer's override applied (``key`` names the layer's section)."""
         if isinstance(self.hidden, HiddenStack):
@@ -406,7 +409,8 @@ class ModelSpec(_Frozen):
         return [(key, self.neuron if over is None else over.apply_to(self.neuron)) for key, over in sections]
 
     @model_validator(mode="after")
-    def _overrides_valid(self):
+    def _overrides_valid(self) -> Self:
+        sections: list[tuple[tuple[str | int, ...], NeuronOverride | None]]
         if isinstance(self.hidden, HiddenStack):
             sections = [(("hidden", "neuron"), self.hidden.neuron)]
         else:
@@ -461,7 +465,7 @@ class EPSpec(_Frozen):
     divergence_threshold: float = Field(default=1e6, gt=0)
 
     @model_validator(mode="after")
-    def _common_noise_needs_two_phases(self):
+    def _common_noise_needs_two_phases(self) -> Self:
         if self.common_noise and self.nudging != "centered":
             raise ValueError(
                 "common_noise makes the -beta phase reuse the random numbers of the +beta phase, so it needs "
@@ -470,7 +474,7 @@ class EPSpec(_Frozen):
         return self
 
     @model_validator(mode="after")
-    def _accumulated_needs_vector_field(self):
+    def _accumulated_needs_vector_field(self) -> Self:
         if self.nudge_force == "accumulated" and self.mode != "vector_field":
             raise ValueError(
                 "nudge_force 'accumulated' integrates the nudge over the nudged phase, so the effective "
@@ -480,7 +484,7 @@ class EPSpec(_Frozen):
         return self
 
     @model_validator(mode="after")
-    def _nudged_readout_error(self):
+    def _nudged_readout_error(self) -> Self:
         if self.readout_error == "nudged" and (self.mode != "vector_field" or self.nudging != "positive"):
             raise ValueError(
                 "readout_error 'nudged' trains the readout from the output error at the +beta nudged "
@@ -491,7 +495,7 @@ class EPSpec(_Frozen):
         return self
 
     @model_validator(mode="after")
-    def _steps(self):
+    def _steps(self) -> Self:
         for steps_key, time_key, default in (("free_steps", "t_free", 20), ("nudged_steps", "t_nudge", 10)):
             steps, duration = getattr(self, steps_key), getattr(self, time_key)
             if steps is not None and duration is not None:
@@ -516,7 +520,8 @@ class EPSpec(_Frozen):
     def window_steps(self) -> int:
         """Time steps per sample window: free phase plus one or two nudged phases."""
         n_nudged = 2 if self.nudging == "centered" else 1
-        return self.free_steps + n_nudged * self.nudged_steps
+        # both are set by validation (from the durations, or their defaults)
+        return cast(int, self.free_steps) + n_nudged * cast(int, self.nudged_steps)
 
 
 class OptimSpec(_Frozen):
@@ -539,7 +544,7 @@ class OptimSpec(_Frozen):
 
     @field_validator("adam_betas")
     @classmethod
-    def _betas_in_unit_interval(cls, v):
+    def _betas_in_unit_interval(cls, v: Any) -> Any:
         if not all(0 <= b < 1 for b in v):
             raise ValueError(
                 f"each Adam beta must be in [0, 1): they are decay rates of running averages (got {list(v)}); "
@@ -549,7 +554,7 @@ class OptimSpec(_Frozen):
 
 
 class AugmentSpec(_Frozen):
-    """Augmentation of the training images (``data.augment``, :mod:`brian_ep.augment`):
+    """Augmentation of the training images (``data.augment``, ``brian_ep.augment``):
     ``shift``, the largest random translation in pixels on each axis (0: none; zeros move
     in), and ``flip``, mirror half of the images left to right (for data sets whose classes
     are symmetric, such as Fashion-MNIST or CIFAR-10; not for digits). Drawn per epoch from
@@ -562,7 +567,7 @@ class AugmentSpec(_Frozen):
 class DataSpec(_Frozen):
     """Data set: ``digits`` (scikit-learn's 8x8 digits, bundled), ``mnist`` or
     ``fashion-mnist`` (IDX files found in ``directory``, ``$BRIAN_EP_DATA`` or standard
-    places), or ``cifar10`` (the binary batches, :mod:`brian_ep.cifar`; 3x32x32 images for an
+    places), or ``cifar10`` (the binary batches, ``brian_ep.cifar``; 3x32x32 images for an
     input of ``shape: [3, 32, 32]``). ``n_train``/``n_test`` take the first samples of each split; ``validation`` is
     the number of training samples held out for model selection; ``augment`` shifts and flips
     the training images (:class:`AugmentSpec`)."""
@@ -577,13 +582,14 @@ class DataSpec(_Frozen):
 
 class RunSpec(_Frozen):
     """How to run: ``epochs``, ``seed``, the ``engine`` (a registered engine,
-    :mod:`brian_ep.engines`: ``brian2``, one sample at a time as Brian2 equations; ``numpy``,
-    the same mathematics batched), the Brian2 ``device`` (``runtime`` with codegen ``target``
-    numpy or cython, ``cpp_standalone``, or ``cuda_standalone`` on an NVIDIA GPU with the
-    optional ``brian2cuda``), and ``chunk_size`` (samples per engine call, i.e.
-    between checkpoints), ``threads`` (OpenMP threads for standalone, 0: one), and ``dtype``
-    (arithmetic of the batched engines, and of the Brian2 state variables). An engine with settings of its own reads them from
-    the section named after it (``run.<engine>: {...}``)."""
+    :mod:`brian_ep.engines`: ``brian2``, one sample at a time as Brian2 equations; ``numpy``
+    and ``torch``, the same mathematics batched; the baselines), ``chunk_size`` (samples per
+    engine call, i.e. between checkpoints), ``eval_batch_size`` and ``dtype`` (arithmetic of
+    the batched engines, and of the Brian2 state variables). An engine with settings of its
+    own reads them from the section named after it (``run.<engine>: {...}``): Brian2's
+    ``device``, codegen ``target`` and OpenMP ``threads`` are ``run.brian2: {device, target,
+    threads}`` (:class:`~brian_ep.engines.brian_options.BrianOptions`), torch's are
+    ``run.torch``."""
 
     model_config = ConfigDict(
         frozen=True, extra="allow", arbitrary_types_allowed=True, validate_default=True, allow_inf_nan=False
@@ -592,35 +598,32 @@ class RunSpec(_Frozen):
     epochs: int = Field(default=10, gt=0)
     seed: int = Field(default=0, ge=0)
     engine: str = "brian2"
-    device: Literal["runtime", "cpp_standalone", "cuda_standalone"] = "runtime"
-    target: Literal["numpy", "cython"] = "cython"
     chunk_size: int = Field(default=2000, gt=0)
-    threads: int = Field(default=0, ge=0)
     eval_batch_size: int = Field(default=1000, gt=0)
     dtype: Literal["float64", "float32"] = "float64"
     _engine_options: dict = PrivateAttr(default_factory=dict)
 
     @field_validator("engine")
     @classmethod
-    def _registered_engine(cls, v):
+    def _registered_engine(cls, v: Any) -> Any:
         return _one_of(v, engine_names())
 
     @model_validator(mode="after")
-    def _engine_sections(self):
+    def _engine_sections(self) -> Self:
         for key, value in (self.model_extra or {}).items():
             if key not in engine_names():
                 raise _unknown_key(key, sorted(type(self).model_fields) + list(engine_names()), ())
             if not isinstance(value, dict):
                 raise KeyedValueError(f"must be a mapping of the '{key}' engine's options (got {value!r})", (key,))
-            self._engine_options[key] = _options(get_engine_entry(key).options, value, (key,))
+            self._engine_options[key] = _options(get_engine_entry(key).options_model(), value, (key,))
         return self
 
-    def engine_options(self, name: str | None = None):
+    def engine_options(self, name: str | None = None) -> Any:
         """The validated options of engine ``name`` (default: the selected engine), or
         ``None`` if it has none; engine defaults apply where the section is absent."""
         name = self.engine if name is None else name
         if name not in self._engine_options:
-            options = get_engine_entry(name).options
+            options = get_engine_entry(name).options_model()
             return None if options is None else options()
         return self._engine_options[name]
 
@@ -634,7 +637,7 @@ class Spec(_Frozen):
 
     @field_validator("name")
     @classmethod
-    def _safe_name(cls, v):
+    def _safe_name(cls, v: Any) -> Any:
         if not SPEC_NAME.fullmatch(v) or v in (".", ".."):
             raise ValueError(
                 "must be a plain name (letters, digits and . _ + -, starting with a letter or digit, at most 100 "
@@ -647,7 +650,7 @@ class Spec(_Frozen):
     run: RunSpec = RunSpec()
 
 
-def _sub_loc(err) -> tuple:
+def _sub_loc(err: Any) -> tuple[Any, ...]:
     """The location inside a nested validation error (branch tags dropped), with the
     sub-location a :class:`KeyedValueError` adds."""
     inner = (err.get("ctx") or {}).get("error")
@@ -655,7 +658,7 @@ def _sub_loc(err) -> tuple:
     return tuple(p for p in err["loc"] if not (isinstance(p, str) and (p[:1].isupper() or "[" in p))) + extra
 
 
-def _unknown_key(key, allowed, loc) -> KeyedValueError:
+def _unknown_key(key: Any, allowed: list[str] | tuple[str, ...], loc: tuple[Any, ...]) -> KeyedValueError:
     """The error for a key a section does not have, with the closest allowed one."""
     close = difflib.get_close_matches(str(key), [str(a) for a in allowed], n=1)
     hint = f"; did you mean '{close[0]}'?" if close else ""

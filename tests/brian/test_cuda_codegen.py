@@ -41,9 +41,9 @@ def no_gpu_prefs():
 
 @pytest.mark.parametrize("kind", ["train", "predict"])
 def test_cuda_project_generates_without_default_clock_references(kind, no_gpu_prefs, tmp_path):
-    spec = load_spec(REPO / "network_specs" / "digits.yaml", {"model.hidden": [{"size": 8}], "run.device": "cuda_standalone"})
+    spec = load_spec(REPO / "network_specs" / "digits.yaml", {"model.hidden": [{"size": 8}], "run.brian2.device": "cuda_standalone"})
     arch = build_architecture(spec)
-    device_class, _ = standalone_device(spec.run.device)
+    device_class, _ = standalone_device(spec.run.engine_options("brian2").device)
     assert device_class.__name__ == "CUDAStandaloneDevice"
     program = StandaloneProgram(device_class, kind, tmp_path)
     net = program.build(lambda: build_network(arch, spec.ep, spec.optim, 4, predict=kind == "predict"), compile=False)

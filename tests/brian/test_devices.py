@@ -54,7 +54,7 @@ def test_user_device_and_directory_are_used_and_training_repeats(user_device, tm
 
     directory = tmp_path / "D"
     user = user_device(directory=str(directory))
-    spec = _spec(**{"run.device": "runtime"})  # the user's set_device decides, not the spec
+    spec = _spec(**{"run.brian2.device": "runtime"})  # the user's set_device decides, not the spec
     first = brian_ep.train(spec, progress=False)
     assert (directory / "train" / "main").is_file() and (directory / "predict" / "main").is_file()
     objects = sorted(p for p in (directory / "predict").rglob("*.o") if p.name != "main.o")

@@ -143,7 +143,7 @@ def _bernoulli_layer(**options):
 def test_spiking_layer_equations_text():
     """The model's dynamics, a trace, the spike probability, and spikes arriving in I_syn,
     which the schedule latches and restores with the state."""
-    layer = _bernoulli_layer(read="window", window=4)
+    layer = _bernoulli_layer(read="window", window=4, trace_tau="2.5 ms")
     wiring = Wiring(events=True)
     text = eq.layer_equations(layer, wiring, Rule())
     assert "du/dt = (I - u) / tau : 1" in text
@@ -154,6 +154,9 @@ def test_spiking_layer_equations_text():
     options = layer.neuron.brian_group_options(layer)
     assert options["threshold"] == "rand() < p"
     assert options["reset"] == "x += 0.2\nn_win += 1\n"  # dt / trace_tau = 0.5 / 2.5
+    default = _bernoulli_layer()  # trace_tau = dt by default: x is the last step's spikes
+    assert "dx/dt = -x / (0.0005 * second) : 1" in eq.layer_equations(default, wiring, Rule())
+    assert default.neuron.brian_group_options(default)["reset"] == "x += 1.0\n"
 
 
 @pytest.mark.codegen_independent

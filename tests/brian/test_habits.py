@@ -41,6 +41,64 @@ def test_magic_run_is_refused_with_advice():
     assert "net.network.run(net.duration)" in str(cause)
 
 
+def test_after_a_refused_magic_run_the_advice_works():
+    """Issue 27: the refused magic run used to leave the objects claimed by the magic network,
+    so that net.network.run (the advice) was refused too, wrapped in BrianObjectException."""
+    from brian2 import run
+
+    net = _net()
+    h1 = net.groups["h1"]  # noqa: F841
+    with pytest.raises(Exception):
+        run(net.duration)
+    before = net.get_params()
+    net.network.run(net.duration)
+    fresh = _net()
+    fresh.network.run(fresh.duration)
+    assert net.get_params().max_abs_diff(before) > 0  # it ran and learned
+    assert net.get_params().max_abs_diff(fresh.get_params()) == 0.0  # as if run() had never been tried
+
+
+def test_a_package_refusal_inside_network_run_is_the_packages_error(monkeypatch):
+    """A brian_ep error raised while Brian2 prepares an EP object reaches the user as itself,
+    not wrapped in Brian2's BrianObjectException."""
+    import brian_ep.brian.network as network
+
+    def refuse(obj):
+        raise ArgumentError(f"refused {obj.name}")
+
+    net = _net()
+    monkeypatch.setattr(network, "_refuse_magic_run", refuse)
+    with pytest.raises(ArgumentError, match="refused ep_") as info:
+        net.network.run(net.duration)
+    assert type(info.value) is ArgumentError
+
+
+def test_brian2s_report_of_an_uncaught_package_error_is_not_a_brian2_bug_report():
+    """Brian2's excepthook logs 'Brian 2 encountered an unexpected error ... report' for any
+    uncaught exception; for one a brian_ep error caused, the console shows the refusal."""
+    import io
+    import sys
+
+    from brian2 import run
+    from brian2.utils.logger import BrianLogger, brian_excepthook
+
+    net = _net()
+    h1 = net.groups["h1"]  # noqa: F841
+    try:
+        run(net.duration)
+    except Exception:  # noqa: BLE001 - the BrianObjectException Brian2 raises
+        exc_info = sys.exc_info()
+    stream = io.StringIO()
+    old = BrianLogger.console_handler.setStream(stream)
+    try:
+        brian_excepthook(*exc_info)
+    finally:
+        BrianLogger.console_handler.setStream(old)
+    shown = stream.getvalue()
+    assert "brian_ep refused this: 'ep_" in shown and "net.network.run(net.duration)" in shown
+    assert "report" not in shown.split("Traceback")[0]
+
+
 def test_running_past_the_schedule_is_refused():
     net = _net()
     net.network.run(net.duration - net.window_duration)
@@ -97,6 +155,26 @@ def test_no_warnings_from_own_objects_but_from_the_users():
     messages = _visible_warnings(script)
     assert not any("'ep_" in m or '"ep_' in m for m in messages), messages
     assert any("users_group" in m for m in messages), messages  # the user's own conflict is still reported
+
+
+def test_brian2_dt_warning_about_the_users_synapses_into_an_ep_layer_is_shown():
+    """Issue 27: a user's Synapses from a PoissonGroup at 0.1 ms into an EP layer (0.5 ms) is the
+    user's object, and Brian2's synapses_dt_mismatch warning about it is shown (the filter drops
+    only the warnings about the package's own synapses)."""
+    from brian2 import PoissonGroup, Synapses
+
+    def script():
+        net = _net()
+        assert abs(net.clock.dt - 0.5 * ms) < 1e-9 * ms
+        poisson = PoissonGroup(4, 100 * Hz, dt=0.1 * ms, name="users_poisson")
+        syn = Synapses(poisson, net.groups["h1"], "count : 1", on_pre="count += 1", name="users_syn")
+        syn.connect(p=1.0)
+        net.network.add(poisson, syn)
+        net.network.run(net.duration)
+
+    messages = _visible_warnings(script)
+    assert any("users_syn" in m and "different dt" in m for m in messages), messages
+    assert not any("users_syn" not in m and "different dt" in m for m in messages), messages
 
 
 def test_units_are_checked_at_the_api_boundary():

@@ -24,7 +24,7 @@ def test_weights_and_outputs_outlive_the_runtime_network():
         {
             "model": {"input": {"size": 12}, "hidden": [{"size": 8}], "output": {"size": 3}, "chain": {"lr": 0.05}},
             "ep": {"dt": "0.5 ms", "free_steps": 4, "nudged_steps": 2, "beta": 0.5},
-            "run": {"target": "numpy"},
+            "run": {"brian2": {"target": "numpy"}},
         }
     )
     arch = arch_of(spec)

@@ -34,7 +34,7 @@ def _spec(**extra):
         "model.readout": {"kind": "none"},
         "model.neuron": {"model": "bernoulli", "read": "window", "window": 4, "free_window": 8},
         "ep.free_steps": 12, "ep.nudged_steps": 4, "ep.beta": 1.0, "optim.lr_schedule": "constant",
-        "run.chunk_size": 60, "run.target": "numpy", "run.device": "runtime",
+        "run.chunk_size": 60, "run.brian2.target": "numpy", "run.brian2.device": "runtime",
     }
     return load_spec(DIGITS, overrides={**over, **extra})
 
@@ -89,7 +89,7 @@ def test_same_noise_same_weights_on_the_cython_target():
     of Cython compilation on 2 cores: ``pytest -m long tests/brian/test_spiking.py``."""
     spec = _spec(**{
         "model.input.encoding": "spikes", "model.readout": {"kind": "softmax"}, "ep.common_noise": True,
-        "run.target": "cython",
+        "run.brian2.target": "cython",
     })
     _same_noise(spec)
 
@@ -206,7 +206,7 @@ def test_rand_draws_the_same_numbers_in_runtime_numpy_and_cpp_standalone(tmp_pat
     x, y = _data(20)
     over = {"model.input.encoding": "spikes", "run.seed": 3}
     _, runtime, runtime_spikes = _rand_run(_spec(**over), x, y)
-    _, standalone, standalone_spikes = _rand_run(_spec(**over, **{"run.device": "cpp_standalone"}), x, y, str(tmp_path / "sa"))
+    _, standalone, standalone_spikes = _rand_run(_spec(**over, **{"run.brian2.device": "cpp_standalone"}), x, y, str(tmp_path / "sa"))
     assert runtime_spikes == standalone_spikes
     assert runtime.max_abs_diff(standalone) < 1e-9 * max(1.0, max(np.abs(w).max() for w in runtime.W.values()))
 

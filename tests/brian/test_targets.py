@@ -147,17 +147,17 @@ BOTH_DEVICES = [
 def test_brian2_equals_maths(config, data, brian_device, tmp_path):
     """The same weights, outputs and predictions as the mathematics, under the runtime
     device (numpy target) and under cpp_standalone (chosen by the device fixture)."""
-    _check_equals_maths(config, data, directory=str(tmp_path / "sa"), **{"run.target": "numpy"})
+    _check_equals_maths(config, data, directory=str(tmp_path / "sa"), **{"run.brian2.target": "numpy"})
 
 
 @pytest.mark.parametrize("config", sorted(set(CONFIGS) - set(BOTH_DEVICES)))
 def test_runtime_numpy_target_equals_maths(config, data):
-    _check_equals_maths(config, data, **{"run.target": "numpy"})
+    _check_equals_maths(config, data, **{"run.brian2.target": "numpy"})
 
 
 def test_cython_target_equals_maths(data):
     x, y, signs, x_test = data
-    spec = _spec(**{"run.target": "cython"})
+    spec = _spec(**{"run.brian2.target": "cython"})
     arch, params, ref, ref_out, ref_pred = _reference(spec, x, y, signs, x_test)
     got, out, pred = _brian(spec, arch, params, x, y, signs, x_test)
     _assert_same(ref, got)
@@ -165,12 +165,12 @@ def test_cython_target_equals_maths(data):
 
 
 def test_all_three_targets_give_the_same_weights(data, tmp_path):
-    """numpy, cython and cpp_standalone (each chosen by the spec's run.device/run.target)
+    """numpy, cython and cpp_standalone (each chosen by the spec's run.brian2.device/run.brian2.target)
     after the same 200 samples: equal weights."""
     x, y, signs, x_test = data
     results = {}
     for target, device in (("numpy", "runtime"), ("cython", "runtime"), ("numpy", "cpp_standalone")):
-        spec = _spec(**{"run.target": target, "run.device": device})
+        spec = _spec(**{"run.brian2.target": target, "run.brian2.device": device})
         arch = arch_of(spec)
         params = init_params(arch, np.random.default_rng(0))
         results[f"{device}/{target}"] = _brian(spec, arch, params, x, y, signs, x_test, directory=str(tmp_path / device))[0]

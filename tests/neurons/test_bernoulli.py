@@ -42,6 +42,15 @@ def test_dt_too_coarse_for_the_rates_is_refused():
     spiking_spec(neuron={"max_rate": "2 kHz"})  # exactly one spike per step at rho = 1: allowed
 
 
+def test_refractoriness_is_refused_by_name():
+    """No engine implements a refractory period for this model: the key is refused, naming
+    it, rather than trained by one engine and ignored by another."""
+    err = spec_error(neuron={"refractory": "2 ms"})
+    assert err.key == "model.neuron.refractory" and "unknown key" in str(err)
+    err = spec_error(neuron={}, hidden=[{"size": 8, "neuron": {"refractory": "2 ms"}}])
+    assert err.key == "model.hidden[0].neuron.refractory"
+
+
 def test_common_noise_needs_two_nudged_phases():
     err = spec_error(ep={"nudging": "positive", "common_noise": True})
     assert err.key == "ep" and "centered" in str(err)
@@ -53,7 +62,7 @@ def _layer(**neuron):
 
 
 def test_a_neuron_spikes_when_its_noise_is_below_its_probability():
-    layer, model = _layer(), get_neuron_model("bernoulli")
+    layer, model = _layer(trace_tau="2.5 ms"), get_neuron_model("bernoulli")
     state = model.initial_state(layer, 1, np.zeros(1))
     current = np.array([[0.0, 0.2, 0.6, 1.0, 3.0, -1.0, 0.5, 0.5]])  # u = eps * I = I / 2
     noise = np.array([[0.0, 0.09, 0.29, 0.49, 0.99, 0.0, 0.26, 0.24]])
@@ -62,6 +71,10 @@ def test_a_neuron_spikes_when_its_noise_is_below_its_probability():
     np.testing.assert_array_equal(new.s, [[0, 1, 1, 1, 1, 0, 0, 1]])
     np.testing.assert_allclose(new.x, 0.2 * new.s)  # trace: dt / trace_tau = 0.5 / 2.5
     np.testing.assert_array_equal(model.signal(layer, new), new.s)
+    default = _layer()  # trace_tau = dt by default: the trace is the last step's spikes
+    fresh = model.advance(default, state, current, noise)
+    np.testing.assert_array_equal(fresh.x, fresh.s)
+    np.testing.assert_array_equal(fresh.s, new.s)
 
 
 def test_the_window_estimate_counts_the_last_steps_of_a_phase():

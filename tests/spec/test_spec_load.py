@@ -110,7 +110,7 @@ def test_digits_values():
     assert float(spec.ep.dt) == pytest.approx(0.5e-3)
     assert spec.ep.free_steps == 30 and spec.ep.nudged_steps == 10
     assert spec.ep.window_steps == 50
-    assert spec.run.device == "cpp_standalone"
+    assert spec.run.engine_options("brian2").device == "cpp_standalone"
     d = spec_to_dict(spec)
     assert d["ep"]["dt"] == "0.5 ms"
     assert d["model"]["neuron"]["tau"] == "1 ms"

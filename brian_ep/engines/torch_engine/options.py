@@ -22,7 +22,7 @@ class TorchOptions(BaseModel):
         ``cpu``, ``cuda`` or ``cuda:N``. Under ``torchrun`` with ``cuda``, each process takes
         the GPU of its local rank.
     compile : bool
-        ``torch.compile`` the relaxation step (:func:`~brian_ep.maths.dynamics.relax_step`:
+        ``torch.compile`` the relaxation step (``brian_ep.maths.dynamics.relax_step``:
         currents, nudge and neuron update become a few fused kernels); the first mini-batch
         compiles it (about a minute on a CPU, once per run).
     cuda_graphs : bool
