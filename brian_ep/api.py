@@ -177,6 +177,8 @@ def build(
     seed: int | None = None,
     name: str = "ep",
     modify_equations: Callable[[str, str], str] | None = None,
+    input: Any = None,  # noqa: A002 - the input layer's source, named as in the spec
+    input_rate: Any = None,
 ) -> EPNetwork:
     """The Brian2 objects of the network ``spec`` describes, with weights loaded.
 
@@ -198,6 +200,14 @@ def build(
         :class:`~brian_ep.errors.DataError` names the array).
     modify_equations : callable, optional
         ``f(name, text) -> text``, applied to each layer's and projection's equations.
+    input : SpikeSource, optional
+        Your own Brian2 group that spikes (a ``PoissonGroup``, ``SpikeGeneratorGroup``, a
+        population of your model), one neuron per input neuron, as the learned input: its
+        spike counts over each window, divided by ``window duration * input_rate``, are the
+        input ``x`` of the next window (:mod:`brian_ep.brian.source`); ``x`` must then be
+        omitted. The group is added to ``net.network``; add the rest of your model yourself.
+    input_rate : Quantity, optional
+        The rate that counts as input 1 (default ``100*Hz``).
 
     Returns
     -------
@@ -210,7 +220,8 @@ def build(
     ------
     ArgumentError
         If ``spec`` is not a spec, a spec file or a mapping, ``n_samples`` is not a whole number
-        >= 1, or ``params`` is of another kind.
+        >= 1, ``params`` is of another kind, or ``input`` cannot be the input layer (no spikes,
+        another size, given with ``x``).
     DataError
         If ``x`` or ``y`` has another shape or non-finite values, or the weights do not fit
         the network (names, shapes, finite values) or their file cannot be read.
@@ -224,19 +235,26 @@ def build(
     synapses at the end of each window (the weights change during ``run``).
     """
     from .brian.builder import build_network
+    from .brian.source import connect_source
 
     spec = spec_argument(spec, "build")
     n_samples = samples_argument(n_samples, "build")
     arch = build_architecture(spec)
     stream = stream_of(spec)  # an event stream: x holds each sample's bins, one after the other
     check_resources(spec, arch, n_samples, engine="brian2")
+    x_given = x is not None
     x = array_argument(x, (n_samples, arch.input.size * (1 if stream is None else stream.bins)), "x", "build")
     y = array_argument(y, (n_samples, arch.output.size), "y", "build")
     params = params_argument(params, arch, "build")
     if params is None:
         params = initial_params(arch, spec.run.seed if seed is None else seed)
     data = {"x": x, "y": y, "mask": np.ones(n_samples), "signs": np.ones(n_samples)}
+    source = None
+    if input is not None:
+        source, modify_equations = _source(spec, arch, stream, input, input_rate, x_given, modify_equations)
     net = build_network(arch, spec.ep, spec.optim, n_samples, data, name=name, modify_equations=modify_equations, stream=stream)
+    if source is not None:
+        connect_source(net, source, name)
     net.set_params(params)
     for key, G in list(net.groups.items()) + list(net.relays.items()):
         if key != arch.input.name:
@@ -277,3 +295,17 @@ def example_run(n_samples: int = 20, verbose: bool = True) -> float:
     if verbose:
         print(f"brian_ep example: {n_samples} digits learned in Brian2; max |W_brian2 - W_maths| = {diff:.2e}")
     return diff
+
+
+def _source(spec, arch, stream, group, rate, x_given: bool, modify_equations):
+    """The user's spiking group as the input of ``build`` and the hook that makes the input
+    layer count its spikes (:mod:`brian_ep.brian.source`)."""
+    from brian2 import Hz
+
+    from .brian.source import source_hook, spike_source
+
+    if x_given:
+        raise ArgumentError("build: give either x (a stimulus per window) or input (your spiking group), not both")
+    source = spike_source(group, 100 * Hz if rate is None else rate, arch, stream)
+    window = float(spec.ep.window_steps * spec.ep.dt)
+    return source, source_hook(modify_equations, arch.input.name, 1.0 / (window * float(source.rate)))

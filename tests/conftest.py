@@ -139,6 +139,20 @@ def program_cache(tmp_path_factory):
         yield Path(folder)
 
 
+def pytest_report_header(config):
+    """The versions a run tested (Python is in pytest's own header), so that each ``.ci/run``
+    job's log says what it ran on: brian2, numpy, and torch and brian2cuda where installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = []
+    for name in ("brian2", "numpy", "torch", "brian2cuda"):
+        try:
+            found.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            found.append(f"{name} absent")
+    return "brian_ep versions: " + ", ".join(found)
+
+
 def pytest_generate_tests(metafunc):
     """Run device-marked tests under each device their marker allows; a case under a
     standalone device is marked ``compiles``."""

@@ -69,8 +69,8 @@ def standalone_device(run_device: str):
             import brian2cuda  # noqa: F401  (registers the device)
         except ImportError:
             raise ArgumentError(
-                "run.brian2.device 'cuda_standalone' needs brian2cuda (Python >= 3.12, brian2 2.10.1, an NVIDIA GPU "
-                "with CUDA); install it with pip install 'brian_ep[cuda]'"
+                "run.brian2.device 'cuda_standalone' needs brian2cuda (Python 3.12, brian2 2.10.1, an NVIDIA GPU "
+                "with CUDA); install it with pip install 'brian_ep[cuda]' on Python 3.12"
             ) from None
 
         return type(all_devices["cuda_standalone"]), None

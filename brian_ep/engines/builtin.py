@@ -79,5 +79,4 @@ def register_builtin_engines() -> None:
         extra="baselines",
         steps=f"{_BASELINE_OPTIONS}:snn_steps",
         trains_by_ep=False,
-        refuses={"events": _NO_EVENTS},
     )

@@ -151,3 +151,38 @@ def test_dataset_rows_hold_the_bins_one_after_the_other():
     assert isinstance(ds, Dataset)
     np.testing.assert_array_equal(ds.x_train, [[0, 0, 1, 0, 0, 1, 0, 0]])  # bin 0: ON (0,0); bin 1: OFF (1,0)
     assert one_hot(ds.y_train, 2).shape == (1, 2)
+
+
+def test_the_snn_baseline_gets_the_bins_in_order_step_by_step():
+    """bptt_snn on the same events: step t of its T steps receives bin floor(t * bins / T), the
+    stream in order, not one collapsed frame."""
+    pytest.importorskip("snntorch")
+    import torch
+
+    from brian_ep.baselines.snn import SnnEngine
+    from brian_ep.maths.optim import init_optim_state
+
+    spec = stream_spec(run__engine="bptt_snn", run__bptt_snn={"steps": 7})
+    arch, params, x, _ = problem(spec, n=2)
+    engine = SnnEngine(spec, arch, params, init_optim_state(params))
+    steps = engine.step_bins(torch.as_tensor(x))
+    bins = x.reshape(2, BINS, arch.input.size)
+    assert steps.shape == (7, 2, arch.input.size)
+    for t, b in enumerate([0, 0, 0, 1, 1, 2, 2]):  # floor(t * 3 / 7)
+        np.testing.assert_array_equal(steps[t].numpy(), bins[:, b])
+    with pytest.raises(SpecError) as info:
+        SnnEngine(stream_spec(run__engine="bptt_snn", run__bptt_snn={"steps": 2}), arch, params, init_optim_state(params))
+    assert info.value.key == "run.bptt_snn.steps"
+
+
+def test_the_snn_baseline_trains_on_your_own_events(tmp_path):
+    pytest.importorskip("snntorch")
+    train_split, test_split = synthetic_events(90, 1), synthetic_events(30, 2)
+    events = EventSet("toy-events", train_split, test_split, (3, 2, 2), 30_000, 3, "test")
+    ds = binned_dataset(events, bins=BINS, bin_us=10_000, scale=0.25)
+    spec = stream_spec(
+        model__input__size=12, model__hidden=[{"size": 12}], run__engine="bptt_snn", run__epochs=3, run__chunk_size=90,
+        run__bptt_snn={"steps": 12, "optim": {"algorithm": "adam", "batch_size": 10, "lr": 0.01}},
+    )
+    result = brian_ep.train(spec, dataset=ds, out=tmp_path / "run", progress=False)
+    assert result.metrics["epochs"][-1]["test_accuracy"] > 0.6  # chance: 1/3
