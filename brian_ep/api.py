@@ -195,17 +195,13 @@ def build(
     params : {Params, str, dict}, optional
         Weights (a :class:`Params`, a weights file's path, or a mapping of arrays as in the
         file: ``{"W:<projection>": ..., "b:<layer>": ...}``); default: the initial weights of
-        ``seed`` (or ``spec.run.seed``). Checked
-        against the network (names, shapes, finite values; a
-        :class:`~brian_ep.errors.DataError` names the array).
+        ``seed`` (or ``spec.run.seed``). Checked against the network.
     modify_equations : callable, optional
         ``f(name, text) -> text``, applied to each layer's and projection's equations.
     input : SpikeSource, optional
-        Your own Brian2 group that spikes (a ``PoissonGroup``, ``SpikeGeneratorGroup``, a
-        population of your model), one neuron per input neuron, as the learned input: its
-        spike counts over each window, divided by ``window duration * input_rate``, are the
-        input ``x`` of the next window (:mod:`brian_ep.brian.source`); ``x`` must then be
-        omitted. The group is added to ``net.network``; add the rest of your model yourself.
+        Your own Brian2 group that spikes, one neuron per input neuron, as the learned input
+        instead of ``x``: its spike count per window over ``window * input_rate`` is the next
+        window's ``x`` (:mod:`brian_ep.brian.source`); it is added to ``net.network``.
     input_rate : Quantity, optional
         The rate that counts as input 1 (default ``100*Hz``).
 
@@ -242,24 +238,30 @@ def build(
     arch = build_architecture(spec)
     stream = stream_of(spec)  # an event stream: x holds each sample's bins, one after the other
     check_resources(spec, arch, n_samples, engine="brian2")
-    x_given = x is not None
+    if input is not None:
+        input, modify_equations = _source(spec, arch, stream, input, input_rate, x is not None, modify_equations)
+    data = _window_data(arch, n_samples, x, y, stream)
+    params = params_argument(params, arch, "build")
+    net = build_network(arch, spec.ep, spec.optim, n_samples, data, name=name, modify_equations=modify_equations, stream=stream)
+    if input is not None:
+        connect_source(net, input, name)
+    net.set_params(initial_params(arch, spec.run.seed if seed is None else seed) if params is None else params)
+    _count_real_samples(net, n_samples)
+    return net
+
+
+def _count_real_samples(net, n_samples: int) -> None:
+    """Every sample window of a ``build`` network is real (no padding)."""
+    for key, G in list(net.groups.items()) + list(net.relays.items()):
+        if key != net.arch.input.name:
+            G.n_real = n_samples
+
+
+def _window_data(arch, n_samples: int, x, y, stream) -> dict:
+    """The per-window arrays of ``build`` (inputs, targets, mask, signs), checked."""
     x = array_argument(x, (n_samples, arch.input.size * (1 if stream is None else stream.bins)), "x", "build")
     y = array_argument(y, (n_samples, arch.output.size), "y", "build")
-    params = params_argument(params, arch, "build")
-    if params is None:
-        params = initial_params(arch, spec.run.seed if seed is None else seed)
-    data = {"x": x, "y": y, "mask": np.ones(n_samples), "signs": np.ones(n_samples)}
-    source = None
-    if input is not None:
-        source, modify_equations = _source(spec, arch, stream, input, input_rate, x_given, modify_equations)
-    net = build_network(arch, spec.ep, spec.optim, n_samples, data, name=name, modify_equations=modify_equations, stream=stream)
-    if source is not None:
-        connect_source(net, source, name)
-    net.set_params(params)
-    for key, G in list(net.groups.items()) + list(net.relays.items()):
-        if key != arch.input.name:
-            G.n_real = n_samples
-    return net
+    return {"x": x, "y": y, "mask": np.ones(n_samples), "signs": np.ones(n_samples)}
 
 
 def example_run(n_samples: int = 20, verbose: bool = True) -> float:
