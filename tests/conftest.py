@@ -82,6 +82,24 @@ def spiking_spec(neuron=None, ep=None, **model):
     return load_spec({"model": m, "ep": {"dt": "0.5 ms", "free_steps": 30, "nudged_steps": 10, "beta": 0.5, **(ep or {})}})
 
 
+def fuzz_examples(full: int, fast: int) -> int:
+    """Hypothesis examples of a fuzz test: ``fast`` in the default run (the fast loop), ``full``
+    under ``-m long`` or with ``HYPOTHESIS_PROFILE=long`` (set here by :func:`pytest_configure`
+    when ``-m`` names ``long``). Read when a test module is imported (its ``@settings``)."""
+    return full if os.environ.get("HYPOTHESIS_PROFILE") == "long" else fast
+
+
+def pytest_configure(config):
+    """``-m long`` also runs the fuzz tests at their full number of examples (:func:`fuzz_examples`)."""
+    if "long" in (config.option.markexpr or ""):
+        os.environ.setdefault("HYPOTHESIS_PROFILE", "long")
+    if os.environ.get("HYPOTHESIS_PROFILE") == "long":
+        from hypothesis import settings
+
+        settings.register_profile("long", deadline=None)
+        settings.load_profile("long")
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
