@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 from pathlib import Path
 
 import compile_guard
@@ -91,7 +92,7 @@ def fuzz_examples(full: int, fast: int) -> int:
 
 def pytest_configure(config):
     """``-m long`` also runs the fuzz tests at their full number of examples (:func:`fuzz_examples`)."""
-    if "long" in (config.option.markexpr or ""):
+    if re.search(r"(?<!not )\blong\b", config.option.markexpr or ""):  # -m long, not -m "not long"
         os.environ.setdefault("HYPOTHESIS_PROFILE", "long")
     if os.environ.get("HYPOTHESIS_PROFILE") == "long":
         from hypothesis import settings
