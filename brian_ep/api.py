@@ -24,6 +24,7 @@ from .api_checks import UnitError, array_argument, params_argument, samples_argu
 from .architecture import build_architecture
 from .errors import ArgumentError
 from .maths.params import Params, initial_params
+from .maths.stream import stream_of
 from .resources import check_resources
 from .spec.load import load_spec
 from .spec.schema import Spec
@@ -176,6 +177,8 @@ def build(
     seed: int | None = None,
     name: str = "ep",
     modify_equations: Callable[[str, str], str] | None = None,
+    input: Any = None,  # noqa: A002 - the input layer's source, named as in the spec
+    input_rate: Any = None,
 ) -> EPNetwork:
     """The Brian2 objects of the network ``spec`` describes, with weights loaded.
 
@@ -192,11 +195,15 @@ def build(
     params : {Params, str, dict}, optional
         Weights (a :class:`Params`, a weights file's path, or a mapping of arrays as in the
         file: ``{"W:<projection>": ..., "b:<layer>": ...}``); default: the initial weights of
-        ``seed`` (or ``spec.run.seed``). Checked
-        against the network (names, shapes, finite values; a
-        :class:`~brian_ep.errors.DataError` names the array).
+        ``seed`` (or ``spec.run.seed``). Checked against the network.
     modify_equations : callable, optional
         ``f(name, text) -> text``, applied to each layer's and projection's equations.
+    input : SpikeSource, optional
+        Your own Brian2 group that spikes, one neuron per input neuron, as the learned input
+        instead of ``x``: its spike count per window over ``window * input_rate`` is the next
+        window's ``x`` (:mod:`brian_ep.brian.source`); it is added to ``net.network``.
+    input_rate : Quantity, optional
+        The rate that counts as input 1 (default ``100*Hz``).
 
     Returns
     -------
@@ -209,7 +216,8 @@ def build(
     ------
     ArgumentError
         If ``spec`` is not a spec, a spec file or a mapping, ``n_samples`` is not a whole number
-        >= 1, or ``params`` is of another kind.
+        >= 1, ``params`` is of another kind, or ``input`` cannot be the input layer (no spikes,
+        another size, given with ``x``).
     DataError
         If ``x`` or ``y`` has another shape or non-finite values, or the weights do not fit
         the network (names, shapes, finite values) or their file cannot be read.
@@ -223,23 +231,37 @@ def build(
     synapses at the end of each window (the weights change during ``run``).
     """
     from .brian.builder import build_network
+    from .brian.source import connect_source
 
     spec = spec_argument(spec, "build")
     n_samples = samples_argument(n_samples, "build")
     arch = build_architecture(spec)
+    stream = stream_of(spec)  # an event stream: x holds each sample's bins, one after the other
     check_resources(spec, arch, n_samples, engine="brian2")
-    x = array_argument(x, (n_samples, arch.input.size), "x", "build")
-    y = array_argument(y, (n_samples, arch.output.size), "y", "build")
+    if input is not None:
+        input, modify_equations = _source(spec, arch, stream, input, input_rate, x is not None, modify_equations)
+    data = _window_data(arch, n_samples, x, y, stream)
     params = params_argument(params, arch, "build")
-    if params is None:
-        params = initial_params(arch, spec.run.seed if seed is None else seed)
-    data = {"x": x, "y": y, "mask": np.ones(n_samples), "signs": np.ones(n_samples)}
-    net = build_network(arch, spec.ep, spec.optim, n_samples, data, name=name, modify_equations=modify_equations)
-    net.set_params(params)
-    for key, G in list(net.groups.items()) + list(net.relays.items()):
-        if key != arch.input.name:
-            G.n_real = n_samples
+    net = build_network(arch, spec.ep, spec.optim, n_samples, data, name=name, modify_equations=modify_equations, stream=stream)
+    if input is not None:
+        connect_source(net, input, name)
+    net.set_params(initial_params(arch, spec.run.seed if seed is None else seed) if params is None else params)
+    _count_real_samples(net, n_samples)
     return net
+
+
+def _count_real_samples(net, n_samples: int) -> None:
+    """Every sample window of a ``build`` network is real (no padding)."""
+    for key, G in list(net.groups.items()) + list(net.relays.items()):
+        if key != net.arch.input.name:
+            G.n_real = n_samples
+
+
+def _window_data(arch, n_samples: int, x, y, stream) -> dict:
+    """The per-window arrays of ``build`` (inputs, targets, mask, signs), checked."""
+    x = array_argument(x, (n_samples, arch.input.size * (1 if stream is None else stream.bins)), "x", "build")
+    y = array_argument(y, (n_samples, arch.output.size), "y", "build")
+    return {"x": x, "y": y, "mask": np.ones(n_samples), "signs": np.ones(n_samples)}
 
 
 def example_run(n_samples: int = 20, verbose: bool = True) -> float:
@@ -275,3 +297,17 @@ def example_run(n_samples: int = 20, verbose: bool = True) -> float:
     if verbose:
         print(f"brian_ep example: {n_samples} digits learned in Brian2; max |W_brian2 - W_maths| = {diff:.2e}")
     return diff
+
+
+def _source(spec, arch, stream, group, rate, x_given: bool, modify_equations):
+    """The user's spiking group as the input of ``build`` and the hook that makes the input
+    layer count its spikes (:mod:`brian_ep.brian.source`)."""
+    from brian2 import Hz
+
+    from .brian.source import source_hook, spike_source
+
+    if x_given:
+        raise ArgumentError("build: give either x (a stimulus per window) or input (your spiking group), not both")
+    source = spike_source(group, 100 * Hz if rate is None else rate, arch, stream)
+    window = float(spec.ep.window_steps * spec.ep.dt)
+    return source, source_hook(modify_equations, arch.input.name, 1.0 / (window * float(source.rate)))

@@ -1,4 +1,4 @@
-"""The ``brian-ep`` command line: ``train``, ``evaluate``, ``analyze``, ``compare``.
+"""The ``brian-ep`` command line: ``train``, ``evaluate``, ``analyze``, ``compare``, ``cache``.
 
 Errors in specs, data, arguments, files or diverging dynamics are printed as one paragraph
 (no traceback) and the command exits with status 2; an interrupted run exits with 130 after
@@ -135,6 +135,7 @@ def _cmd_analyze(args) -> int:
     from .analysis import convergence_rows, plot_radius_vs_gamma, plot_residuals, recommend_free_steps
     from .architecture import build_architecture
     from .spec import load_spec
+    from .maths.stream import stream_of
     from .splits import prepare_data
 
     spec = load_spec(args.spec, _overrides(args))
@@ -143,6 +144,9 @@ def _cmd_analyze(args) -> int:
     gammas = _gammas(args.gammas)
     _, _, (x_test, _) = prepare_data(spec)
     x = x_test[: args.samples]
+    stream = stream_of(spec)
+    if stream is not None:  # an event stream: the settling on the held input (docs/events.md)
+        x = stream.held(stream.frames(x))
     spec_gamma = arch.projections[-1].gamma if arch.projections else 1.0
     if spec_gamma not in gammas:
         gammas = sorted(set(gammas + [spec_gamma]), reverse=True)
@@ -185,6 +189,22 @@ def _cmd_compare(args) -> int:
                              args.command_line,
                              train=not args.report_only)
     print(f"brian-ep compare: report {report}")
+    return 0
+
+
+def _cmd_cache(args) -> int:
+    """``brian-ep cache list|clear``: the compiled programs kept for reuse (:mod:`brian_ep.brian.program_cache`)."""
+    from .brian.program_cache import cache_root, clear_cache, describe_entries, list_entries
+
+    root = cache_root()
+    if root is None:
+        print("brian-ep cache: the cache is off (BRIAN_EP_CACHE=off)")
+        return 0
+    if args.action == "clear":
+        count, freed = clear_cache(root)
+        print(f"brian-ep cache: removed {count} program(s), {freed / 1e6:.1f} MB, from {root}")
+        return 0
+    print(describe_entries(root, list_entries(root)))
     return 0
 
 
@@ -267,6 +287,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report-only", action="store_true", help="train nothing: report the finished runs in --out")
     p.add_argument("--debug", action="store_true", help="show the traceback of an unexpected error")
     p.set_defaults(func=_cmd_compare)
+
+    p = sub.add_parser("cache", help="compiled standalone programs kept for reuse: list them, or clear them")
+    p.add_argument("action", choices=["list", "clear"], help="list: key, size, program, spec, last use; clear: remove them all")
+    p.set_defaults(func=_cmd_cache)
     return parser
 
 

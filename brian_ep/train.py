@@ -34,6 +34,7 @@ from .maths.params import Params
 from .peak_memory import peak_rss_mib
 from .resources import check_resources
 from .rundir import RunDirectory
+from .maths.stream import stream_of
 from .runlock import reap
 from .session import begin_run, claimed, new_position, open_run, storage_faults
 from .splits import prepare_data
@@ -195,6 +196,14 @@ def _exit_code(exc) -> int:
     return exc.exit_code if isinstance(exc, Interrupted) else 130
 
 
+def _probe_input(spec, x):
+    """The health probes' input: ``x``, or for an event stream the input it holds after the
+    stream (``data.events.hold``), on which the probes relax from rest: the fixed point the free
+    phase must reach, though not the path the stream takes to it (docs/events.md)."""
+    stream = stream_of(spec)
+    return x if stream is None else stream.held(stream.frames(x))
+
+
 class _Loop:
     """The epochs and chunks of one run, with its checkpoints, checks and safe stops."""
 
@@ -205,7 +214,7 @@ class _Loop:
         self.saved = None  # (epoch, sample) of the last checkpoint written in this process
         self.where = (0, 0)
         n = min(health.PROBE_SAMPLES, data.x.shape[0])
-        self.probe = (data.x[:n].astype(np.float64), data.y[:n].astype(np.float64))
+        self.probe = (_probe_input(spec, data.x[:n].astype(np.float64)), data.y[:n].astype(np.float64))
         self.unsettled_warned = any(w.startswith(health.UNSETTLED) for w in self.metrics["warnings"])
 
     def run(self, engine, position) -> Params:

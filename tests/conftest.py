@@ -9,7 +9,10 @@ afterwards, so the test body itself never calls ``set_device``.
 The ``compiles`` marker: the ``cpp_standalone`` cases of those tests get it here; a test that
 compiles in another way (the Cython target, a spec with ``run.device: cpp_standalone``,
 ``torch.compile``) is marked by hand, and one that compiles without the marker fails
-(:mod:`compile_guard`). ``python -m pytest -m "not compiles"`` is the fast inner loop."""
+(:mod:`compile_guard`). ``python -m pytest -m "not compiles"`` is the fast inner loop.
+
+Compiled programs: the session's tests share one program cache (:func:`program_cache`), so
+tests whose programs differ only in run arguments compile once."""
 
 from __future__ import annotations
 
@@ -142,6 +145,31 @@ def data_dir():
     if SHARED_DATA.exists():
         return SHARED_DATA
     return None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def program_cache(tmp_path_factory):
+    """The compiled-program cache of this test session (``BRIAN_EP_CACHE``): a folder of the
+    session, or ``$BRIAN_EP_TEST_CACHE`` to keep the programs between sessions (a faster
+    inner loop; the cache's own tests use folders of their own)."""
+    folder = os.environ.get("BRIAN_EP_TEST_CACHE") or str(tmp_path_factory.mktemp("programs"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BRIAN_EP_CACHE", folder)
+        yield Path(folder)
+
+
+def pytest_report_header(config):
+    """The versions a run tested (Python is in pytest's own header), so that each ``.ci/run``
+    job's log says what it ran on: brian2, numpy, and torch and brian2cuda where installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = []
+    for name in ("brian2", "numpy", "torch", "brian2cuda"):
+        try:
+            found.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            found.append(f"{name} absent")
+    return "brian_ep versions: " + ", ".join(found)
 
 
 def pytest_generate_tests(metafunc):

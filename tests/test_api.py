@@ -10,7 +10,10 @@ import brian_ep
 from brian_ep import api
 
 
-def test_docstring_example_runs():
+def test_docstring_example_runs(monkeypatch):
+    # Brian2's runtime numpy target: the example's code, not Cython's compiler, is under test
+    # (a compile belongs to the `compiles` tests)
+    monkeypatch.setitem(prefs, "codegen.target", "numpy")
     assert doctest.testmod(api).failed == 0
 
 

@@ -26,3 +26,11 @@ def test_own_brian2_script_example_runs(tmp_path):
     assert rates.shape == (3, int(round(float(net.duration / net.dt))))
     assert np.all(np.isfinite(drive)) and np.any(drive != 0)
     assert (tmp_path / "hidden_rates.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_brunel_network_drives_an_ep_network_that_learns(tmp_path):
+    """examples/07: Brunel's E population as the learned input; online accuracy well above
+    chance (25%) after 200 windows (deterministic: Brian2's and numpy's seeds)."""
+    first, last = _load("07_brunel_to_ep").main(["--windows", "200", "--out", str(tmp_path)])
+    assert last > 50 and last > first
+    assert (tmp_path / "brunel_to_ep.png").stat().st_size > 10_000

@@ -190,14 +190,37 @@ def _conv_of(m, layers, p, key):
 
 
 def _check_engine_features(spec, projections) -> None:
-    """Refuse a convolution under an engine that does not build one, with its reason."""
+    """Refuse a convolution, or an event stream, under an engine that does not run it (with
+    its reason), and a stream that does not fit the free phase."""
     entry = get_engine_entry(spec.run.engine)
+    _check_events(spec, entry)
     reason = entry.refuses.get("conv")
     if reason is not None and any(p.conv is not None for p in projections.values()):
         raise SpecError(
             f"the '{entry.name}' engine does not run convolutional projections: {reason}",
             key="run.engine",
             allowed="an engine that runs them, e.g. 'numpy', or dense projections only",
+        )
+
+
+def _check_events(spec, entry) -> None:
+    """An event stream (``data.events``): an engine that presents it, a current-encoded input,
+    and ``bins * bin_steps <= ep.free_steps``."""
+    ev = spec.data.events
+    if ev is None:
+        return
+    reason = entry.refuses.get("events")
+    if reason is not None:
+        raise SpecError(f"the '{entry.name}' engine does not present event streams: {reason}", key="run.engine",
+                        allowed="'numpy' or 'brian2'")
+    if spec.model.input.encoding != "current":
+        raise SpecError("an event stream enters as a current (its binned counts times data.events.scale); "
+                        "spike-encoded event input is not built yet", key="model.input.encoding", allowed="current")
+    if ev.bin_steps is not None and ev.bins * ev.bin_steps > spec.ep.free_steps:
+        raise SpecError(
+            f"the stream takes data.events.bins * bin_steps = {ev.bins} * {ev.bin_steps} = {ev.bins * ev.bin_steps} "
+            f"free-phase steps, but ep.free_steps is {spec.ep.free_steps}", key="data.events.bin_steps",
+            allowed=f"at most {spec.ep.free_steps // ev.bins} (or raise ep.free_steps)",
         )
 
 

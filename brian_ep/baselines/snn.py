@@ -31,6 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..engines.base import ChunkResult
+from ..errors import SpecError
 from ..maths.dynamics import softmax
 from ..maths.params import Params
 from ..seeds import stream
@@ -77,19 +78,40 @@ class SnnEngine(BackpropEngine):
         self.spikes: dict = {}
         self._counts = None
         self._generator = None
+        self.bins = 1 if spec.data.events is None else spec.data.events.bins
+        if self.bins > o.steps:
+            raise SpecError(
+                f"an event stream of {self.bins} bins (data.events.bins) needs at least as many time steps of the snn, "
+                f"which has {o.steps}: every bin is presented for steps // bins steps, in order",
+                key="run.bptt_snn.steps", allowed=f"at least {self.bins}",
+            )
 
     # -- the network ----------------------------------------------------------------------------
     def _input_generator(self, position: int):
         seed = int(stream(self.spec.run.seed, "noise", 7, position).integers(2**62))
         return self.torch.Generator().manual_seed(seed)
 
+    def step_bins(self, x):
+        """An event stream ``x`` (``(n_samples, bins * n_input)``, the bins one after the other)
+        as one input per time step, ``(T, n_samples, n_input)``: step ``t`` receives bin
+        ``floor(t * bins / T)``, so the stream is fed in order over the ``T`` steps, bin by bin
+        (no frame is collapsed; the EP engines present the same bins through their free phase)."""
+        torch = self.torch
+        n = x.shape[0]
+        per_step = torch.div(torch.arange(self.options.steps) * self.bins, self.options.steps, rounding_mode="floor")
+        return x.reshape(n, self.bins, -1)[:, per_step, :].permute(1, 0, 2)
+
     def _input(self, x, generator):
-        """What the first layer receives: ``x`` (one current for every step) or Bernoulli
-        spikes of shape ``(T, n_samples, n_input)``."""
+        """What the first layer receives: ``x`` (one current for every step; an event stream,
+        its bins in order: :meth:`step_bins`) or Bernoulli spikes of shape
+        ``(T, n_samples, n_input)``."""
+        if self.bins > 1:
+            x = self.step_bins(x)
         if self.options.input == "direct":
             return x
         torch = self.torch
-        spikes = (torch.rand((self.options.steps, *x.shape), generator=generator, dtype=x.dtype) < x).to(x.dtype)
+        shape = x.shape if x.ndim == 3 else (self.options.steps, *x.shape)
+        spikes = (torch.rand(shape, generator=generator, dtype=x.dtype) < x).to(x.dtype)
         self._count("input", spikes)
         return spikes
 

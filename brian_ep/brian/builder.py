@@ -21,6 +21,7 @@ from .clocks import clock_steps
 from .network import EPNetwork, EPNeuronGroup, EPSynapses, ScheduledNetwork
 from .quiet import silence_own_warnings
 from .rule import Rule, Wiring
+from .stream import relay_clear_code, stim_rows, stream_constants, stream_input_events, stream_load_code
 from .spikes import (
     add_noise_operation, input_spike_group, input_spike_synapses, layer_text_and_options, noise_timed_arrays, sends_spikes,
 )
@@ -68,6 +69,8 @@ class _Context:
     timed: dict
     lrs: object
     hook: object
+    run_values: bool = True
+    stream: object = None
     texts: dict = field(default_factory=dict)
     code: dict = field(default_factory=dict)
 
@@ -84,7 +87,7 @@ class _Context:
 
 def build_network(
     arch, ep, optim, n_windows: int, data: dict | None = None, name: str = "ep", modify_equations=None,
-    predict: bool = False, delivery: str | None = None,
+    predict: bool = False, delivery: str | None = None, stream=None, run_values: bool = True,
 ) -> EPNetwork:
     """Build the Brian2 objects for ``arch`` presenting ``n_windows`` samples.
 
@@ -123,6 +126,10 @@ def build_network(
         ``dense`` under ``cuda_standalone``, ``events`` otherwise. ``dense`` cannot carry
         spikes (they travel by synaptic pathways): a network with spiking layers or a
         spike-encoded input is refused with :class:`~brian_ep.errors.ArgumentError`.
+    stream : Stream, optional
+        ``x`` (``(n_windows, bins * n_input)``) is a stream, presented bin by bin (:mod:`~brian_ep.brian.stream`).
+    run_values : bool
+        ``False``: ``lr``, ``lr_b``, ``beta``, ``div_theta``, ``learn`` stay zero, set by ``run_args`` (not in the code).
 
     Returns
     -------
@@ -138,8 +145,8 @@ def build_network(
     learning rule, and a ``StateMonitor`` of the free-phase outputs. Each window lasts
     ``ep.window_steps * ep.dt`` (``ep.free_steps * ep.dt`` when predicting).
     """
-    delivery = _delivery(arch, delivery)
-    ctx = _context(arch, ep, optim, n_windows, data or {}, name, modify_equations, Rule.from_spec(ep, optim, predict, delivery))
+    rule = Rule.from_spec(ep, optim, predict, _delivery(arch, delivery, stream))
+    ctx = _context(arch, ep, optim, n_windows, data or {}, name, modify_equations, rule, stream, run_values)
     groups = {arch.input.name: _input_group(ctx)}
     for layer in arch.free_layers:
         groups[layer.name] = _free_layer(ctx, layer)
@@ -150,8 +157,7 @@ def build_network(
     targets = {**groups, **{f"{k}_relay": v for k, v in relays.items()}}
     synapses = {p.name: _projection(ctx, p, targets) for p in arch.all_projections}
     monitor = _output_monitor(ctx, groups)
-    objects = list(groups.values()) + list(relays.values()) + ([normaliser] if normaliser is not None else [])
-    objects += list(synapses.values()) + [monitor]
+    objects = [*groups.values(), *relays.values(), *([normaliser] if normaliser is not None else []), *synapses.values(), monitor]
     dt, window = clock_steps(ep.dt, ctx.window_steps)  # the clocks' steps: exact multiples (clocks.py)
     net = ScheduledNetwork(objects, schedule_end=n_windows * window + dt, name=f"{name}_network")
     silence_own_warnings(objects)
@@ -161,10 +167,15 @@ def build_network(
     )
 
 
-def _delivery(arch, delivery: str | None) -> str:
+def _delivery(arch, delivery: str | None, stream=None) -> str:
     """The delivery of the network (default: :func:`_default_delivery`); ``dense`` with
-    spikes is refused."""
+    spikes or a stream is refused."""
     delivery = delivery or _default_delivery()
+    if delivery == "dense" and stream is not None:
+        raise ArgumentError(
+            "delivery='dense' (the default under cuda_standalone) sums the input once a window and cannot "
+            "present an event stream bin by bin; use delivery='events' on a CPU device (runtime or cpp_standalone)"
+        )
     if delivery == "dense" and sends_spikes(arch):
         raise ArgumentError(
             "delivery='dense' (the default under cuda_standalone) cannot carry spikes: spiking layers and a "
@@ -180,7 +191,7 @@ def _default_delivery() -> str:
     return "dense" if type(get_device()).__name__ == "CUDAStandaloneDevice" else "events"
 
 
-def _context(arch, ep, optim, n_windows, data, name, modify_equations, rule) -> _Context:
+def _context(arch, ep, optim, n_windows, data, name, modify_equations, rule, stream=None, run_values=True) -> _Context:
     from brian2 import Clock, TimedArray
 
     steps = ep.free_steps if rule.predict else ep.window_steps
@@ -191,8 +202,10 @@ def _context(arch, ep, optim, n_windows, data, name, modify_equations, rule) -> 
         v = data.get(key)
         return np.zeros(shape) if v is None else np.asarray(v, dtype=float).reshape(shape)
 
+    n_x = n_in * (1 if stream is None else stream.bins)
+    stim = stim_rows(values("x", (n_windows, n_x)), n_in, stream)
     timed = {
-        "stim": TimedArray(values("x", (n_windows, n_in)), dt=wdt, name=f"{name}_stim"),
+        "stim": TimedArray(stim, dt=wdt if stream is None else dt, name=f"{name}_stim"),
         "target": TimedArray(values("y", (n_windows, n_out)), dt=wdt, name=f"{name}_target"),
         "mask": TimedArray(values("mask", (n_windows,)), dt=wdt, name=f"{name}_mask"),
     }
@@ -200,6 +213,8 @@ def _context(arch, ep, optim, n_windows, data, name, modify_equations, rule) -> 
         "NW": steps, "NF": ep.free_steps, "NN": ep.nudged_steps, "WDT": wdt, "NWIN": n_windows, "mask": timed["mask"],
         "target": timed["target"], "B1": optim.adam_betas[0], "B2": optim.adam_betas[1], "ADAM_EPS": optim.adam_eps,
     }
+    if stream is not None:
+        shared.update(stream_constants(stream, dt))
     if ep.nudging == "random_sign":
         timed["signs"] = TimedArray(values("signs", (n_windows,)), dt=wdt, name=f"{name}_signs")
         shared["signs"] = timed["signs"]
@@ -208,7 +223,7 @@ def _context(arch, ep, optim, n_windows, data, name, modify_equations, rule) -> 
     return _Context(
         arch, ep, rule, name, n_windows, steps,
         Clock(dt=dt, name=f"{name}_clock"), Clock(dt=wdt, name=f"{name}_window_clock"),
-        shared, timed, learning_rates(arch), modify_equations or (lambda _key, text: text),
+        shared, timed, learning_rates(arch), modify_equations or (lambda _key, text: text), run_values, stream,
     )
 
 
@@ -220,19 +235,28 @@ def _input_group(ctx):
     if inp.encoding == "spikes":
         return input_spike_group(ctx, ORDER_INPUT, ORDER_INPUT_EVENT)
     text = ctx.equations(inp.name, eq.input_group_equations(predict))
-    events = {k: ctx.code_of(f"{inp.name}.{k}", v) for k, v in eq.input_events(ctx.rule).items()}
+    streaming = ctx.stream is not None
+    events = stream_input_events(ctx.rule) if streaming else eq.input_events(ctx.rule)
+    events = {k: ctx.code_of(f"{inp.name}.{k}", v) for k, v in events.items()}
+    clock = _input_clock(ctx)
     G = EPNeuronGroup(
-        inp.size, text, events=events, clock=ctx.window_clock,
+        inp.size, text, events=events, clock=clock,
         namespace=dict(ctx.shared, stim=ctx.timed["stim"]), name=f"{ctx.name}_{inp.name}",
     )
+    load = stream_load_code(predict) if streaming else eq.input_window_code(predict)
     G.run_regularly(
-        ctx.code_of(f"{inp.name}.load", eq.input_window_code(predict)), clock=ctx.window_clock, when="start",
-        order=ORDER_INPUT, name=f"{ctx.name}_{inp.name}_load",
+        ctx.code_of(f"{inp.name}.load", load), clock=clock, when="start", order=ORDER_INPUT, name=f"{ctx.name}_{inp.name}_load",
     )
     for event in events:
         G.thresholder[event].when = "start"
         G.thresholder[event].order = ORDER_INPUT_EVENT
     return G
+
+
+def _input_clock(ctx):
+    """The clock of the input current's objects (the input, its synapses, the relays): the
+    window clock, or the step clock for a stream (a new bin every ``bin_steps`` steps)."""
+    return ctx.window_clock if ctx.stream is None else ctx.step_clock
 
 
 def _wiring(arch, layer, rule) -> Wiring:
@@ -282,14 +306,15 @@ def _free_layer(ctx, layer):
     if event_top:
         _clear_and_emit(ctx, G, layer.name, "I_ro", readout_events)
     if not rule.predict:
-        G.beta = ctx.ep.beta
-        G.learn = 1.0
-        G.div_theta = ctx.ep.divergence_threshold
+        if ctx.run_values:
+            G.beta = ctx.ep.beta
+            G.learn = 1.0
+            G.div_theta = ctx.ep.divergence_threshold
         G.run_regularly(
             ctx.code_of(f"{layer.name}.divergence", sc.divergence_code(layer.neuron.brian_state)), clock=ctx.window_clock,
             when="start", order=ORDER_DIVERGENCE, name=f"{ctx.name}_{layer.name}_divergence",
         )
-        if layer.bias:
+        if layer.bias and ctx.run_values:
             G.lr_b = ctx.lrs.b[layer.name]
         _layer_extras(ctx, layer, wiring, G)
     return G
@@ -345,15 +370,19 @@ def _relay(ctx, layer, G):
     from brian2 import linked_var
 
     key = f"{layer.name}_relay"
-    relay = EPNeuronGroup(layer.size, ctx.equations(key, eq.relay_equations(ctx.rule.predict)), clock=ctx.window_clock, name=f"{ctx.name}_{key}")
+    clock = _input_clock(ctx)
+    relay = EPNeuronGroup(
+        layer.size, ctx.equations(key, eq.relay_equations(ctx.rule.predict)), clock=clock, namespace=dict(ctx.shared),
+        name=f"{ctx.name}_{key}",
+    )
     if not ctx.rule.predict:
         for var in ("f", "ra", "rb"):
             setattr(relay, var, linked_var(G, var))
     G.I_in = linked_var(relay, "I_in")
     if ctx.rule.delivery == "events":
+        clear = "I_in = 0\n" if ctx.stream is None else relay_clear_code()
         relay.run_regularly(
-            ctx.code_of(f"{key}.clear", "I_in = 0\n"), clock=ctx.window_clock, when="start", order=ORDER_INPUT,
-            name=f"{ctx.name}_{key}_clear",
+            ctx.code_of(f"{key}.clear", clear), clock=clock, when="start", order=ORDER_INPUT, name=f"{ctx.name}_{key}_clear",
         )
     return relay
 
@@ -373,7 +402,7 @@ def _readout_group(ctx):
         _clear_and_emit(ctx, R, "readout", "a", events)
     code = "o_free = exp(a) / Z\n" if rule.predict else sc.readout_latch_code(rule.nudge_force, rule.readout_error)
     R.run_regularly(ctx.code_of("readout.latch", code), clock=clock, when="groups", order=ORDER_READOUT_LATCH, name=f"{ctx.name}_readout_latch")
-    if not rule.predict:
+    if not rule.predict and ctx.run_values:
         R.learn = 1.0
     text = ctx.equations("normaliser", eq.normaliser_equations("free" if rule.predict else rule.readout_error))
     normaliser = EPSynapses(R, R, text, clock=clock, name=f"{ctx.name}_normaliser")
@@ -399,7 +428,8 @@ def _projection(ctx, p, groups):
     S.connect(i=np.repeat(np.arange(n_pre), n_post), j=np.tile(np.arange(n_post), n_pre))
     if ctx.rule.predict:
         return S
-    S.lr = p.lr
+    if ctx.run_values:
+        S.lr = p.lr
     # The readout learns in the groups slot, after its latch has computed this step's outputs
     # (the output at the last window's nudged state needs the rates latched at 'start'); the
     # input synapses' update runs before the new input is delivered.
@@ -446,7 +476,7 @@ def _input_synapses(ctx, p, pre, relay):
     events = {k: f"{k}_ev" for k in pathways}
     S = EPSynapses(
         pre, relay, text, on_pre=pathways or None, on_event=events or "spike",
-        clock=ctx.window_clock, namespace=dict(ctx.shared), name=f"{ctx.name}_{p.name}",
+        clock=_input_clock(ctx), namespace=dict(ctx.shared), name=f"{ctx.name}_{p.name}",
     )
     for key in pathways:
         pathway = getattr(S, key)

@@ -14,9 +14,14 @@ objects' variables stay bound to the device they were created on). The user's de
 Where a program lives: ``<directory>/<kind>`` with ``directory`` the one given to
 ``set_device(..., directory=D)``, else the engine's working directory (the run directory's
 ``standalone/`` folder), else a temporary folder removed by :meth:`StandaloneProgram.close`.
-Building into a folder that holds the same program again only re-runs ``make``, which finds
-nothing to compile: ``brian-ep evaluate RUN_DIR`` reuses the prediction program that training
-compiled, as long as the spec and the generated code are unchanged.
+Compiled once per structure: a ``cpp_standalone`` program is generated into a fresh folder,
+compiled only if :mod:`~brian_ep.brian.program_cache` holds no program with the same
+generated code, and the compiled project is copied into the program's folder, where it runs
+(its results and ``run_args`` files stay there). Everything a run changes (seed, weights,
+learning rates, data) is a run argument, so another seed, a ``compare`` or a sweep over
+learning rates reuses the program. With the cache off (``BRIAN_EP_CACHE=off``), or under
+``cuda_standalone``, the program is built in its folder: building into a folder that holds
+the same program again only re-runs ``make``, which finds nothing to compile.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import ArgumentError, BrianEPError
+from .program_cache import cache_root, cached_build, copy_program, staging_folder
 from .shield import compile_program, shield_program
 
 __all__ = ["StandaloneProgram", "standalone_device", "NVCC_FLAGS", "HOST_STD"]
@@ -63,8 +69,8 @@ def standalone_device(run_device: str):
             import brian2cuda  # noqa: F401  (registers the device)
         except ImportError:
             raise ArgumentError(
-                "run.brian2.device 'cuda_standalone' needs brian2cuda (Python >= 3.12, brian2 2.10.1, an NVIDIA GPU "
-                "with CUDA); install it with pip install 'brian_ep[cuda]'"
+                "run.brian2.device 'cuda_standalone' needs brian2cuda (Python 3.12, brian2 2.10.1, an NVIDIA GPU "
+                "with CUDA); install it with pip install 'brian_ep[cuda]' on Python 3.12"
             ) from None
 
         return type(all_devices["cuda_standalone"]), None
@@ -96,11 +102,16 @@ class StandaloneProgram:
         self._base = base
         self.directory = str(base / kind)
         self.prefs = dict(prefs or {})
+        # the program ignores SIGINT (shield.py) whatever this says; fixed, so that a program built
+        # inside train's StopGuard (False) and one built by evaluate (True) have the same code
+        self.prefs.setdefault("core.stop_on_keyboard_interrupt", False)
         if type(self.device).__name__ == "CUDAStandaloneDevice":
             key = "devices.cuda_standalone.cuda_backend.extra_compile_args_nvcc"
             self.prefs.setdefault(key, _with_flags(key, NVCC_FLAGS))
             self.prefs.setdefault("codegen.cpp.extra_compile_args_gcc", _host_flags())
         self.net = None
+        #: whether :meth:`build` compiled (``False``: the program came from the cache, or was not compiled)
+        self.compiled = False
 
     @contextmanager
     def active(self):
@@ -127,27 +138,53 @@ class StandaloneProgram:
             for key, value in previous.items():
                 prefs[key] = value
 
-    def build(self, make_network, compile: bool = True, profile: bool = False):
+    def build(self, make_network, compile: bool = True, profile: bool = False, info: dict | None = None):
         """Create the objects with ``make_network()`` (an :class:`EPNetwork`) on this program's
         device, run them symbolically and build (and compile) the project; returns the
         network, whose variables the ``run_args`` of :meth:`run` refer to. ``profile``:
-        compile Brian2's per-code-object timers in (``brian2.profiling_summary``).
+        compile Brian2's per-code-object timers in (``brian2.profiling_summary``). ``info``:
+        recorded with a cached program (``brian-ep cache list``).
 
         Objects of programs closed earlier in this process are collected first, so that Brian2
-        gives the new code objects the same names (and so the same source files) as before:
-        ``make`` then finds nothing to recompile."""
+        gives the new code objects the same names (and so the same source files) as before,
+        and the generated code depends on the network only."""
         gc.collect()
         with self.active(), self._prefs():
             net = make_network()
             net.network.run(net.duration, namespace={}, profile=profile)
             self.device.clocks = _ByName(self.device.clocks)
+            _clock_settings_by_name(self.device)
             shield_program(self.device)
             killable = os.name != "nt" and type(self.device).__name__ == "CPPStandaloneDevice"
-            self.device.build(directory=self.directory, compile=compile and not killable, run=False, with_output=False)
-            if compile and killable:  # make in a process group that an interrupt ends (shield.py)
-                compile_program(self.directory)
+            root = cache_root() if compile and killable else None
+            if root is not None:
+                self._build_cached(root, info)
+            else:
+                self.device.build(directory=self.directory, compile=compile and not killable, run=False, with_output=False)
+                if compile and killable:  # make in a process group that an interrupt ends (shield.py)
+                    compile_program(self.directory)
+                    self.compiled = True
         self.net = net
         return net
+
+    def _build_cached(self, root, info) -> None:
+        """Generate the project into a staging folder of the cache, compile it there unless the
+        cache holds it (:func:`~brian_ep.brian.program_cache.cached_build`), copy the compiled
+        project into :attr:`directory` and point the device there (where ``run`` writes its
+        ``run_args`` files and reads its results)."""
+        staging = staging_folder(root)
+        try:
+            self.device.build(directory=str(staging), compile=False, run=False, with_output=False)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        from brian2 import __version__
+
+        info = {"kind": self.kind, "device": type(self.device).__name__, "brian2": __version__, **(info or {})}
+        entry, self.compiled = cached_build(root, staging, compile_program, info)
+        copy_program(entry, self.directory)
+        self.device.project_dir = self.directory
+        self.device.results_dir = os.path.join(os.path.abspath(os.path.join(self.directory, "results")), "")
 
     def run(self, run_args: dict) -> None:
         """Run the compiled program once with ``run_args`` (``{variable_view or TimedArray: array}``).
@@ -185,6 +222,26 @@ class _ByName(set):
 
     def __iter__(self):
         return iter(sorted(set.__iter__(self), key=lambda obj: obj.name))
+
+
+def _clock_settings_by_name(device) -> None:
+    """Order the settings of clock variables that ``main`` makes before a run by clock name.
+
+    Brian2 resets the clocks of a network by iterating over a set (``Network.run``), so the
+    order of those lines in ``main.cpp`` follows object addresses and changes from one
+    process to the next; the assignments are independent, and in name order the same network
+    gives the same code (and the same cache key)."""
+    names = {device.get_array_name(clock.variables[v], access_data=False): clock.name for clock in device.clocks for v in ("t", "timestep")}
+    queue, start = device.main_queue, 0
+    while start < len(queue):
+        end = start
+        while end < len(queue) and queue[end][0] == "set_by_single_value" and queue[end][1][0] in names:
+            end += 1
+        if end > start:
+            block = list(enumerate(queue[start:end]))
+            block.sort(key=lambda item: (names[item[1][1][0]], item[0]))
+            queue[start:end] = [entry for _, entry in block]
+        start = end + 1
 
 
 def _host_flags() -> list:

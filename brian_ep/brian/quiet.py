@@ -36,12 +36,12 @@ QUIET = ("resolution_conflict", "synapses_dt_mismatch", "unused_brian_object")
 _NAMES: set = set()
 _NAME = r"""['"]([A-Za-z_][A-Za-z0-9_]*)['"]"""
 #: Per quiet warning, the patterns of the object names it is about (Brian2 2.9's wording):
-#: the record is dropped only if each pattern matches and names an EP object.
+#: the record is dropped only if each pattern matches and names an EP object. A dt mismatch is
+#: about the Synapses object and its target: where both are EP objects, the pathway runs on
+#: its source's clock by design (e.g. the counter of a user's spiking group that is the input,
+#: :mod:`brian_ep.brian.source`), whoever owns the source.
 _SUBJECTS = {
-    "synapses_dt_mismatch": (
-        re.compile(r"clock of the group " + _NAME), re.compile(r"the Synapses object " + _NAME),
-        re.compile(r"the target " + _NAME),
-    ),
+    "synapses_dt_mismatch": (re.compile(r"the Synapses object " + _NAME), re.compile(r"the target " + _NAME)),
     "resolution_conflict": (re.compile(r"(?:internal variable of group|in the context of group) " + _NAME),),
     "unused_brian_object": (re.compile(r"The object " + _NAME + " is getting deleted"),),
 }

@@ -19,9 +19,11 @@ import math
 import numpy as np
 
 from ..brian.builder import build_network
+from ..brian.stream import stim_rows
 from ..brian.spikes import sends_spikes
 from ..brian.program import StandaloneProgram, standalone_device
 from ..errors import DIVERGENCE_ADVICE, DivergenceError, SpecError
+from ..maths.stream import stream_of
 from ..maths.noise import noise_layers
 from ..maths.optim import learning_rates
 from ..epochs import chunk_length
@@ -99,6 +101,7 @@ class BrianEngine(Engine):
         self._spikes = {}
         self._offset = 0  # first sample of the current run within its chunk (noise seeds)
         self.stochastic = bool(noise_layers(arch))
+        self.stream = stream_of(spec)  # None: static input; else event bins (brian_ep.brian.stream)
         if self.device_class is not None and self.device_class.__name__ == "CUDAStandaloneDevice" and sends_spikes(arch):
             raise SpecError(
                 "cuda_standalone delivers currents as dense sums on the GPU, and cannot carry the spikes of "
@@ -224,12 +227,15 @@ class BrianEngine(Engine):
         self._check(outputs, offset)
         return outputs
 
-    def _network(self, n_windows, data, predict):
+    def _network(self, n_windows, data, predict, run_values=True):
         # The two programs' objects carry different names, so that the code objects of one do
         # not take suffixed names while the other is alive: a program rebuilt on its own (e.g.
-        # by evaluate) then has the same source files, and make finds nothing to recompile.
+        # by evaluate) then has the same source files, and the same cache key.
         name = "ep_predict" if predict else "ep"
-        return build_network(self.arch, self.spec.ep, self.spec.optim, n_windows, data, name=name, predict=predict)
+        return build_network(
+            self.arch, self.spec.ep, self.spec.optim, n_windows, data, name=name, predict=predict, stream=self.stream,
+            run_values=run_values,
+        )
 
     def _run_runtime(self, x, y, signs, learn):
         from brian2 import prefs
@@ -260,18 +266,20 @@ class BrianEngine(Engine):
         if kind not in self._programs:
             program = StandaloneProgram(self.device_class, kind, self.directory, self._brian_prefs())
             learn = kind == "train"
-            empty = self._data(np.zeros((0, self.arch.input.size)), np.zeros((0, self.arch.output.size)), None, n_windows, learn)
-            program.build(lambda: self._seeded(self._network(n_windows, empty, predict=not learn), learn))
+            n_x = self.arch.input.size * (1 if self.stream is None else self.stream.bins)
+            empty = self._data(np.zeros((0, n_x)), np.zeros((0, self.arch.output.size)), None, n_windows, learn)
+            # every value that a run reads from the spec comes in as a run argument (_values)
+            network = lambda: self._seeded(self._network(n_windows, empty, predict=not learn, run_values=False), learn)  # noqa: E731
+            program.build(network, info={"spec": self.spec.name})
             self._programs[kind] = program
         return self._programs[kind]
 
     def _seeded(self, net, learn: bool):
         """``net`` with its stochastic groups' generators seeded from ``noise_seed`` at every
-        run (on the program's device, before the symbolic run)."""
-        from brian2 import seed
-
+        run (on the program's device, before the symbolic run). No seed is compiled in (the
+        generators are seeded from ``noise_seed`` before any number is drawn), so the program
+        does not depend on the run's seed and is shared by all seeds (the program cache)."""
         if self.stochastic:
-            seed(self._seed(learn))
             _reseed_each_run(net)
         return net
 
@@ -282,6 +290,7 @@ class BrianEngine(Engine):
         data = self._data(x, y, signs, net.n_windows, learn)
         run_args = self._values(net, learn, x.shape[0])
         keys = (("stim", "x"),) if net.predict else (("stim", "x"), ("target", "y"), ("mask", "mask"), ("signs", "signs"))
+        data["x"] = stim_rows(data["x"], self.arch.input.size, self.stream)
         for key, value in keys:
             if key in net.timed_arrays:
                 run_args[net.timed_arrays[key]] = data[value]

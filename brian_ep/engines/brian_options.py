@@ -39,7 +39,7 @@ class BrianOptions(BaseModel):
     device : {"runtime", "cpp_standalone", "cuda_standalone"}
         Brian2's device: ``runtime`` runs generated code from Python (codegen ``target``);
         ``cpp_standalone`` compiles the whole training run to one C++ program;
-        ``cuda_standalone`` to a CUDA program (the optional ``brian2cuda``, Python >= 3.12).
+        ``cuda_standalone`` to a CUDA program (the optional ``brian2cuda``, Python 3.12).
         A device selected with ``set_device`` in the caller's script takes precedence.
     target : {"numpy", "cython"}
         Code generation target of the ``runtime`` device.

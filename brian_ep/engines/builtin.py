@@ -12,6 +12,9 @@ from .registry import register_engine
 __all__ = ["register_builtin_engines"]
 
 _BASELINE_OPTIONS = "brian_ep.baselines.options"
+#: Why the engines that see a sample as one vector refuse an event stream (``data.events``).
+_NO_EVENTS = ("this engine presents a sample as one static vector; the numpy and brian2 engines present event bins "
+              "in order through the free phase")
 
 
 def register_builtin_engines() -> None:
@@ -43,6 +46,7 @@ def register_builtin_engines() -> None:
         options="brian_ep.engines.torch_engine.options:TorchOptions",
         requires=("torch", "array_api_compat"),
         extra="torch",
+        refuses={"events": _NO_EVENTS},
     )
     register_engine(
         "bp",
@@ -53,6 +57,7 @@ def register_builtin_engines() -> None:
         extra="baselines",
         steps=f"{_BASELINE_OPTIONS}:bp_steps",
         trains_by_ep=False,
+        refuses={"events": _NO_EVENTS},
     )
     register_engine(
         "bptt_crnn",
@@ -63,6 +68,7 @@ def register_builtin_engines() -> None:
         extra="baselines",
         steps=f"{_BASELINE_OPTIONS}:crnn_steps",
         trains_by_ep=False,
+        refuses={"events": _NO_EVENTS},
     )
     register_engine(
         "bptt_snn",

@@ -12,7 +12,8 @@ from ..maths.dynamics import check_state, output, relax, spike_counts
 from ..maths.noise import ArrayNoise, SeededNoise
 from ..maths.optim import apply_update, learning_rates, scale_learning_rates
 from ..maths.params import constrain
-from ..maths.phases import ep_phase_gradient
+from ..maths.phases import ep_phase_gradient, free_phase_input
+from ..maths.stream import stream_of
 from .base import ChunkResult, Engine
 
 __all__ = ["NumpyEngine"]
@@ -36,6 +37,7 @@ class NumpyEngine(Engine):
         self.dtype = np.float32 if spec.run.dtype == "float32" else np.float64
         super().__init__(spec, arch, params.astype(self.dtype), optim_state, workdir)
         self.lrs = learning_rates(arch)
+        self.stream = stream_of(spec)  # None: static input; else event bins, presented in order
 
     def set_params(self, params):
         self.params = params.astype(self.dtype)
@@ -62,7 +64,7 @@ class NumpyEngine(Engine):
         for start in range(0, x.shape[0], bs):
             sl = slice(start, start + bs)
             grads, ph = ep_phase_gradient(
-                self.arch, self.params, x[sl], y[sl], ep, None if signs is None else signs[sl], noise
+                self.arch, self.params, x[sl], y[sl], ep, None if signs is None else signs[sl], noise, stream=self.stream
             )
             where = f" in the mini-batch that starts with {self.describe_sample(start)}"
             for u in (ph.u_free, ph.u_a, ph.u_b):
@@ -85,7 +87,9 @@ class NumpyEngine(Engine):
         bs = self.spec.run.eval_batch_size
         noise = SeededNoise(self.noise_seed(predict=True))
         for start in range(0, x.shape[0], bs):
-            u = relax(self.arch, self.params, x[start : start + bs], self.spec.ep.free_steps, noise=noise)
+            steps = self.spec.ep.free_steps
+            held, drive, drives = free_phase_input(self.arch, self.params, x[start : start + bs], steps, self.stream)
+            u = relax(self.arch, self.params, held, steps, x_drive=drive, drives=drives, noise=noise)
             out.append(output(self.arch, self.params, u))
         return np.concatenate(out, axis=0)
 

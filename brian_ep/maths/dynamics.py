@@ -281,6 +281,7 @@ def relax(
     trajectory: bool = False,
     noise=None,
     stepper=None,
+    drives=None,
 ):
     """Run ``n_steps`` steps from the state ``u0`` (the initial state by default).
 
@@ -305,6 +306,9 @@ def relax(
         is told where a phase begins (``begin_phase``), e.g. to restart a spike count.
     stepper : callable, optional
         A stand-in for :func:`relax_step` with its signature and result (e.g. compiled).
+    drives : sequence of dict, optional
+        A time-varying input: the constant currents of each step (``n_steps`` dicts like
+        ``x_drive``, :mod:`brian_ep.maths.stream`), used instead of ``x_drive``.
 
     Returns
     -------
@@ -326,8 +330,11 @@ def relax(
     one_step = relax_step if stepper is None else stepper
     traj = []
     nudge = None
-    for _ in range(n_steps):
-        u, nudge = one_step(arch, params, u, x_drive, nudge, y, beta, nudge_force, noise, nudged, x)
+    if drives is not None and len(drives) != n_steps:
+        raise ValueError(f"drives has {len(drives)} steps, the phase {n_steps}")
+    for k in range(n_steps):
+        drive = x_drive if drives is None else drives[k]
+        u, nudge = one_step(arch, params, u, drive, nudge, y, beta, nudge_force, noise, nudged, x)
         if trajectory:
             traj.append(u)
     return (u, traj) if trajectory else u

@@ -18,7 +18,7 @@ from .dynamics import input_drive, relax
 from .gradients import ep_gradient
 from .noise import RecordedNoise
 
-__all__ = ["Phases", "run_phases", "ep_phase_gradient"]
+__all__ = ["Phases", "free_phase_input", "run_phases", "ep_phase_gradient"]
 
 
 @dataclass
@@ -32,7 +32,26 @@ class Phases:
     beta_b: object
 
 
-def run_phases(arch, params, x, y, ep, signs=None, noise=None, stepper=None) -> Phases:
+def free_phase_input(arch, params, x, n_steps, stream=None):
+    """The clamped input of a free phase of ``n_steps`` steps: ``(x_held, x_drive, drives)``.
+
+    Static input (``stream`` ``None``): ``x`` itself, its currents, no per-step currents.
+    A stream (:class:`~brian_ep.maths.stream.Stream`, ``x`` of shape ``(n, bins * channels)``):
+    the held input (what the nudged phases and the EP rule see), its currents, and the
+    currents of each free step (one :func:`~brian_ep.maths.dynamics.input_drive` per bin)."""
+    if stream is None:
+        return x, input_drive(arch, params, x), None
+    frames = stream.frames(x)
+    held = stream.held(frames)
+    n, xp = frames.shape[0], namespace(x)
+    every = input_drive(arch, params, xp.reshape(frames, (n * stream.bins, frames.shape[2])))  # one product for all bins
+    per_bin = [{k: xp.reshape(v, (n, stream.bins, *v.shape[1:]))[:, b, ...] for k, v in every.items()} for b in range(stream.bins)]
+    held_drive = per_bin[-1] if stream.hold == "last" else input_drive(arch, params, held)
+    drives = [held_drive if b is None else per_bin[b] for b in stream.step_bins(n_steps)]
+    return held, held_drive, drives
+
+
+def run_phases(arch, params, x, y, ep, signs=None, noise=None, stepper=None, stream=None) -> Phases:
     """Run the free and nudged phases for a batch.
 
     Parameters
@@ -50,11 +69,14 @@ def run_phases(arch, params, x, y, ep, signs=None, noise=None, stepper=None) -> 
         with ``ep.common_noise`` the -beta phase reuses the numbers of the +beta phase.
     stepper : callable, optional
         Stand-in for :func:`~brian_ep.maths.dynamics.relax_step` (e.g. compiled).
+    stream : Stream, optional
+        ``x`` is a stream of time bins (:mod:`brian_ep.maths.stream`): the free phase presents
+        them in order, the nudged phases hold ``stream.held``.
     """
     n = x.shape[0]
     xp, device = namespace(x), device_of(x)
-    x_drive = input_drive(arch, params, x)
-    u_free = relax(arch, params, x, ep.free_steps, x_drive=x_drive, noise=noise, stepper=stepper)
+    x, x_drive, drives = free_phase_input(arch, params, x, ep.free_steps, stream)
+    u_free = relax(arch, params, x, ep.free_steps, x_drive=x_drive, noise=noise, stepper=stepper, drives=drives)
     if ep.nudging == "random_sign":
         if signs is None:
             raise ValueError("nudging 'random_sign' needs the per-sample signs")
@@ -80,10 +102,13 @@ def run_phases(arch, params, x, y, ep, signs=None, noise=None, stepper=None) -> 
     return Phases(u_free, u_a, u_b, beta_a, beta_b)
 
 
-def ep_phase_gradient(arch, params, x, y, ep, signs=None, noise=None, stepper=None):
+def ep_phase_gradient(arch, params, x, y, ep, signs=None, noise=None, stepper=None, stream=None):
     """:func:`run_phases` then :func:`~brian_ep.maths.gradients.ep_gradient` (with
-    ``ep.readout_error``); returns ``(grads, phases)``."""
-    ph = run_phases(arch, params, x, y, ep, signs, noise, stepper)
+    ``ep.readout_error``); returns ``(grads, phases)``. With a ``stream`` the input
+    projections' EP products read the held input (what the nudged phases see)."""
+    ph = run_phases(arch, params, x, y, ep, signs, noise, stepper, stream)
+    if stream is not None:
+        x = stream.held(stream.frames(x))
     grads = ep_gradient(
         arch, params, x, y, ph.u_a, ph.u_b, ph.beta_a, ph.beta_b, u_free=ph.u_free, readout_error=ep.readout_error
     )

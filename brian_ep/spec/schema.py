@@ -36,6 +36,7 @@ __all__ = [
     "ResidualSpec",
     "ReadoutSpec",
     "ModelSpec",
+    "EventsSpec",
     "EPSpec",
     "OptimSpec",
     "AugmentSpec",
@@ -564,20 +565,66 @@ class AugmentSpec(_Frozen):
     flip: bool = False
 
 
+class EventsSpec(_Frozen):
+    """How an event stream is binned and presented (``data.events``, :mod:`brian_ep.events`,
+    docs/events.md). Events are counted in ``bins`` time bins of ``bin_duration`` from
+    ``t = 0`` (later events are dropped), per polarity and pixel after ``downsample`` (a
+    spatial factor), times ``scale`` (the input value of one event); ``denoise`` (a time)
+    drops isolated events first (tonic's ``Denoise``). The free phase presents bin ``b``
+    during its steps ``b * bin_steps .. (b + 1) * bin_steps - 1`` (default ``bin_steps``:
+    ``ep.free_steps // bins``); its remaining steps and the nudged phases hold ``hold``:
+    the ``last`` bin, or the ``mean`` of the bins (the input's rate estimate). ``seed``: the
+    simulated sensor's threshold mismatch (Event-MNIST)."""
+
+    bins: int = Field(default=6, gt=0, le=10000)
+    bin_duration: TimeQuantity = "50 ms"
+    bin_steps: Optional[int] = Field(default=None, gt=0)
+    downsample: int = Field(default=1, ge=1)
+    hold: Literal["last", "mean"] = "last"
+    scale: float = Field(default=1.0, gt=0)
+    denoise: Optional[TimeQuantity] = None
+    seed: int = Field(default=0, ge=0)
+
+
+EVENT_DATASETS = ("event-mnist", "events")
+
+
 class DataSpec(_Frozen):
     """Data set: ``digits`` (scikit-learn's 8x8 digits, bundled), ``mnist`` or
     ``fashion-mnist`` (IDX files found in ``directory``, ``$BRIAN_EP_DATA`` or standard
     places), or ``cifar10`` (the binary batches, ``brian_ep.cifar``; 3x32x32 images for an
-    input of ``shape: [3, 32, 32]``). ``n_train``/``n_test`` take the first samples of each split; ``validation`` is
+    input of ``shape: [3, 32, 32]``); event streams: ``event-mnist`` (MNIST seen by a simulated
+    event camera in three saccades, a stand-in for N-MNIST generated on this machine) or
+    ``events`` (your own, passed as ``dataset=`` to ``train``), presented as ``events`` says
+    (:class:`EventsSpec`). ``n_train``/``n_test`` take the first samples of each split; ``validation`` is
     the number of training samples held out for model selection; ``augment`` shifts and flips
     the training images (:class:`AugmentSpec`)."""
 
-    dataset: Literal["digits", "mnist", "fashion-mnist", "cifar10"] = "digits"
+    dataset: Literal["digits", "mnist", "fashion-mnist", "cifar10", "event-mnist", "events"] = "digits"
     directory: Optional[str] = None
     n_train: Optional[int] = Field(default=None, gt=0)
     n_test: Optional[int] = Field(default=None, gt=0)
     validation: int = Field(default=0, ge=0)
     augment: AugmentSpec = AugmentSpec()
+    events: Optional[EventsSpec] = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _events_default(cls, values):
+        if isinstance(values, dict) and values.get("dataset") in EVENT_DATASETS and values.get("events") is None:
+            values = dict(values, events={})
+        return values
+
+    @model_validator(mode="after")
+    def _events_need_event_data(self):
+        if self.events is not None and self.dataset not in EVENT_DATASETS:
+            raise KeyedValueError(
+                f"is set, but data.dataset is {self.dataset!r}, not an event stream; remove data.events or set "
+                "data.dataset: event-mnist (or events, for your own)", ("events",)
+            )
+        if self.events is not None and (self.augment.shift or self.augment.flip):
+            raise KeyedValueError("shifts and flips images, not event streams; remove it for event data", ("augment",))
+        return self
 
 
 class RunSpec(_Frozen):

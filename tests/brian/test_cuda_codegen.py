@@ -1,4 +1,4 @@
-"""Code generation for ``cuda_standalone`` (brian2cuda; Python >= 3.12 with brian2 2.10.1),
+"""Code generation for ``cuda_standalone`` (brian2cuda; Python 3.12 with brian2 2.10.1),
 without a GPU or nvcc: the projects are generated with ``compile=False`` and their sources
 checked. brian2cuda's synapse template refers to ``defaultclock`` in every pathway that needs
 atomics, which does not compile when the network does not use the default clock; brian_ep's
