@@ -14,10 +14,18 @@ compiles in another way (the Cython target, a spec with ``run.device: cpp_standa
 Compiled programs: the session's tests share one program cache (:func:`program_cache`), so
 tests whose programs differ only in run arguments compile once."""
 
+# ruff: noqa: E402  (the thread variables below are set before numpy and torch are imported)
 from __future__ import annotations
 
 import importlib.util
 import os
+
+# One thread for torch's intra-op pool and OpenMP/BLAS, unless the caller chose: the tests'
+# tensors are tiny, and on 2 shared cores a second thread spins while it waits (issue 30: a
+# torch-equivalence case took 4 s of CPU with 2 threads, 0.08 s with 1). Set before numpy and
+# torch are imported; training child processes inherit it (compare's already use 1).
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 import re
 from pathlib import Path
 
