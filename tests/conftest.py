@@ -14,10 +14,19 @@ compiles in another way (the Cython target, a spec with ``run.device: cpp_standa
 Compiled programs: the session's tests share one program cache (:func:`program_cache`), so
 tests whose programs differ only in run arguments compile once."""
 
+# ruff: noqa: E402  (the thread variables below are set before numpy and torch are imported)
 from __future__ import annotations
 
 import importlib.util
 import os
+
+# One thread for torch's intra-op pool and OpenMP/BLAS, unless the caller chose: the tests'
+# tensors are tiny, and on 2 shared cores a second thread spins while it waits (issue 30: a
+# torch-equivalence case took 4 s of CPU with 2 threads, 0.08 s with 1). Set before numpy and
+# torch are imported; training child processes inherit it (compare's already use 1).
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+import re
 from pathlib import Path
 
 import compile_guard
@@ -83,6 +92,24 @@ def spiking_spec(neuron=None, ep=None, **model):
     }
     m.update(model)
     return load_spec({"model": m, "ep": {"dt": "0.5 ms", "free_steps": 30, "nudged_steps": 10, "beta": 0.5, **(ep or {})}})
+
+
+def fuzz_examples(full: int, fast: int) -> int:
+    """Hypothesis examples of a fuzz test: ``fast`` in the default run (the fast loop), ``full``
+    under ``-m long`` or with ``HYPOTHESIS_PROFILE=long`` (set here by :func:`pytest_configure`
+    when ``-m`` names ``long``). Read when a test module is imported (its ``@settings``)."""
+    return full if os.environ.get("HYPOTHESIS_PROFILE") == "long" else fast
+
+
+def pytest_configure(config):
+    """``-m long`` also runs the fuzz tests at their full number of examples (:func:`fuzz_examples`)."""
+    if re.search(r"(?<!not )\blong\b", config.option.markexpr or ""):  # -m long, not -m "not long"
+        os.environ.setdefault("HYPOTHESIS_PROFILE", "long")
+    if os.environ.get("HYPOTHESIS_PROFILE") == "long":
+        from hypothesis import settings
+
+        settings.register_profile("long", deadline=None)
+        settings.load_profile("long")
 
 
 @pytest.fixture

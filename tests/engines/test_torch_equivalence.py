@@ -10,10 +10,12 @@ Nothing here restates an equation: the reference is the numpy engine on the same
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 torch = pytest.importorskip("torch", reason="the torch engine needs torch")
 from conftest import load_module, random_problem, small_spec
 
@@ -34,22 +36,77 @@ RTOL = 1e-10
 
 
 TARGETS = load_module(TESTS / "brian" / "test_targets.py", "targets_for_torch_equivalence")
-#: shipped specs too slow for the default run (cifar10_crnn: ~85 s on one core), marked ``long``;
-#: fashion_crnn_c64_128 (12.5 s of CPU under load) is fashion_crnn.yaml with 4x the channels: the
-#: same layers, projections, mode, nudging and readout, which fashion_crnn.yaml checks in the default run
+#: shipped specs too slow for the default run (cifar10_crnn: ~85 s on one core), marked ``long``
 LONG_SPECS = {"conv/cifar10_crnn.yaml", "conv/fashion_crnn_c64_128.yaml"}
+#: a number with or without a unit ("1 ms", "0.5"): a size, a rate, a step, not a feature
+QUANTITY = re.compile(r"^\s*-?[\d.]+(e-?\d+)?\s*[a-zA-Z]*\s*$")
+#: keys that the tests below override (run, data, the optimiser: SGD on random inputs) or that
+#: name and describe a spec
+NOT_FEATURES = ("name", "description", "data.", "run.", "optim.algorithm", "optim.batch_size", "optim.shuffle")
+
+
+def _flat(tree, prefix=""):
+    """(dotted key, value) of a YAML tree; list positions are written ``#``."""
+    if isinstance(tree, dict):
+        for k, v in tree.items():
+            yield from _flat(v, f"{prefix}{k}.")
+    elif isinstance(tree, list):
+        for v in tree:
+            yield from _flat(v, f"{prefix}#.")
+    else:
+        yield prefix[:-1], tree
+
+
+def spec_features(path: Path) -> tuple:
+    """What a shipped spec asks of the engines' mathematics, as written in its file: every
+    non-numeric setting (mode, nudging, nudge force, readout kind and error, neuron model,
+    activation, bias, read-out windows, input encoding, init scheme, schedule, each residual
+    topology and each convolution's pooling, counted), whether the chain has ``gamma == 1``
+    (energy weights all 1) and whether there is more than one hidden layer. Sizes, depths
+    beyond 2, steps, rates and seeds are numbers and left out: two specs that differ only in
+    those run the same code on other shapes."""
+    raw = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    out = []
+    for key, value in _flat(raw):
+        if key.startswith(NOT_FEATURES):
+            continue
+        if key == "model.chain.gamma":
+            out.append((key + " == 1", float(value) == 1.0))
+        elif isinstance(value, bool) or (isinstance(value, str) and not QUANTITY.match(value)):
+            out.append((key, value))
+    hidden = raw["model"]["hidden"]
+    out.append(("deep", (hidden.get("count", 1) if isinstance(hidden, dict) else len(hidden)) > 1))
+    return tuple(sorted(out, key=repr))
+
+
+def _representatives(paths):
+    """One spec per distinct :func:`spec_features`, the one with the fewest parameters."""
+    groups = {}
+    for path in paths:
+        groups.setdefault(spec_features(path), []).append(path)
+
+    def n_params(path):
+        return build_architecture(load_spec(path, overrides={"run.engine": "numpy", "run.torch": {}})).n_params()
+
+    return {group[0] if len(group) == 1 else min(group, key=lambda p: (n_params(p), str(p))) for group in groups.values()}
+
+
 def _torch_runs(path) -> bool:
     """Whether the torch engine takes the spec (it refuses event streams: their numpy / Brian2
     equality is tests/brian/test_event_input.py's)."""
-    import yaml
-
     data = (yaml.safe_load(path.read_text()) or {}).get("data") or {}
     return "events" not in data and data.get("dataset") not in ("event-mnist", "events")
 
 
+ALL_SPECS = [p for p in sorted((REPO / "network_specs").rglob("*.yaml")) if _torch_runs(p)]
+#: the default run checks one shipped spec per distinct set of features (32 of 74); the others
+#: repeat those features at other sizes or depths (fre/examples' L2..L20 of one kind, mnist and
+#: fashion of one network) and run under ``-m long``, as do the LONG_SPECS
+DEFAULT_SPECS = _representatives(ALL_SPECS)
 SPEC_FILES = [
-    pytest.param(p, marks=pytest.mark.long) if str(p.relative_to(REPO / "network_specs")) in LONG_SPECS else p
-    for p in sorted((REPO / "network_specs").rglob("*.yaml")) if _torch_runs(p)
+    p if p in DEFAULT_SPECS and str(p.relative_to(REPO / "network_specs")) not in LONG_SPECS
+    else pytest.param(p, marks=pytest.mark.long)
+    for p in ALL_SPECS
 ]
 
 

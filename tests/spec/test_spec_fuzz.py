@@ -4,6 +4,7 @@ SpecError (one line naming the problem), never another exception."""
 import copy
 
 import pytest
+from conftest import fuzz_examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -12,7 +13,8 @@ from brian_ep.spec import Spec, SpecError, spec_from_dict, spec_to_dict
 
 pytestmark = pytest.mark.codegen_independent
 
-FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+#: 60 examples a test in the fast loop, 300 under -m long or HYPOTHESIS_PROFILE=long
+FUZZ = settings(max_examples=fuzz_examples(300, 60), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 # Real key names (so that generated mappings reach deep into the schema) and some noise.
 KEYS = [
