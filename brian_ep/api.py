@@ -21,7 +21,7 @@ from brian2 import Quantity, second
 from brian2.units.fundamentalunits import get_dimensions
 
 from .api_checks import UnitError, array_argument, params_argument, samples_argument, spec_argument
-from .architecture import build_architecture
+from .architecture import Architecture, build_architecture
 from .errors import ArgumentError
 from .maths.params import Params, initial_params
 from .maths.stream import stream_of
@@ -201,7 +201,7 @@ def build(
     input : SpikeSource, optional
         Your own Brian2 group that spikes, one neuron per input neuron, as the learned input
         instead of ``x``: its spike count per window over ``window * input_rate`` is the next
-        window's ``x`` (:mod:`brian_ep.brian.source`); it is added to ``net.network``.
+        window's ``x`` (``brian_ep.brian.source``); it is added to ``net.network``.
     input_rate : Quantity, optional
         The rate that counts as input 1 (default ``100*Hz``).
 
@@ -250,14 +250,14 @@ def build(
     return net
 
 
-def _count_real_samples(net, n_samples: int) -> None:
+def _count_real_samples(net: EPNetwork, n_samples: int) -> None:
     """Every sample window of a ``build`` network is real (no padding)."""
     for key, G in list(net.groups.items()) + list(net.relays.items()):
         if key != net.arch.input.name:
             G.n_real = n_samples
 
 
-def _window_data(arch, n_samples: int, x, y, stream) -> dict:
+def _window_data(arch: Architecture, n_samples: int, x: Any, y: Any, stream: Any) -> dict[str, np.ndarray]:
     """The per-window arrays of ``build`` (inputs, targets, mask, signs), checked."""
     x = array_argument(x, (n_samples, arch.input.size * (1 if stream is None else stream.bins)), "x", "build")
     y = array_argument(y, (n_samples, arch.output.size), "y", "build")
@@ -299,9 +299,10 @@ def example_run(n_samples: int = 20, verbose: bool = True) -> float:
     return diff
 
 
-def _source(spec, arch, stream, group, rate, x_given: bool, modify_equations):
+def _source(spec: Spec, arch: Architecture, stream: Any, group: Any, rate: Any, x_given: bool,
+            modify_equations: Callable[[str, str], str] | None) -> tuple[Any, Callable[[str, str], str]]:
     """The user's spiking group as the input of ``build`` and the hook that makes the input
-    layer count its spikes (:mod:`brian_ep.brian.source`)."""
+    layer count its spikes (``brian_ep.brian.source``)."""
     from brian2 import Hz
 
     from .brian.source import source_hook, spike_source
@@ -309,5 +310,5 @@ def _source(spec, arch, stream, group, rate, x_given: bool, modify_equations):
     if x_given:
         raise ArgumentError("build: give either x (a stimulus per window) or input (your spiking group), not both")
     source = spike_source(group, 100 * Hz if rate is None else rate, arch, stream)
-    window = float(spec.ep.window_steps * spec.ep.dt)
+    window = spec.ep.window_steps * float(spec.ep.dt)
     return source, source_hook(modify_equations, arch.input.name, 1.0 / (window * float(source.rate)))

@@ -32,7 +32,7 @@ import logging
 from importlib.metadata import entry_points
 from typing import Callable, Iterator
 
-__all__ = ["NEURON_GROUP", "ENGINE_GROUP", "load_group"]
+__all__ = ["NEURON_GROUP", "ENGINE_GROUP", "load_group", "PluginGroup"]
 
 #: The entry point groups of neuron models and of engines.
 NEURON_GROUP = "brian_ep.neurons"
@@ -64,3 +64,31 @@ def load_group(group: str, register: Callable[[str, object], None]) -> int:
                 point.name, point.value, group, type(exc).__name__, exc,
             )
     return loaded
+
+
+class PluginGroup:
+    """An entry point group read once, the first time a registry needs its names.
+
+    Parameters
+    ----------
+    group : str
+        The entry point group (``NEURON_GROUP`` or ``ENGINE_GROUP``).
+    register : callable
+        ``register(name, object)`` for each entry point's object (see :func:`load_group`).
+    """
+
+    def __init__(self, group: str, register: Callable[[str, object], None]) -> None:
+        self.group = group
+        self.register = register
+        self.loaded = False
+
+    def ensure_loaded(self) -> None:
+        """Load the group's plug-ins unless done already in this process."""
+        if not self.loaded:
+            self.loaded = True  # first: a plug-in that asks the registry must not recurse
+            load_group(self.group, self.register)
+
+    def reload(self) -> None:
+        """Read the group again at the next :meth:`ensure_loaded` (for tests that install one)."""
+        self.loaded = False
+

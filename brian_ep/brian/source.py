@@ -21,6 +21,7 @@ and ``input.load``), so ``net.equations``, ``net.code`` and ``net.listing()`` sh
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import ArgumentError
 
@@ -39,8 +40,8 @@ class SpikeSource:
         Rate (Hz) that counts as input 1.
     """
 
-    group: object
-    rate: object
+    group: Any
+    rate: Any
 
 
 def spike_source(group, rate, arch, stream=None) -> SpikeSource:

@@ -22,7 +22,7 @@ from types import MappingProxyType
 from typing import Any, Callable, Optional
 
 from ..errors import ArgumentError, RegistrationError
-from ..plugins import ENGINE_GROUP, load_group
+from ..plugins import ENGINE_GROUP, PluginGroup
 
 __all__ = ["EngineEntry", "register_engine", "unregister_engine", "engine_names", "get_engine_entry", "engine_class",
            "resolve", "reload_plugins"]
@@ -173,7 +173,6 @@ def unregister_engine(name: str) -> None:
     _ENGINES.pop(name, None)
 
 
-_PLUGINS: dict[str, bool] = {"loaded": False}
 
 
 def _register_plugin(name: str, obj: Any) -> None:
@@ -183,17 +182,18 @@ def _register_plugin(name: str, obj: Any) -> None:
     register_engine(name, obj, doc[0] if doc else f"engine of the plug-in '{name}'", options=getattr(obj, "options", None))
 
 
+_PLUGINS = PluginGroup(ENGINE_GROUP, _register_plugin)
+
+
 def _loaded() -> dict[str, EngineEntry]:
     """The registry, after the engines of installed plug-ins were added (once per process)."""
-    if not _PLUGINS["loaded"]:
-        _PLUGINS["loaded"] = True  # first: a plug-in that asks the registry must not recurse
-        load_group(ENGINE_GROUP, _register_plugin)
+    _PLUGINS.ensure_loaded()
     return _ENGINES
 
 
 def reload_plugins() -> None:
     """Read the entry point group ``brian_ep.engines`` again (for tests that install one)."""
-    _PLUGINS["loaded"] = False
+    _PLUGINS.reload()
 
 
 def engine_names() -> tuple[str, ...]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import RegistrationError
-from ..plugins import NEURON_GROUP, load_group
+from ..plugins import NEURON_GROUP, PluginGroup
 from .base import NeuronModel
 from .bernoulli import BernoulliNeuron
 from .rate import RateNeuron
@@ -26,7 +26,6 @@ __all__ = ["NeuronModel", "RateNeuron", "BernoulliNeuron", "register_neuron_mode
            "neuron_model_names", "reload_plugins"]
 
 _MODELS: dict[str, NeuronModel] = {}
-_PLUGINS: dict[str, bool] = {"loaded": False}
 
 
 def register_neuron_model(model: NeuronModel, replace: bool = False) -> NeuronModel:
@@ -62,17 +61,18 @@ def _register_plugin(name: str, obj: Any) -> None:
     register_neuron_model(obj() if isinstance(obj, type) else obj)
 
 
+_PLUGINS = PluginGroup(NEURON_GROUP, _register_plugin)
+
+
 def _loaded() -> dict[str, NeuronModel]:
     """The registry, after the models of installed plug-ins were added (once per process)."""
-    if not _PLUGINS["loaded"]:
-        _PLUGINS["loaded"] = True  # first: a plug-in that asks the registry must not recurse
-        load_group(NEURON_GROUP, _register_plugin)
+    _PLUGINS.ensure_loaded()
     return _MODELS
 
 
 def reload_plugins() -> None:
     """Read the entry point group ``brian_ep.neurons`` again (for tests that install one)."""
-    _PLUGINS["loaded"] = False
+    _PLUGINS.reload()
 
 
 def unregister_neuron_model(name: str) -> None:

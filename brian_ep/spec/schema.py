@@ -566,7 +566,7 @@ class AugmentSpec(_Frozen):
 
 
 class EventsSpec(_Frozen):
-    """How an event stream is binned and presented (``data.events``, :mod:`brian_ep.events`,
+    """How an event stream is binned and presented (``data.events``, ``brian_ep.events``,
     docs/events.md). Events are counted in ``bins`` time bins of ``bin_duration`` from
     ``t = 0`` (later events are dropped), per polarity and pixel after ``downsample`` (a
     spatial factor), times ``scale`` (the input value of one event); ``denoise`` (a time)
@@ -610,13 +610,13 @@ class DataSpec(_Frozen):
 
     @model_validator(mode="before")
     @classmethod
-    def _events_default(cls, values):
+    def _events_default(cls, values: Any) -> Any:
         if isinstance(values, dict) and values.get("dataset") in EVENT_DATASETS and values.get("events") is None:
             values = dict(values, events={})
         return values
 
     @model_validator(mode="after")
-    def _events_need_event_data(self):
+    def _events_need_event_data(self) -> "DataSpec":
         if self.events is not None and self.dataset not in EVENT_DATASETS:
             raise KeyedValueError(
                 f"is set, but data.dataset is {self.dataset!r}, not an event stream; remove data.events or set "
