@@ -17,6 +17,7 @@ tests whose programs differ only in run arguments compile once."""
 # ruff: noqa: E402  (the thread variables below are set before numpy and torch are imported)
 from __future__ import annotations
 
+import copy
 import importlib.util
 import os
 
@@ -158,9 +159,15 @@ def data_dir():
 @pytest.fixture(scope="session", autouse=True)
 def program_cache(tmp_path_factory):
     """The compiled-program cache of this test session (``BRIAN_EP_CACHE``): a folder of the
-    session, or ``$BRIAN_EP_TEST_CACHE`` to keep the programs between sessions (a faster
-    inner loop; the cache's own tests use folders of their own)."""
-    folder = os.environ.get("BRIAN_EP_TEST_CACHE") or str(tmp_path_factory.mktemp("programs"))
+    session, shared by its pytest-xdist workers (the cache is safe under concurrent use, so a
+    program two workers need is compiled once), or ``$BRIAN_EP_TEST_CACHE`` to keep the
+    programs between sessions (a faster inner loop; the cache's own tests use folders of
+    their own)."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # each worker's base is a folder of the session's
+        base = base.parent
+    folder = os.environ.get("BRIAN_EP_TEST_CACHE") or str(base / "programs")
+    Path(folder).mkdir(parents=True, exist_ok=True)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("BRIAN_EP_CACHE", folder)
         yield Path(folder)
@@ -192,13 +199,28 @@ def pytest_generate_tests(metafunc):
 
 def pytest_collection_modifyitems(config, items):
     """``long`` tests stay out of every run whose ``-m`` expression does not name them (the
-    default run, and ``-m "not compiles"`` too: a ``-m`` option replaces the one in addopts)."""
+    default run, and ``-m "not compiles"`` too: a ``-m`` option replaces the one in addopts).
+    The tests of a module with a module-scoped fixture share one pytest-xdist worker
+    (:func:`_group_shared_fixtures`)."""
+    _group_shared_fixtures(items)
     if "long" in (config.option.markexpr or ""):
         return
     long = [item for item in items if item.get_closest_marker("long") is not None]
     if long:
         config.hook.pytest_deselected(items=long)
         items[:] = [item for item in items if item.get_closest_marker("long") is None]
+
+
+def _group_shared_fixtures(items) -> None:
+    """Mark the tests that use a module- or class-scoped fixture ``xdist_group(<their file>)``,
+    so that under ``--dist loadgroup`` (``pyproject.toml``) one worker runs them all and the
+    fixture (a comparison, a compiled program, a trained run) is made once, not once per
+    worker. The other tests are spread over the workers one by one."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        defs = getattr(info, "name2fixturedefs", {}) if info is not None else {}
+        if any(d.scope in ("module", "class", "package") for fixture in defs.values() for d in fixture):
+            item.add_marker(pytest.mark.xdist_group(item.path.name))
 
 
 @pytest.hookimpl(wrapper=True)
@@ -218,6 +240,18 @@ def pytest_runtest_call(item):
     result = yield
     compile_guard.check(item, before, "call")
     return result
+
+
+@pytest.fixture(autouse=True)
+def brian_prefs():
+    """Brian2's preferences (``prefs.codegen.target`` and the rest) as they were before the
+    test, restored after it: a test that sets one does not change the tests that follow it,
+    whichever they are (pytest-xdist runs each worker's share of the suite in its own order)."""
+    from brian2 import prefs
+
+    saved = {name: copy.copy(value) for name, value in prefs.prefs.items()}
+    yield
+    prefs.prefs.update(saved)
 
 
 @pytest.fixture(autouse=True)

@@ -26,7 +26,7 @@ class _Collected:
 
 def _collect(*args) -> dict:
     plugin = _Collected()
-    code = pytest.main(["--collect-only", "-q", "-p", "no:cacheprovider", "--rootdir", str(TESTS.parent), *args],
+    code = pytest.main(["--collect-only", "-q", "-p", "no:cacheprovider", "-n", "0", "--rootdir", str(TESTS.parent), *args],
                        plugins=[plugin])
     assert code == 0, f"collection failed with exit code {code}"
     return plugin.items

@@ -57,6 +57,7 @@ def test_the_checks_by_their_definitions():
 
 
 def test_standalone_before_its_run_says_so(monkeypatch):
+    prefs.codegen.target = "numpy"  # build() sets initial values with generated code (conftest's brian_prefs restores it)
     spec = brian_ep.make_spec([4, 3, 2])
     net = brian_ep.build(spec, 2)
 

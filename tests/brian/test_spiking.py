@@ -154,16 +154,13 @@ def test_a_spike_monitor_records_a_spiking_layer():
     the layer counts for the energy proxy, and the equations are the neuron model's."""
     from brian2 import SpikeMonitor, prefs
 
+    prefs.codegen.target = "numpy"  # build() too runs generated code (conftest's brian_prefs restores the target)
     spec = _spec()
     x, y = _data(2)
     net = brian_ep.build(spec, 2, x, y)
     mon = SpikeMonitor(net.groups["h1"])
     net.network.add(mon)
-    previous, prefs.codegen.target = prefs.codegen.target, "numpy"
-    try:
-        net.network.run(net.duration, namespace={})
-    finally:
-        prefs.codegen.target = previous
+    net.network.run(net.duration, namespace={})
     in_windows = int(np.sum(mon.t < 2 * net.window_duration))  # the run ends one step into a third window
     assert in_windows > 0 and in_windows == int(np.sum(net.groups["h1"].n_spk[:]))
     assert "rand() < p" in str(net.groups["h1"].events["spike"])
