@@ -39,6 +39,8 @@ from brian_ep.spec import load_spec
 
 DEVICES = {"standalone_compatible": ("runtime", "cpp_standalone"), "standalone_only": ("cpp_standalone",)}
 
+#: the most pytest-xdist workers ``-n auto`` starts (:func:`pytest_xdist_auto_num_workers`)
+MAX_WORKERS = 8
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
@@ -171,6 +173,25 @@ def program_cache(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("BRIAN_EP_CACHE", folder)
         yield Path(folder)
+
+
+def pytest_xdist_auto_num_workers(config):
+    """The number of pytest-xdist workers of ``-n auto`` (``addopts`` in ``pyproject.toml``).
+
+    ``$PYTEST_XDIST_AUTO_NUM_WORKERS`` if set. Else none (``-n 0``: the tests run in the main
+    process) when the command names test files only (``python -m pytest tests/x.py -x``: a
+    worker would spend more time importing Brian2 and torch than it saves) or this process
+    may use one core; else one per core, at most :data:`MAX_WORKERS` (each worker imports
+    Brian2 and torch, about 1 GB; the slowest tests, which compile, bound the wall time beyond
+    that). ``-n N`` on the command line asks for ``N`` workers whatever is named."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS", "").strip():
+        return int(os.environ["PYTEST_XDIST_AUTO_NUM_WORKERS"])
+    here = config.invocation_params.dir
+    named = [here / arg.split("::")[0] for arg in config.args]
+    if named and all(path.is_file() for path in named):
+        return 0
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return 0 if cores < 2 else min(cores, MAX_WORKERS)
 
 
 def pytest_report_header(config):
