@@ -218,6 +218,7 @@ def pytest_generate_tests(metafunc):
             return
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's worker reads the xdist_group marks
 def pytest_collection_modifyitems(config, items):
     """``long`` tests stay out of every run whose ``-m`` expression does not name them (the
     default run, and ``-m "not compiles"`` too: a ``-m`` option replaces the one in addopts).

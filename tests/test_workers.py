@@ -1,6 +1,7 @@
 """The test harness under pytest-xdist (``tests/conftest.py``): how many workers ``-n auto``
-starts, and Brian2's preferences restored after each test, so that no test depends on the
-ones that ran before it on its worker."""
+starts, the tests that share a module-scoped fixture kept on one worker (the fixture made
+once), and Brian2's preferences restored after each test, so that no test depends on the ones
+that ran before it on its worker."""
 
 from __future__ import annotations
 
@@ -68,3 +69,29 @@ def test_a_preference_set_by_one_test_is_restored_for_the_next(tmp_path):
     assert plugin.outcomes == {"test_1_sets": "passed", "test_2_sees_the_values_of_before": "passed"}, plugin.outcomes
     assert code == 0
     assert (prefs.codegen.target, list(prefs.codegen.cpp.extra_compile_args_gcc)) == before
+
+
+
+def test_a_module_scoped_fixture_is_made_once_on_two_workers(tmp_path):
+    """Two workers, ``--dist loadgroup``: four of eight tests of a file use a module-scoped
+    fixture (as in ``tests/compare/test_compare.py``); it is made once, so those four ran on
+    one worker. Without the ``xdist_group`` marks, or with them added after pytest-xdist's
+    worker has read them (as at first), it is made on both workers."""
+    (tmp_path / "conftest.py").write_text(textwrap.dedent(f"""
+        import importlib.util, sys
+        sys.path.insert(0, {str(TESTS)!r})
+        spec = importlib.util.spec_from_file_location("tests_conftest", {str(TESTS / "conftest.py")!r})
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        globals().update({{k: v for k, v in vars(module).items() if not k.startswith("__")}})
+    """))
+    log = tmp_path / "setups.log"
+    tests = "".join(f"def test_{i}({'shared' if i < 4 else ''}):\n    time.sleep(0.05)\n\n" for i in range(8))
+    (tmp_path / "test_shared.py").write_text(
+        "import os, time\nimport pytest\n\n@pytest.fixture(scope='module')\ndef shared():\n"
+        f"    with open({str(log)!r}, 'a') as f:\n        f.write(str(os.getpid()) + '\\n')\n\n" + tests
+    )
+    code = pytest.main([str(tmp_path), "-q", "-n", "2", "--dist", "loadgroup", "-p", "no:cacheprovider",
+                        "--rootdir", str(tmp_path)])
+    assert code == 0
+    assert len(log.read_text().splitlines()) == 1
