@@ -88,7 +88,9 @@ def latch_events(layer, wiring, rule, factor: str) -> dict:
 
     Positive and random-sign nudging have one nudged phase: ``rb`` is latched at ``free_end``
     and ``ra`` at ``window_start``. The neuron model's own events (e.g. restarting a spike
-    count) are :func:`neuron_events`, run after these.
+    count) are :func:`neuron_events`, run after these; the model's code on these events
+    (``brian_phase_code``, e.g. the time since the last spike of a refractory neuron) is
+    appended to each.
 
     Parameters
     ----------
@@ -120,7 +122,13 @@ def latch_events(layer, wiring, rule, factor: str) -> dict:
     window_start += [f"{v} = 0" for v in state]
     events["free_end"] = (f"{j} == NF", "\n".join(free_end) + "\n")
     events["window_start"] = (f"{j} == 0", "\n".join(window_start) + "\n")
-    return events
+    return _with_model_code(layer, events)
+
+
+def _with_model_code(layer, events: dict) -> dict:
+    """``events`` with the neuron model's own code of each (``brian_phase_code``) appended."""
+    own = layer.neuron.brian_phase_code(layer)
+    return {k: (cond, code + own.get(k, "")) for k, (cond, code) in events.items()}
 
 
 def predict_latch_events(layer, wiring) -> dict:
@@ -129,7 +137,7 @@ def predict_latch_events(layer, wiring) -> dict:
     reached at the end of the last one into ``r_free`` and reset the state for the new sample."""
     state, r = latched_state(layer, wiring), layer.neuron.brian_phase_rate(layer, False)
     code = "\n".join([f"r_free += {r} - r_free"] + [f"{v} = 0" for v in state]) + "\n"
-    return {"window_start": (f"{step_in_window()} == 0", code)}
+    return _with_model_code(layer, {"window_start": (f"{step_in_window()} == 0", code)})
 
 
 def neuron_events(layer, n_nudged: int) -> dict:

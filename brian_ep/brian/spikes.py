@@ -134,8 +134,9 @@ def sends_spikes(arch) -> bool:
 
 
 def layer_text_and_options(ctx, layer, wiring, ns) -> tuple:
-    """A layer's equations and its ``threshold`` and ``reset`` code (after the user's hook,
-    under the keys ``<layer>``, ``<layer>.threshold`` and ``<layer>.reset``, all recorded in
+    """A layer's equations and its ``threshold``, ``reset`` and ``refractory`` code (after the
+    user's hook, under the keys ``<layer>``, ``<layer>.threshold``, ``<layer>.reset`` and
+    ``<layer>.refractory``, all recorded in
     ``net.equations`` / ``net.code``) and ``NeuronGroup`` options, with the
     stochastic threshold's noise source (``rand()``, supplied noise or common noise, whose
     per-step code is returned third) and, while training, the spike count of a spiking layer."""
@@ -147,7 +148,7 @@ def layer_text_and_options(ctx, layer, wiring, ns) -> tuple:
         options = layer.neuron.brian_group_options(layer, noise=noise)
     if layer.neuron.brian_spikes and not ctx.rule.predict:  # the energy proxy: spikes of real (unmasked) samples
         options["reset"] = options.get("reset", "") + eq.SPIKE_COUNT
-    for key in ("threshold", "reset"):  # reachable like every other code: "<layer>.threshold", "<layer>.reset"
+    for key in ("threshold", "reset", "refractory"):  # reachable like every other code: "<layer>.threshold"...
         if key in options:
             options[key] = ctx.code_of(f"{layer.name}.{key}", options[key])
     if noise_code is not None:

@@ -74,6 +74,14 @@ class NeuronModel(ABC):
         own ``key`` (e.g. ``ep.free_steps``; a key starting with ``.``, e.g. ``.window``, is
         inside the layer's ``neuron`` section). Called once, when a spec is validated."""
 
+    def features(self, layer: Layer) -> frozenset:
+        """The optional features this layer uses that an engine may not implement, each named
+        by its key in the layer's ``neuron`` section (e.g. ``{"refractory"}``). An engine lists
+        the ones it does not run in its registry entry's ``refuses``, and a spec that uses
+        one under it is refused at that key (``model.hidden[0].neuron.refractory``), naming
+        the engines that run it. None by default."""
+        return frozenset()
+
     # -- maths -------------------------------------------------------------------------------
     @abstractmethod
     def initial_state(self, layer: Layer, n_samples: int, like: Array) -> Array:
@@ -134,6 +142,14 @@ class NeuronModel(ABC):
     def brian_spike_weight(self, layer: Layer) -> float:
         """The current one spike carries, in units of ``w`` (when ``brian_spikes``)."""
         return 1.0
+
+    def brian_phase_code(self, layer: Layer) -> dict[str, str]:
+        """The model's own code on the EP schedule's events, ``{event: code}``, run after the
+        schedule's code of the same event: ``free_end`` (latch what a nudged phase restarts
+        from, beyond ``brian_state``), ``nudge_end`` (restore it for the second nudged phase),
+        ``window_start`` (a new sample: reset it). Variables it uses are declared by
+        :meth:`brian_equations`. None by default."""
+        return {}
 
     def brian_schedule_events(self, layer: Layer, step: str, n_nudged: int) -> dict[str, tuple[str, str]]:
         """The model's own schedule events, ``{name: (condition, code)}``: each ``code`` runs
