@@ -140,12 +140,11 @@ def layer_text_and_options(ctx, layer, wiring, ns) -> tuple:
     ``net.equations`` / ``net.code``) and ``NeuronGroup`` options, with the
     stochastic threshold's noise source (``rand()``, supplied noise or common noise, whose
     per-step code is returned third) and, while training, the spike count of a spiking layer."""
-    text = eq.layer_equations(layer, wiring, ctx.rule)
-    options, noise_code = layer.neuron.brian_group_options(layer), None
+    text, noise, noise_code = eq.layer_equations(layer, wiring, ctx.rule), "rand()", None
     if layer.neuron.stochastic:
         noise, noise_lines, noise_code = threshold_noise(ctx, layer, ns)
         text += eq.NOISE_SEED_LINE + noise_lines
-        options = layer.neuron.brian_group_options(layer, noise=noise)
+    options = dict(layer.neuron.brian_group_options(layer, noise=noise))
     if layer.neuron.brian_spikes and not ctx.rule.predict:  # the energy proxy: spikes of real (unmasked) samples
         options["reset"] = options.get("reset", "") + eq.SPIKE_COUNT
     for key in ("threshold", "reset", "refractory"):  # reachable like every other code: "<layer>.threshold"...

@@ -299,8 +299,6 @@ class BernoulliNeuron(NeuronModel):
         ]
         if layer.options.read == "window":
             lines.append("n_win : 1")
-        if self.n_ref(layer) > 1:
-            lines.append("since_spike_free : second")
         return "\n".join(lines) + "\n"
 
     def brian_group_options(self, layer, noise="rand()"):
@@ -313,17 +311,20 @@ class BernoulliNeuron(NeuronModel):
         return options
 
     def brian_phase_code(self, layer):
-        """With a refractory period: the time since the last spike is part of the state a
-        phase restarts from (latched at the end of the free phase as ``since_spike_free``,
-        restored for the second nudged phase), and a new sample starts with none (``lastspike``
-        back to Brian2's initial -1e4 s)."""
-        if self.n_ref(layer) <= 1:
-            return {}
-        return {
-            "free_end": "since_spike_free = t - lastspike\n",
-            "nudge_end": "lastspike = t - since_spike_free\n",
-            "window_start": "lastspike = -1e4 * second\n",
-        }
+        """``u`` and ``x`` as by default; with a refractory period also the time since the
+        last spike, part of the state a phase restarts from (latched at the end of the free
+        phase as ``since_spike_free``, restored for the second nudged phase), and a new
+        sample starts with none (``lastspike`` back to Brian2's initial -1e4 s)."""
+        code = super().brian_phase_code(layer)
+        if self.n_ref(layer) > 1:
+            code["free_end"] += "since_spike_free = t - lastspike\n"
+            code["nudge_end"] += "lastspike = t - since_spike_free\n"
+            code["window_start"] += "lastspike = -1e4 * second\n"
+        return code
+
+    def brian_phase_variables(self, layer):
+        extra = ["since_spike_free : second"] if self.n_ref(layer) > 1 else []
+        return super().brian_phase_variables(layer) + extra
 
     def brian_spike_weight(self, layer) -> float:
         return 1.0 / self.q(layer)

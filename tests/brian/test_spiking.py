@@ -149,21 +149,20 @@ def test_rand_gives_the_spike_statistics_of_the_numpy_engine():
         assert total != counts.sum()  # different random numbers
 
 
-def test_a_spike_monitor_records_a_spiking_layer():
+def test_a_spike_monitor_records_a_spiking_layer(monkeypatch):
     """A user's SpikeMonitor on a layer (rate layers have no spikes to record) sees the spikes
     the layer counts for the energy proxy, and the equations are the neuron model's."""
     from brian2 import SpikeMonitor, prefs
 
+    # the numpy target from the start: building connects the synapses, which runs code
+    # (under the default target, Cython: a compile in the fast loop when run on its own)
+    monkeypatch.setitem(prefs, "codegen.target", "numpy")
     spec = _spec()
     x, y = _data(2)
     net = brian_ep.build(spec, 2, x, y)
     mon = SpikeMonitor(net.groups["h1"])
     net.network.add(mon)
-    previous, prefs.codegen.target = prefs.codegen.target, "numpy"
-    try:
-        net.network.run(net.duration, namespace={})
-    finally:
-        prefs.codegen.target = previous
+    net.network.run(net.duration, namespace={})
     in_windows = int(np.sum(mon.t < 2 * net.window_duration))  # the run ends one step into a third window
     assert in_windows > 0 and in_windows == int(np.sum(net.groups["h1"].n_spk[:]))
     assert "rand() < p" in str(net.groups["h1"].events["spike"])
