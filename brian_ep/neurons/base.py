@@ -150,7 +150,7 @@ class NeuronModel(ABC):
         for the second nudged phase), ``window_start`` (reset it for a new sample; also in a
         prediction network). The schedule runs it at those steps after latching the phase's
         rates. Default: ``<v>_free += <v> - <v>_free``, ``<v> += <v>_free - <v>`` and
-        ``<v> = 0`` for each of :attr:`brian_state`. A model with more to carry (e.g. the
+        ``<v> = 0`` for each of ``brian_state``. A model with more to carry (e.g. the
         time since the last spike under a refractory period) extends it, declaring the
         variables in :meth:`brian_phase_variables`."""
         state = self.brian_state
@@ -162,7 +162,7 @@ class NeuronModel(ABC):
 
     def brian_phase_variables(self, layer: Layer) -> list[str]:
         """Equation lines of the variables :meth:`brian_phase_code` keeps (training networks
-        only); default ``<v>_free : 1`` for each of :attr:`brian_state`."""
+        only); default ``<v>_free : 1`` for each of ``brian_state``."""
         return [f"{v}_free : 1" for v in self.brian_state]
 
     def brian_schedule_events(self, layer: Layer, step: str, n_nudged: int) -> dict[str, tuple[str, str]]:

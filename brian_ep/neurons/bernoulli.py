@@ -147,9 +147,10 @@ class BernoulliNeuron(NeuronModel):
     spiked at step :math:`k` cannot spike at steps :math:`k+1 \dots k+n_{ref}-1` (Brian2's
     ``refractory`` with the Bernoulli threshold: ``(xi < p) and not_refractory``); ``u``
     keeps integrating (no ``(unless refractory)`` flag). In the numpy and torch engines a
-    per-neuron countdown ``ref`` of :class:`SpikeState` holds the steps left. At a constant
-    :math:`p = q\rho(u)` the spikes per step are then
-    :math:`p / (1 + (n_{ref} - 1) p)` (:func:`refractory_rate`), less than :math:`p`: the
+    per-neuron countdown ``ref`` of :class:`~brian_ep.neurons.bernoulli.SpikeState` holds
+    the steps left. At a constant :math:`p = q\rho(u)` the spikes per step are then
+    :math:`p / (1 + (n_{ref} - 1) p)`
+    (:func:`~brian_ep.neurons.bernoulli.refractory_rate`), less than :math:`p`: the
     mean field of a refractory network is the rate network with
     :math:`\rho_{ref}(u) = \rho(u) / (1 + (n_{ref} - 1) q \rho(u))`, not :math:`\rho`, and
     the EP estimator targets that network's update (``docs/stochep.md``, "Refractoriness").
