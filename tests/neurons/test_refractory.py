@@ -158,3 +158,14 @@ def test_threshold_reset_and_refractory_are_reachable_through_the_hook(monkeypat
     assert net.code["h1.refractory"] == "8 * dt" and "since_spike_free" in net.equations["h1"]
     assert "lastspike = t - since_spike_free" in net.code["h1.nudge_end"]
     assert 0 < counts["longer"] < counts["spec"]
+
+
+def test_the_mean_field_tools_refuse_a_refractory_network():
+    """``brian_ep.meanfield`` compares spikes with the rate model of ``rho``, which is not the
+    mean field of a refractory layer: it refuses rather than compare with the wrong network."""
+    from brian_ep.errors import ArgumentError
+    from brian_ep.meanfield import mean_field_architecture
+
+    with pytest.raises(ArgumentError, match="layer 'h1' has a refractory period"):
+        mean_field_architecture(build_architecture(spiking_spec(neuron={"refractory": 2})))
+    mean_field_architecture(build_architecture(spiking_spec(neuron={"refractory": 1})))  # no refractory period
