@@ -162,6 +162,23 @@ def test_a_third_spiking_model_trains_alike_in_numpy_and_brian2(toy_model, over)
         assert other_spikes != ref_spikes, change
 
 
+def test_the_third_model_predicts_alike_in_numpy_and_brian2(toy_model):
+    """The prediction network (free phase only; each window starts from the model's reset
+    state, ``lastspike`` included) gives the numpy engine's outputs: the model is deterministic."""
+    spec = _spec()
+    arch = brian_ep.build_architecture(spec)
+    params = initial_params(arch, 1)
+    x = load_digits().x_train[:20]
+    ref = NumpyEngine(spec, arch, params, init_optim_state(params)).predict(x)
+    engine = BrianEngine(spec, arch, params, init_optim_state(params))
+    try:
+        got = engine.predict(x)
+    finally:
+        engine.close()
+    assert np.ptp(ref) > 0
+    np.testing.assert_allclose(got, ref, atol=1e-12)
+
+
 def test_the_third_model_is_ordinary_brian2(toy_model, monkeypatch):
     """``brian_ep.build`` gives its layers the model's threshold, reset and ``refractory``
     (reachable through ``modify_equations``, shown in ``net.listing()``), and the phase
