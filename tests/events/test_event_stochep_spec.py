@@ -13,6 +13,7 @@ from conftest import REPO, SHARED_DATA
 import brian_ep
 from brian_ep.architecture import build_architecture
 from brian_ep.compare.methods import Method, method_spec
+from brian_ep.errors import ArgumentError
 from brian_ep.events import SaccadeConfig
 from brian_ep.events import dataset as event_dataset
 from brian_ep.maths.dynamics import input_drive
@@ -44,29 +45,29 @@ def test_the_spec_loads_spiking_with_the_stream_then_the_held_input():
     assert spec.run.engine == "brian2" and spec.run.engine_options().device == "cpp_standalone"
     assert (spec.data.dataset, spec.data.n_train, spec.data.n_test) == ("event-mnist", 60000, 10000)
     stream = stream_of(spec)
-    assert stream == Stream(6, 1, "mean")
-    assert stream.step_bins(spec.ep.free_steps) == [0, 1, 2, 3, 4, 5] + [None] * 11
+    assert stream == Stream(3, 1, "last")
+    assert stream.step_bins(spec.ep.free_steps) == [0, 1, 2] + [None] * 11
     # the free phase's spike counts are taken after the stream's end, on the held input only
     assert spec.model.neuron.free_window <= spec.ep.free_steps - stream.steps
 
 
 def test_the_bins_drive_the_free_phase_in_order():
-    """Step k < 6 of the free phase is driven by bin k's input current, every later step by
-    the mean of the bins; bins that differ give drives that differ."""
+    """Step k < 3 of the free phase is driven by bin k's input current, every later step by
+    the held last bin; bins that differ give drives that differ."""
     spec = brian_ep.load_spec(SPEC)
     arch = build_architecture(spec)
     params = initial_params(arch, 0)
     rng = np.random.default_rng(1)
-    frames = rng.random((2, 6, 578)) * (rng.random((2, 6, 578)) < 0.2)
+    frames = rng.random((2, 3, 578)) * (rng.random((2, 3, 578)) < 0.2)
     held, _, drives = free_phase_input(arch, params, frames.reshape(2, -1), spec.ep.free_steps, stream_of(spec))
-    np.testing.assert_allclose(held, frames.mean(axis=1))
-    assert len(drives) == spec.ep.free_steps
-    expected = [input_drive(arch, params, frames[:, b]) for b in range(6)] + [input_drive(arch, params, frames.mean(axis=1))] * 11
+    np.testing.assert_array_equal(held, frames[:, -1])
+    assert len(drives) == spec.ep.free_steps == 14
+    expected = [input_drive(arch, params, frames[:, b]) for b in range(3)] + [input_drive(arch, params, frames[:, -1])] * 11
     for k, (got, want) in enumerate(zip(drives, expected)):
         for name in want:
             np.testing.assert_allclose(got[name], want[name], rtol=1e-12, atol=1e-12, err_msg=f"free step {k}")
     h = next(iter(expected[0]))
-    assert not np.allclose(drives[0][h], drives[1][h])
+    assert not np.allclose(drives[0][h], drives[1][h]) and not np.allclose(drives[1][h], drives[2][h])
 
 
 def test_the_comparison_specs_are_the_same_task_on_other_engines():
@@ -76,6 +77,10 @@ def test_the_comparison_specs_are_the_same_task_on_other_engines():
     assert numpy_spec.run.engine == "numpy" and numpy_spec.model.neuron == base.model.neuron and numpy_spec.ep == base.ep
     assert snn_spec.run.engine == "bptt_snn" and snn_spec.data.events == base.data.events
     assert snn_spec.run.engine_options().steps % base.data.events.bins == 0  # every bin the same number of steps
+    with pytest.raises(ArgumentError, match="not the same task as the compared spec: data.events"):  # other events
+        method_spec(base, Method("bptt_snn", COMPARE / "event_mnist_bptt_snn.yaml"), {"data.events.scale": 0.2})
+    # how EP presents the bins (bin_steps, hold) is not the data: the snn ignores it
+    method_spec(base, Method("bptt_snn", COMPARE / "event_mnist_bptt_snn.yaml"), {"data.events.hold": "mean"})
 
 
 @needs_mnist
