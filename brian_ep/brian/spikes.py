@@ -83,7 +83,8 @@ def add_noise_operation(ctx, group, code, order: int) -> None:
     stored number back into ``cn`` (-beta). Each step touches the synapses of one slot only,
     so the cost per step does not grow with ``NN`` (the former ``NN`` variables per neuron,
     each tested every step, cost ``O(NN)`` per step and could not be parsed past a few hundred
-    nudged steps). Both objects are contained in ``group`` (they run wherever it runs)."""
+    nudged steps). Both objects go to ``ctx.extra``, which the builder adds to the network.
+    Their code is reachable as ``"<layer>.cn_keep"``."""
     if code is None:
         return
     group.run_regularly(code, when="before_thresholds", order=order, name=f"{group.name}_noise")
@@ -94,14 +95,15 @@ def add_noise_operation(ctx, group, code, order: int) -> None:
     )
     slots.thresholder["slot"].when = "before_thresholds"
     slots.thresholder["slot"].order = order + 1
+    keep = ctx.code_of(f"{group.name[len(ctx.name) + 1:]}.cn_keep", f"cn_store += int({j} < NF + NN) * (cn_post - cn_store)\ncn_post = cn_store\n")
     store = EPSynapses(
-        slots, group, "cn_store : 1", on_pre={"keep": f"cn_store += int({j} < NF + NN) * (cn_post - cn_store)\ncn_post = cn_store"},
+        slots, group, "cn_store : 1", on_pre={"keep": keep},
         on_event={"keep": "slot"}, clock=group.clock, namespace=dict(ctx.shared), name=f"{group.name}_cn_store",
     )
     store.connect()
     store.keep.when = "before_thresholds"
     store.keep.order = order + 2
-    group.contained_objects.extend([slots, store])
+    ctx.extra.extend([slots, store])
 
 
 def input_spike_group(ctx, order_load: int, order_event: int):
