@@ -20,7 +20,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from brian2 import Hz, SpikeMonitor, StateMonitor, ms, prefs  # noqa: E402
+from brian2 import SpikeMonitor, StateMonitor, ms, prefs  # noqa: E402
 
 import brian_ep  # noqa: E402
 from brian_ep.architecture import build_architecture  # noqa: E402
@@ -60,7 +60,7 @@ def phase_rates(spikes, edges) -> dict:
     return out
 
 
-def plot(spec, spikes, readout, label, out):
+def plot(spec, arch, spikes, readout, label, out):
     """Rasters of h1 and h2, their population rates in Hz (5 ms bins), the softmax output."""
     edges = phase_edges(spec)
     fig, axes = plt.subplots(4, 1, figsize=(8, 9), sharex=True, gridspec_kw={"height_ratios": [3, 3, 2, 1.5]})
@@ -73,23 +73,24 @@ def plot(spec, spikes, readout, label, out):
         axes[k].set_ylabel(f"{name} neuron")
         axes[k].set_title(
             f"{name}: {mon.num_spikes} spikes, {mon.num_spikes / size / (edges[-1] * 1e-3):.1f} Hz per neuron on average",
-            fontsize=9, loc="left",
+            fontsize=9, loc="right",
         )
         counts, _ = np.histogram(t, bins)
         axes[2].step(bins[:-1], counts / size / (BIN_MS * 1e-3), where="post", color=f"C{k}", label=name)
-    axes[2].axhline(float(spec.model.neuron.max_rate / Hz), color="0.5", ls="--", lw=0.8, label="max_rate")
+    axes[2].axhline(float(arch.layer("h1").options.max_rate), color="0.5", ls="--", lw=0.8, label="max_rate")
     axes[2].set_ylabel(f"rate (Hz)\n{BIN_MS:g} ms bins")
     axes[2].legend(fontsize=8, ncol=3)
     for k in range(10):
         axes[3].plot(readout.t / ms, readout.o[k], color="C3" if k == label else "0.7", lw=1.5 if k == label else 0.8)
     axes[3].set_ylabel(f"softmax output\n(label {label} red)")
+    axes[3].set_title("readout of h2's trace (computed from the end of the free phase on)", fontsize=9, loc="right")
     axes[3].set_xlabel("time (ms)")
     for ax in axes:
         for (a, b), colour, text in zip(zip(edges, edges[1:]), ("white", "C2", "C1"), ("free", "+beta", "-beta")):
             ax.axvspan(a, b, color=colour, alpha=0.12, lw=0)
             if ax is axes[0]:
-                ax.text((a + b) / 2, 1.08, text, transform=ax.get_xaxis_transform(), ha="center", fontsize=8)
-    tau, dt = float(spec.model.neuron.tau / ms), float(spec.ep.dt / ms)
+                ax.text((a + b) / 2, 1.02, text, transform=ax.get_xaxis_transform(), ha="center", fontsize=9)
+    tau, dt = arch.layer("h1").tau * 1e3, float(spec.ep.dt / ms)
     fig.suptitle(f"One digit in Brian2 at physiological time scales (tau {tau:g} ms, dt {dt:g} ms)", fontsize=10)
     save_figure(fig, out)
 
@@ -108,7 +109,7 @@ def main(argv=None):
     for (name, phase), (n, rate) in phase_rates(spikes, phase_edges(spec)).items():
         print(f"{name} {phase:>5}: {n:5d} spikes, {rate:5.1f} Hz per neuron")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    plot(spec, spikes, readout, int(ds.y_test[0]), args.out)
+    plot(spec, arch, spikes, readout, int(ds.y_test[0]), args.out)
     print(f"wrote {args.out}")
 
 
