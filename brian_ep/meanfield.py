@@ -28,9 +28,25 @@ __all__ = ["mean_field_architecture", "rate_errors", "UpdateAgreement", "update_
 
 def mean_field_architecture(arch):
     """``arch`` with every stochastic layer's neuron model replaced by the rate model (same
-    activation, time constant and bias) and a spike-encoded input by currents."""
+    activation, time constant and bias) and a spike-encoded input by currents.
+
+    Raises
+    ------
+    ArgumentError
+        If a layer has a refractory period: its mean field is the rate network with
+        ``rho / (1 + (n_ref - 1) q rho)``, not ``rho`` (``docs/stochep.md``,
+        "Refractoriness"), so the rate model would be the wrong reference.
+    """
+    from .errors import ArgumentError
     from .neurons import get_neuron_model
 
+    for layer in arch.free_layers:
+        if "refractory" in layer.neuron.features(layer):
+            raise ArgumentError(
+                f"layer '{layer.name}' has a refractory period: its mean field is the rate network with "
+                "rho / (1 + (n_ref - 1) q rho), not the rate model with rho that this comparison uses as its reference; "
+                "compare a spec without neuron.refractory"
+            )
     rate = get_neuron_model("rate")
     layers = tuple(
         dataclasses.replace(layer, neuron=rate, options=None)

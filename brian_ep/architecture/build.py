@@ -12,7 +12,7 @@ import json
 import math
 from collections import OrderedDict
 
-from ..engines.registry import get_engine_entry
+from ..engines.registry import engine_names, get_engine_entry
 from ..errors import SpecError
 from ..neurons import get_neuron_model
 from ..spec.load import spec_to_dict
@@ -121,6 +121,7 @@ def _layers(spec) -> list:
             shape=shapes[i + 1],
         )
         _check_model(layer, spec.ep, key)
+        _check_model_features(layer, spec.run.engine, key)
         layers.append(layer)
     names = [layer.name for layer in layers]
     for name in names:
@@ -221,6 +222,23 @@ def _check_events(spec, entry) -> None:
             f"the stream takes data.events.bins * bin_steps = {ev.bins} * {ev.bin_steps} = {ev.bins * ev.bin_steps} "
             f"free-phase steps, but ep.free_steps is {spec.ep.free_steps}", key="data.events.bin_steps",
             allowed=f"at most {spec.ep.free_steps // ev.bins} (or raise ep.free_steps)",
+        )
+
+
+def _check_model_features(layer, engine: str, key: str) -> None:
+    """Refuse a feature of the layer's neuron model (``features``, e.g. a refractory period)
+    that the engine does not implement (its entry's ``refuses``), at the feature's key in the
+    layer's ``neuron`` section, naming the engines that implement it."""
+    entry = get_engine_entry(engine)
+    for feature in sorted(layer.neuron.features(layer)):
+        reason = entry.refuses.get(feature)
+        if reason is None:
+            continue
+        takers = [name for name in engine_names() if feature not in get_engine_entry(name).refuses]
+        raise SpecError(
+            f"the '{entry.name}' engine does not implement '{feature}' of the neuron model '{layer.neuron.name}' "
+            f"(layer '{layer.name}'): {reason}. It would train another model than the engines that do",
+            key=f"{key}.{feature}", allowed=f"run.engine: {', '.join(takers)}; or remove {key}.{feature}",
         )
 
 

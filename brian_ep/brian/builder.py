@@ -22,9 +22,8 @@ from .network import EPNetwork, EPNeuronGroup, EPSynapses, ScheduledNetwork
 from .quiet import silence_own_warnings
 from .rule import Rule, Wiring
 from .stream import relay_clear_code, stim_rows, stream_constants, stream_input_events, stream_load_code
-from .spikes import (
-    add_noise_operation, input_spike_group, input_spike_synapses, layer_text_and_options, noise_timed_arrays, sends_spikes,
-)
+from .layer import layer_schedule, layer_text_and_options
+from .spikes import add_noise_operation, input_spike_group, input_spike_synapses, noise_timed_arrays, sends_spikes
 
 __all__ = ["EPNetwork", "build_network"]
 
@@ -286,7 +285,7 @@ def _free_layer(ctx, layer):
     wiring, rule = _wiring(ctx.arch, layer, ctx.rule), ctx.rule
     ns = dict(ctx.shared, tau=layer.tau * second, target=ctx.timed["target"])
     text, options, noise_code = layer_text_and_options(ctx, layer, wiring, ns)
-    schedule = _schedule(ctx, layer, wiring)
+    schedule = layer_schedule(ctx, layer, wiring, ORDER_LATCH, ORDER_NEURON_EVENT)
     events = {f"{k}_ev": ctx.code_of(f"{layer.name}.{k}_ev", condition) for k, (condition, _, _) in schedule.items()}
     event_top = wiring.nudge == "softmax" and rule.event_readout
     readout_events = {k: ctx.code_of(f"{layer.name}.{k}", v) for k, v in eq.readout_events(layer.neuron.brian_rate)[0].items()} if event_top else {}
@@ -319,24 +318,6 @@ def _free_layer(ctx, layer):
             G.lr_b = ctx.lrs.b[layer.name]
         _layer_extras(ctx, layer, wiring, G)
     return G
-
-
-def _schedule(ctx, layer, wiring) -> dict:
-    """The layer's schedule events, ``{name: (condition, code, order)}``: the phase schedule
-    (:func:`~brian_ep.brian.schedule.latch_events`, or the prediction network's), then the
-    neuron model's own events (:func:`~brian_ep.brian.schedule.neuron_events`)."""
-    rule = ctx.rule
-    if rule.predict:
-        phases = sc.predict_latch_events(layer, wiring)
-    else:
-        phases = sc.latch_events(layer, wiring, rule, sc.update_factor(rule, ctx.arch.energy_weights[layer.name]))
-    own = sc.neuron_events(layer, 0 if rule.predict else 2 if rule.centered else 1)
-    clash = set(own) & set(phases)
-    if clash:
-        raise ValueError(f"the neuron model of layer '{layer.name}' names schedule events {sorted(clash)} that the EP schedule uses")
-    out = {k: (cond, code, ORDER_LATCH) for k, (cond, code) in phases.items()}
-    out.update({k: (cond, code, ORDER_NEURON_EVENT) for k, (cond, code) in own.items()})
-    return out
 
 
 def _clear_and_emit(ctx, G, key, var, events) -> None:

@@ -16,7 +16,7 @@ Conventions
 
 from __future__ import annotations
 
-from .schedule import beta_expression, latched_state
+from .schedule import beta_expression, wiring_state
 
 __all__ = [
     "NOISE_SEED_LINE",
@@ -81,7 +81,7 @@ def layer_equations(layer, wiring, rule) -> str:
         return "\n".join(lines + (["b : 1"] if layer.bias else []) + ["r_free : 1"]) + "\n"
     lines += bias_lines(layer.bias, rule)
     lines += nudge_lines(wiring.nudge, rule, layer.neuron.brian_rate)
-    lines += latch_variable_lines(latched_state(layer, wiring))
+    lines += layer.neuron.brian_phase_variables(layer) + latch_variable_lines(wiring_state(wiring))
     if layer.neuron.brian_spikes:
         lines.append("n_spk : 1")
     return "\n".join(lines) + "\n"
@@ -143,8 +143,9 @@ def nudge_lines(nudge, rule, rate: str = "r") -> list:
 
 
 def latch_variable_lines(state: tuple) -> list:
-    """Where the phase schedule keeps its results: the free-phase state (``<v>_free`` for
-    each latched state variable, :func:`~brian_ep.brian.schedule.latched_state`), the free
+    """Where the phase schedule keeps its results: the free-phase values ``<v>_free`` of the
+    wiring's ``state`` (:func:`~brian_ep.brian.schedule.wiring_state`; the neuron model
+    declares its own, ``brian_phase_variables``), the free
     and nudged rates, the update factor ``f``, where the state first diverged
     (``diverged_at``, see :func:`~brian_ep.brian.schedule.divergence_code`) and the per-run
     constants."""

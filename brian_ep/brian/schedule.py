@@ -20,7 +20,8 @@ __all__ = [
     "step_in_window",
     "window_index",
     "beta_expression",
-    "latched_state",
+    "wiring_state",
+    "state_code",
     "latch_events",
     "predict_latch_events",
     "neuron_events",
@@ -66,11 +67,24 @@ def update_factor(rule, energy_weight: float) -> str:
     return f"{numerator} / ({denominator} + 1 - learn)"
 
 
-def latched_state(layer, wiring) -> tuple:
-    """The state variables the schedule latches at the end of the free phase and restores for
-    a second nudged phase: the model's ``brian_state`` and, where spikes arrive, the pending
-    spike current ``I_syn`` (the spikes of the free phase's last step)."""
-    return tuple(layer.neuron.brian_state) + (("I_syn",) if wiring.events else ())
+def wiring_state(wiring) -> tuple:
+    """The variables of the EP wiring (not of the neuron model) that the schedule latches,
+    restores and resets with the model's state: the pending spike current ``I_syn`` (the
+    spikes of the free phase's last step), where spikes arrive."""
+    return ("I_syn",) if wiring.events else ()
+
+
+def state_code(layer, wiring) -> dict:
+    """What the phase schedule does with the state, ``{event: code}`` for ``free_end`` (latch),
+    ``nudge_end`` (restore for the second nudged phase) and ``window_start`` (reset for a new
+    sample): the neuron model's own code (``brian_phase_code``: by default the latching of
+    its ``brian_state``), then that of :func:`wiring_state`."""
+    own, wired = layer.neuron.brian_phase_code(layer), wiring_state(wiring)
+    return {
+        "free_end": own.get("free_end", "") + "".join(f"{v}_free += {v} - {v}_free\n" for v in wired),
+        "nudge_end": own.get("nudge_end", "") + "".join(f"{v} += {v}_free - {v}\n" for v in wired),
+        "window_start": own.get("window_start", "") + "".join(f"{v} = 0\n" for v in wired),
+    }
 
 
 def latch_events(layer, wiring, rule, factor: str) -> dict:
@@ -78,9 +92,9 @@ def latch_events(layer, wiring, rule, factor: str) -> dict:
     layer's ``run_on_event`` at the start of the one step of the window where its condition
     holds (nothing runs at the other steps):
 
-    * ``free_end`` (``j == NF``): latch the free state (``<v>_free`` for the latched state
-      variables, :func:`latched_state`), the free-phase rate ``r_free`` and the update
-      factor ``f``;
+    * ``free_end`` (``j == NF``): latch the free state (:func:`state_code`: the neuron
+      model's ``brian_phase_code``, by default ``<v>_free`` for each of its ``brian_state``,
+      and ``I_syn``), the free-phase rate ``r_free`` and the update factor ``f``;
     * ``nudge_end`` (``j == NF + NN``, centered nudging): latch ``ra`` and restart the second
       nudged phase from the free state;
     * ``window_start`` (``j == 0``): latch the last nudged rate, apply the bias update and
@@ -93,8 +107,9 @@ def latch_events(layer, wiring, rule, factor: str) -> dict:
     Parameters
     ----------
     layer : Layer
-        Its neuron model names the state variables (``brian_state``) and the rates to latch
-        at the end of the free and the nudged phases (``brian_phase_rate``).
+        Its neuron model gives the code that latches, restores and resets its state
+        (``brian_phase_code``) and the rates to latch at the end of the free and the nudged
+        phases (``brian_phase_rate``).
     wiring : Wiring
         Whether spikes arrive (``I_syn`` is latched and restored with the state).
     rule : Rule
@@ -103,23 +118,21 @@ def latch_events(layer, wiring, rule, factor: str) -> dict:
         multiplied by ``learn * mask(t)``.
     """
     j = step_in_window()
-    state = latched_state(layer, wiring)
+    state = state_code(layer, wiring)
     r_free, r = layer.neuron.brian_phase_rate(layer, False), layer.neuron.brian_phase_rate(layer, True)
-    free_end = [f"{v}_free += {v} - {v}_free" for v in state]
-    free_end += [f"r_free += {r_free} - r_free", f"f += learn * mask(t) * {factor} - f"]
+    free_end = [f"r_free += {r_free} - r_free", f"f += learn * mask(t) * {factor} - f"]
     window_start = []
     events = {}
     if rule.centered:
-        events["nudge_end"] = (f"{j} == NF + NN", "\n".join([f"ra += {r} - ra"] + [f"{v} += {v}_free - {v}" for v in state]) + "\n")
+        events["nudge_end"] = (f"{j} == NF + NN", f"ra += {r} - ra\n" + state["nudge_end"])
         window_start.append(f"rb += {r} - rb")
     else:
         free_end.append(f"rb += {r_free} - rb")
         window_start.append(f"ra += {r} - ra")
     if layer.bias:
         window_start.append(("b += lr_b * " if rule.direct else "gb += ") + "f * (ra - rb)")
-    window_start += [f"{v} = 0" for v in state]
-    events["free_end"] = (f"{j} == NF", "\n".join(free_end) + "\n")
-    events["window_start"] = (f"{j} == 0", "\n".join(window_start) + "\n")
+    events["free_end"] = (f"{j} == NF", state["free_end"] + "\n".join(free_end) + "\n")
+    events["window_start"] = (f"{j} == 0", "\n".join(window_start) + "\n" + state["window_start"])
     return events
 
 
@@ -127,8 +140,8 @@ def predict_latch_events(layer, wiring) -> dict:
     """The phase schedule of a layer in a prediction network (windows of ``NF`` steps, the free
     phase only), as :func:`latch_events`: at the first step of each window, latch the rate
     reached at the end of the last one into ``r_free`` and reset the state for the new sample."""
-    state, r = latched_state(layer, wiring), layer.neuron.brian_phase_rate(layer, False)
-    code = "\n".join([f"r_free += {r} - r_free"] + [f"{v} = 0" for v in state]) + "\n"
+    r = layer.neuron.brian_phase_rate(layer, False)
+    code = f"r_free += {r} - r_free\n" + state_code(layer, wiring)["window_start"]
     return {"window_start": (f"{step_in_window()} == 0", code)}
 
 

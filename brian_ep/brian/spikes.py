@@ -1,9 +1,11 @@
 """The Brian2 pieces that only spiking networks need: noise supplied from outside as
 ``TimedArray`` objects (instead of ``rand()``) and the input encoded as spike trains.
 
-A spiking layer's own equations, threshold and reset come from its neuron model
-(:mod:`brian_ep.neurons.bernoulli`); spikes between layers travel by the ``on_pre`` /
-``on_post`` pathways of the projections (:func:`~brian_ep.brian.equations.spike_pathways`).
+A spiking layer's own equations, threshold, reset and refractory period come from its neuron
+model (:mod:`brian_ep.brian.layer` asks it; :mod:`brian_ep.neurons.bernoulli` is the
+example), which compares :func:`threshold_noise` with its spike probability; spikes between
+layers travel by the ``on_pre`` / ``on_post`` pathways of the projections
+(:func:`~brian_ep.brian.equations.spike_pathways`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from .schedule import step_in_window
 
 __all__ = [
     "noise_timed_arrays", "noise_expression", "threshold_noise", "add_noise_operation", "input_spike_group",
-    "input_spike_synapses", "sends_spikes", "layer_text_and_options",
+    "input_spike_synapses", "sends_spikes",
 ]
 
 
@@ -158,25 +160,3 @@ def input_spike_synapses(ctx, p, pre, post, order_learn: int, clip: str = ""):
 def sends_spikes(arch) -> bool:
     """Whether any layer of ``arch`` (or its input) sends spikes."""
     return arch.input.encoding == "spikes" or any(layer.neuron.brian_spikes for layer in arch.free_layers)
-
-
-def layer_text_and_options(ctx, layer, wiring, ns) -> tuple:
-    """A layer's equations and its ``threshold`` and ``reset`` code (after the user's hook,
-    under the keys ``<layer>``, ``<layer>.threshold`` and ``<layer>.reset``, all recorded in
-    ``net.equations`` / ``net.code``) and ``NeuronGroup`` options, with the
-    stochastic threshold's noise source (``rand()``, supplied noise or common noise, whose
-    per-step code is returned third) and, while training, the spike count of a spiking layer."""
-    text = eq.layer_equations(layer, wiring, ctx.rule)
-    options, noise_code = layer.neuron.brian_group_options(layer), None
-    if layer.neuron.stochastic:
-        noise, noise_lines, noise_code = threshold_noise(ctx, layer, ns)
-        text += eq.NOISE_SEED_LINE + noise_lines
-        options = layer.neuron.brian_group_options(layer, noise=noise)
-    if layer.neuron.brian_spikes and not ctx.rule.predict:  # the energy proxy: spikes of real (unmasked) samples
-        options["reset"] = options.get("reset", "") + eq.SPIKE_COUNT
-    for key in ("threshold", "reset"):  # reachable like every other code: "<layer>.threshold", "<layer>.reset"
-        if key in options:
-            options[key] = ctx.code_of(f"{layer.name}.{key}", options[key])
-    if noise_code is not None:
-        noise_code = ctx.code_of(f"{layer.name}.noise", noise_code)
-    return ctx.equations(layer.name, text), options, noise_code

@@ -15,6 +15,9 @@ _BASELINE_OPTIONS = "brian_ep.baselines.options"
 #: Why the engines that see a sample as one vector refuse an event stream (``data.events``).
 _NO_EVENTS = ("this engine presents a sample as one static vector; the numpy and brian2 engines present event bins "
               "in order through the free phase")
+#: Why the baselines refuse a refractory period of a neuron model (``neuron.refractory``).
+_NO_REFRACTORY = ("this baseline trains a network of its own neurons, which have no refractory period; the EP engines "
+                  "(numpy, torch, brian2) implement it")
 
 
 def register_builtin_engines() -> None:
@@ -57,7 +60,7 @@ def register_builtin_engines() -> None:
         extra="baselines",
         steps=f"{_BASELINE_OPTIONS}:bp_steps",
         trains_by_ep=False,
-        refuses={"events": _NO_EVENTS},
+        refuses={"events": _NO_EVENTS, "refractory": _NO_REFRACTORY},
     )
     register_engine(
         "bptt_crnn",
@@ -68,7 +71,7 @@ def register_builtin_engines() -> None:
         extra="baselines",
         steps=f"{_BASELINE_OPTIONS}:crnn_steps",
         trains_by_ep=False,
-        refuses={"events": _NO_EVENTS},
+        refuses={"events": _NO_EVENTS, "refractory": _NO_REFRACTORY},
     )
     register_engine(
         "bptt_snn",
@@ -79,4 +82,5 @@ def register_builtin_engines() -> None:
         extra="baselines",
         steps=f"{_BASELINE_OPTIONS}:snn_steps",
         trains_by_ep=False,
+        refuses={"refractory": _NO_REFRACTORY},
     )

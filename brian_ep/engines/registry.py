@@ -62,7 +62,9 @@ class EngineEntry:
         The pip extra that installs ``requires`` (e.g. ``baselines``).
     refuses : mapping
         ``{feature: reason}`` of the network features this engine does not run (``"conv"``:
-        convolutional projections); a spec that uses one is refused with the reason.
+        convolutional projections; ``"events"``: event streams; a neuron model's feature named
+        by :meth:`~brian_ep.neurons.NeuronModel.features`, e.g. ``"refractory"``); a spec that
+        uses one is refused with the reason.
     device : callable, str or None
         ``device(spec) -> str``: where a run computes, as its metrics record it (Brian2: its
         device; torch: ``cpu``, ``cuda``...). ``None``: the ``device`` option of the

@@ -54,8 +54,9 @@ class NeuronModel(ABC):
     brian_signal : str
         The Brian2 variable that a projection out of this layer sums into its targets.
     brian_state : tuple of str
-        The Brian2 state variables that the phase schedule latches at the end of the free
-        phase, restores for a second nudged phase and zeroes when a new sample starts.
+        The Brian2 state variables checked for divergence and, by the default
+        :meth:`brian_phase_code`, latched at the end of the free phase, restored for a second
+        nudged phase and zeroed when a new sample starts.
     """
 
     name: ClassVar[str]
@@ -73,6 +74,14 @@ class NeuronModel(ABC):
         at the layer's ``neuron`` section), or a :class:`~brian_ep.errors.SpecError` with its
         own ``key`` (e.g. ``ep.free_steps``; a key starting with ``.``, e.g. ``.window``, is
         inside the layer's ``neuron`` section). Called once, when a spec is validated."""
+
+    def features(self, layer: Layer) -> frozenset:
+        """The optional features this layer uses that an engine may not implement, each named
+        by its key in the layer's ``neuron`` section (e.g. ``{"refractory"}``). An engine lists
+        the ones it does not run in its registry entry's ``refuses``, and a spec that uses
+        one under it is refused at that key (``model.hidden[0].neuron.refractory``), naming
+        the engines that run it. None by default."""
+        return frozenset()
 
     # -- maths -------------------------------------------------------------------------------
     @abstractmethod
@@ -134,6 +143,27 @@ class NeuronModel(ABC):
     def brian_spike_weight(self, layer: Layer) -> float:
         """The current one spike carries, in units of ``w`` (when ``brian_spikes``)."""
         return 1.0
+
+    def brian_phase_code(self, layer: Layer) -> dict[str, str]:
+        """What the EP phase schedule does with this model's state, ``{event: code}``:
+        ``free_end`` (latch what the nudged phases restart from), ``nudge_end`` (restore it
+        for the second nudged phase), ``window_start`` (reset it for a new sample; also in a
+        prediction network). The schedule runs it at those steps after latching the phase's
+        rates. Default: ``<v>_free += <v> - <v>_free``, ``<v> += <v>_free - <v>`` and
+        ``<v> = 0`` for each of ``brian_state``. A model with more to carry (e.g. the
+        time since the last spike under a refractory period) extends it, declaring the
+        variables in :meth:`brian_phase_variables`."""
+        state = self.brian_state
+        return {
+            "free_end": "".join(f"{v}_free += {v} - {v}_free\n" for v in state),
+            "nudge_end": "".join(f"{v} += {v}_free - {v}\n" for v in state),
+            "window_start": "".join(f"{v} = 0\n" for v in state),
+        }
+
+    def brian_phase_variables(self, layer: Layer) -> list[str]:
+        """Equation lines of the variables :meth:`brian_phase_code` keeps (training networks
+        only); default ``<v>_free : 1`` for each of ``brian_state``."""
+        return [f"{v}_free : 1" for v in self.brian_state]
 
     def brian_schedule_events(self, layer: Layer, step: str, n_nudged: int) -> dict[str, tuple[str, str]]:
         """The model's own schedule events, ``{name: (condition, code)}``: each ``code`` runs

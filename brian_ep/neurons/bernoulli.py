@@ -6,21 +6,67 @@ spikes with probability ``p = q rho(u)``; spikes reach the other layers through 
 ``gamma w``), each spike carrying ``1/q``. Its expectation is the rate ``rho(u)``, so the mean
 field of a network of these neurons is the rate network with the same energy
 (``docs/stochep.md``). Each neuron keeps a trace of its own spikes, its rate estimate.
+An optional refractory period (``refractory``) changes that mean field (see
+:class:`BernoulliNeuron`).
 """
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple, Optional
+from typing import Annotated, Any, Literal, NamedTuple, Optional
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
 from ..errors import SpecError
 from ..maths.activations import get_activation
 from ..maths.arrays import device_of, lerp, namespace
-from ..quantities import RateQuantity, TimeQuantity
+from ..quantities import RateQuantity, TimeQuantity, format_time, parse_time
 from .base import NeuronModel
 
-__all__ = ["BernoulliNeuron", "BernoulliOptions", "SpikeState"]
+__all__ = ["BernoulliNeuron", "BernoulliOptions", "SpikeState", "refractory_rate"]
+
+
+def _parse_refractory(value: Any) -> Any:
+    """``refractory``: a whole number of steps of ``dt`` (an ``int`` >= 0) or a duration
+    (``"2 ms"``, a Brian2 quantity), which :meth:`BernoulliNeuron.check` requires to be a
+    whole number of ``dt``."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            raise ValueError(f"must be a number of steps >= 0 or a duration such as '2 ms' (got {value})")
+        return value
+    if isinstance(value, float):
+        raise ValueError(f"must be a whole number of steps of dt (an integer, e.g. 3) or a duration such as '2 ms' (got {value!r})")
+    return parse_time(value)
+
+
+def _format_refractory(value: Any) -> Any:
+    return value if isinstance(value, int) else format_time(value)
+
+
+#: A refractory period: steps of ``dt`` (int) or a duration (text such as ``"2 ms"``).
+RefractoryPeriod = Annotated[Any, BeforeValidator(_parse_refractory), PlainSerializer(_format_refractory)]
+
+
+def refractory_rate(p: float, n_ref: int) -> float:
+    """Spikes per step of a neuron with spike probability ``p`` per step that cannot spike
+    in the ``n_ref - 1`` steps after a spike: ``p / (1 + (n_ref - 1) p)``.
+
+    The intervals between spikes are ``n_ref - 1`` dead steps plus a geometric wait of mean
+    ``1 / p`` (a renewal process), so the rate is one over their mean. ``n_ref <= 1``: ``p``.
+
+    Parameters
+    ----------
+    p : float
+        Spike probability per step, in [0, 1].
+    n_ref : int
+        The refractory period in steps of ``dt`` (Brian2's ``refractory / dt``).
+
+    Returns
+    -------
+    float
+        Mean spikes per step (multiply by ``1/dt`` for a rate in Hz).
+    """
+    dead = max(int(n_ref) - 1, 0)
+    return p / (1.0 + dead * p)
 
 
 class BernoulliOptions(BaseModel):
@@ -36,6 +82,11 @@ class BernoulliOptions(BaseModel):
     phase, default the whole phase; ``free_window``: at the end of the free phase, default
     ``window``). ``max_rate``: the firing rate at ``rho = 1`` (default ``1/dt``: one spike per
     step); spikes then carry ``1 / (max_rate dt)`` so that the mean field stays the same.
+    ``refractory``: the refractory period, in steps of ``dt`` (``3``) or as a duration that is
+    a whole number of ``dt`` (``"1.5 ms"``); default none. As in Brian2, a neuron that spikes
+    at step ``k`` cannot spike again before step ``k + refractory / dt`` (one step: no
+    effect); its membrane keeps integrating. It changes the mean field (see
+    :class:`BernoulliNeuron`).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True, validate_default=True)
@@ -45,6 +96,7 @@ class BernoulliOptions(BaseModel):
     window: Optional[int] = Field(default=None, gt=0)
     free_window: Optional[int] = Field(default=None, gt=0)
     max_rate: Optional[RateQuantity] = None
+    refractory: Optional[RefractoryPeriod] = None
 
 
 class SpikeState(NamedTuple):
@@ -52,14 +104,16 @@ class SpikeState(NamedTuple):
 
     ``u``: membrane potential; ``s``: spikes of the last step (0 or 1); ``x``: trace of the
     spikes (rate estimate); ``count``: spikes in the counting window of the current phase;
-    ``total``: spikes since the initial state; ``left``: steps left in the phase; ``window``:
-    length of its counting window (steps)."""
+    ``total``: spikes since the initial state; ``ref``: steps for which the neuron still
+    cannot spike (refractory countdown; stays 0 without a refractory period); ``left``: steps
+    left in the phase; ``window``: length of its counting window (steps)."""
 
     u: object
     s: object
     x: object
     count: object
     total: object
+    ref: object
     left: int = 0
     window: int = 1
 
@@ -88,6 +142,20 @@ class BernoulliNeuron(NeuronModel):
       phase, or the spike count over the last ``window`` steps divided by ``window q``.
 
     ``rho`` (``neuron.activation``) must lie in [0, 1]: ``hard_sigmoid`` or ``sigmoid``.
+
+    **Refractoriness** (``refractory``, :math:`n_{ref} = t_{ref} / dt` steps): a neuron that
+    spiked at step :math:`k` cannot spike at steps :math:`k+1 \dots k+n_{ref}-1` (Brian2's
+    ``refractory`` with the Bernoulli threshold: ``(xi < p) and not_refractory``); ``u``
+    keeps integrating (no ``(unless refractory)`` flag). In the numpy and torch engines a
+    per-neuron countdown ``ref`` of :class:`~brian_ep.neurons.bernoulli.SpikeState` holds
+    the steps left. At a constant :math:`p = q\rho(u)` the spikes per step are then
+    :math:`p / (1 + (n_{ref} - 1) p)`
+    (:func:`~brian_ep.neurons.bernoulli.refractory_rate`), less than :math:`p`: the
+    mean field of a refractory network is the rate network with
+    :math:`\rho_{ref}(u) = \rho(u) / (1 + (n_{ref} - 1) q \rho(u))`, not :math:`\rho`, and
+    the EP estimator targets that network's update (``docs/stochep.md``, "Refractoriness").
+    Every state a phase restarts from carries the countdown (Brian2: the time since the
+    last spike), and a new sample starts with none.
     """
 
     name = "bernoulli"
@@ -118,6 +186,17 @@ class BernoulliNeuron(NeuronModel):
         rate = layer.options.max_rate
         return 1.0 if rate is None else float(rate) * self.dt(layer)
 
+    def n_ref(self, layer) -> int:
+        """The refractory period in steps of ``dt`` (0: none; a duration that is not a whole
+        number of ``dt`` is refused by :meth:`check`)."""
+        ref = layer.options.refractory
+        if ref is None or isinstance(ref, int):
+            return int(ref or 0)
+        return round(float(ref) / self.dt(layer))
+
+    def features(self, layer) -> frozenset:
+        return frozenset({"refractory"}) if self.n_ref(layer) > 1 else frozenset()
+
     # -- spec ------------------------------------------------------------------------------
     def check(self, layer, ep) -> None:
         act = get_activation(layer.activation)
@@ -138,6 +217,7 @@ class BernoulliNeuron(NeuronModel):
                 f"per step would reach {self.q(layer):g} > 1", key=".max_rate",
                 allowed=f"<= {1 / dt:g} Hz (1/dt), or a smaller ep.dt",
             )
+        self._check_refractory(layer)
         free_key = "free_window" if opt.free_window is not None else "window"
         for key, value, limit, phase in (
             ("window", opt.window, ep.nudged_steps, "nudged phase (ep.nudged_steps)"),
@@ -149,11 +229,23 @@ class BernoulliNeuron(NeuronModel):
                     key="." + key, allowed=f"<= {limit}" + ("" if key != "window" else ", or set free_window"),
                 )
 
+    def _check_refractory(self, layer) -> None:
+        ref, dt = layer.options.refractory, self.dt(layer)
+        if ref is None or isinstance(ref, int):
+            return
+        steps = float(ref) / dt
+        if abs(steps - round(steps)) > 1e-6 * max(1.0, steps):
+            raise SpecError(
+                f"the refractory period ({float(ref) * 1e3:g} ms) is not a whole number of steps of dt ({dt * 1e3:g} ms): "
+                f"it is {steps:.6g} steps, and spikes happen on the step grid",
+                key=".refractory", allowed=f"a multiple of {dt * 1e3:g} ms, or a number of steps (e.g. {max(round(steps), 1)})",
+            )
+
     # -- maths -------------------------------------------------------------------------------
     def initial_state(self, layer, n_samples, like):
         xp = namespace(like)
         zeros = xp.zeros((n_samples, layer.size), dtype=like.dtype, device=device_of(like))
-        return SpikeState(zeros, zeros, zeros, zeros, zeros)
+        return SpikeState(zeros, zeros, zeros, zeros, zeros, zeros)
 
     def signal(self, layer, state):
         q = self.q(layer)
@@ -187,10 +279,14 @@ class BernoulliNeuron(NeuronModel):
         if q != 1.0:
             p = q * p
         s = xp.astype(noise < p, u.dtype)
+        ref, n_ref = state.ref, self.n_ref(layer)
+        if n_ref > 1:  # no spike while the countdown runs; a spike restarts it at n_ref - 1
+            s = s * xp.astype(ref < 0.5, u.dtype)
+            ref = xp.clip(ref - 1.0, 0.0, None) + (n_ref - 1) * s
         eps_x = self.eps_x(layer)
         x = state.x - eps_x * state.x + (eps_x / q) * s
         count = state.count + s if (layer.options.read == "window" and state.left <= state.window) else state.count
-        return SpikeState(u, s, x, count, state.total + s, state.left - 1, state.window)
+        return SpikeState(u, s, x, count, state.total + s, ref, state.left - 1, state.window)
 
     # -- Brian2 ------------------------------------------------------------------------------
     def brian_equations(self, layer) -> str:
@@ -210,7 +306,26 @@ class BernoulliNeuron(NeuronModel):
         reset = f"x += {self.eps_x(layer) / self.q(layer)!r}\n"
         if layer.options.read == "window":
             reset += "n_win += 1\n"
-        return {"method": "euler", "threshold": f"{noise} < p", "reset": reset}
+        options = {"method": "euler", "threshold": f"{noise} < p", "reset": reset}
+        if self.n_ref(layer) > 1:  # Brian2's own: the threshold becomes (noise < p) and not_refractory
+            options["refractory"] = f"{self.n_ref(layer)} * dt"
+        return options
+
+    def brian_phase_code(self, layer):
+        """``u`` and ``x`` as by default; with a refractory period also the time since the
+        last spike, part of the state a phase restarts from (latched at the end of the free
+        phase as ``since_spike_free``, restored for the second nudged phase), and a new
+        sample starts with none (``lastspike`` back to Brian2's initial -1e4 s)."""
+        code = super().brian_phase_code(layer)
+        if self.n_ref(layer) > 1:
+            code["free_end"] += "since_spike_free = t - lastspike\n"
+            code["nudge_end"] += "lastspike = t - since_spike_free\n"
+            code["window_start"] += "lastspike = -1e4 * second\n"
+        return code
+
+    def brian_phase_variables(self, layer):
+        extra = ["since_spike_free : second"] if self.n_ref(layer) > 1 else []
+        return super().brian_phase_variables(layer) + extra
 
     def brian_spike_weight(self, layer) -> float:
         return 1.0 / self.q(layer)

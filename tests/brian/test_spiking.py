@@ -149,21 +149,20 @@ def test_rand_gives_the_spike_statistics_of_the_numpy_engine():
         assert total != counts.sum()  # different random numbers
 
 
-def test_a_spike_monitor_records_a_spiking_layer():
+def test_a_spike_monitor_records_a_spiking_layer(monkeypatch):
     """A user's SpikeMonitor on a layer (rate layers have no spikes to record) sees the spikes
     the layer counts for the energy proxy, and the equations are the neuron model's."""
     from brian2 import SpikeMonitor, prefs
 
+    # the numpy target from the start: building connects the synapses, which runs code
+    # (under the default target, Cython: a compile in the fast loop when run on its own)
+    monkeypatch.setitem(prefs, "codegen.target", "numpy")
     spec = _spec()
     x, y = _data(2)
     net = brian_ep.build(spec, 2, x, y)
     mon = SpikeMonitor(net.groups["h1"])
     net.network.add(mon)
-    previous, prefs.codegen.target = prefs.codegen.target, "numpy"
-    try:
-        net.network.run(net.duration, namespace={})
-    finally:
-        prefs.codegen.target = previous
+    net.network.run(net.duration, namespace={})
     in_windows = int(np.sum(mon.t < 2 * net.window_duration))  # the run ends one step into a third window
     assert in_windows > 0 and in_windows == int(np.sum(net.groups["h1"].n_spk[:]))
     assert "rand() < p" in str(net.groups["h1"].events["spike"])
@@ -245,3 +244,37 @@ def test_dense_delivery_refuses_spikes():
     spec = _spec()
     with pytest.raises(ArgumentError, match="cannot carry spikes"):
         build_network(arch_of(spec), spec.ep, spec.optim, 2, delivery="dense")
+
+
+def _refractory_spec(**extra):
+    """The 64-16-10 spiking network with a refractory period of 3 steps (1.5 ms at dt 0.5
+    ms) in every spiking layer: a neuron that spikes at step k is silent at k+1 and k+2."""
+    neuron = {"model": "bernoulli", "read": "window", "window": 4, "free_window": 8, "refractory": "1.5 ms"}
+    return _spec(**{"model.neuron": neuron, **extra})
+
+
+def test_refractory_same_noise_same_weights_runtime():
+    """Brian2's ``refractory`` (runtime numpy target) and the numpy engine's countdown give the
+    same weights, outputs and spike counts from the same noise: MSE output, two nudged
+    phases (the second restarts from the free state's time since the last spike)."""
+    spec = _refractory_spec()
+    _same_noise(spec)
+    # and the refractory period is not idle: without it the same noise gives other spikes
+    arch = arch_of(spec)
+    params = initial_params(arch, 0)
+    x, y = _data(20)
+    noise = _noise(arch, spec, 20)
+    engines = [NumpyEngine(s, arch_of(s), params, init_optim_state(params)) for s in (spec, _spec())]
+    counts = []
+    for engine in engines:
+        engine.set_noise(noise)
+        counts.append(engine.train_chunk(x, y).spikes)
+    assert all(counts[0][k] < counts[1][k] for k in counts[0]), counts
+
+
+@pytest.mark.standalone_compatible
+def test_refractory_same_noise_same_weights(brian_device, tmp_path):
+    """As above with a softmax readout, a spike-encoded input and common noise, on the
+    runtime device and under ``cpp_standalone``."""
+    spec = _refractory_spec(**{"model.input.encoding": "spikes", "model.readout": {"kind": "softmax"}, "ep.common_noise": True})
+    _same_noise(spec, str(tmp_path / "sa"))

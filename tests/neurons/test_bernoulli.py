@@ -43,13 +43,13 @@ def test_dt_too_coarse_for_the_rates_is_refused():
     spiking_spec(neuron={"max_rate": "2 kHz"})  # exactly one spike per step at rho = 1: allowed
 
 
-def test_refractoriness_is_refused_by_name():
-    """No engine implements a refractory period for this model: the key is refused, naming
-    it, rather than trained by one engine and ignored by another."""
-    err = spec_error(neuron={"refractory": "2 ms"})
-    assert err.key == "model.neuron.refractory" and "unknown key" in str(err)
-    err = spec_error(neuron={}, hidden=[{"size": 8, "neuron": {"refractory": "2 ms"}}])
-    assert err.key == "model.hidden[0].neuron.refractory"
+def test_an_unknown_key_is_refused_by_name():
+    """A key the model does not have (here a misspelt ``refractory``, which is an option:
+    ``tests/neurons/test_refractory.py``) is refused, naming it, rather than ignored."""
+    err = spec_error(neuron={"refactory": "2 ms"})
+    assert err.key == "model.neuron.refactory" and "unknown key" in str(err)
+    err = spec_error(neuron={}, hidden=[{"size": 8, "neuron": {"refactory": "2 ms"}}])
+    assert err.key == "model.hidden[0].neuron.refactory"
 
 
 def test_common_noise_needs_two_nudged_phases():
