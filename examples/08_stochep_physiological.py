@@ -106,11 +106,13 @@ def main(argv=None):
     ds = brian_ep.load_digits()
     x, y = ds.x_test[:1], brian_ep.one_hot(ds.y_test[:1], 10)
     spikes, readout = run_one(spec, params, x, y)
-    for (name, phase), (n, rate) in phase_rates(spikes, phase_edges(spec)).items():
+    rates = phase_rates(spikes, phase_edges(spec))
+    for (name, phase), (n, rate) in rates.items():
         print(f"{name} {phase:>5}: {n:5d} spikes, {rate:5.1f} Hz per neuron")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     plot(spec, arch, spikes, readout, int(ds.y_test[0]), args.out)
     print(f"wrote {args.out}")
+    return rates
 
 
 if __name__ == "__main__":
