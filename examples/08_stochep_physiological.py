@@ -8,8 +8,9 @@ Network: network_specs/stochep/digits_physiological.yaml (64-100-100-10, both hi
 Bernoulli spiking at <= 100 Hz, tau 10 ms, dt 0.1 ms), with the trained weights if given,
 else its initial weights. Brian2 objects from ``brian_ep.build`` (runtime numpy target) with a
 ``SpikeMonitor`` on each hidden layer and a ``StateMonitor`` on the readout; one test digit
-(the first of the test split). Writes docs/figures/stochep_physiological.png and prints the
-spikes and mean rate (Hz) of each layer and phase.
+(the first of the test split), Brian2's ``rand()`` seeded with 0. Writes
+docs/figures/stochep_physiological.png and prints the spikes and mean rate (Hz) of each layer
+and phase.
 """
 
 import argparse
@@ -20,7 +21,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from brian2 import SpikeMonitor, StateMonitor, ms, prefs  # noqa: E402
+from brian2 import SpikeMonitor, StateMonitor, ms, prefs, seed  # noqa: E402
 
 import brian_ep  # noqa: E402
 from brian_ep.architecture import build_architecture  # noqa: E402
@@ -35,6 +36,7 @@ def run_one(spec, params, x, y):
     """One training window (free, +beta, -beta) in Brian2: the spike monitors of both hidden
     layers and the readout's softmax output."""
     prefs.codegen.target = "numpy"
+    seed(0)  # Brian2's rand(): the same spikes on every run of the script
     net = brian_ep.build(spec, 1, x, y, params=params)
     spikes = {name: SpikeMonitor(net.groups[name]) for name in LAYERS}
     readout = StateMonitor(net.groups["readout"], "o", record=True, dt=spec.ep.dt)
@@ -73,7 +75,7 @@ def plot(spec, arch, spikes, readout, label, out):
         axes[k].set_ylabel(f"{name} neuron")
         axes[k].set_title(
             f"{name}: {mon.num_spikes} spikes, {mon.num_spikes / size / (edges[-1] * 1e-3):.1f} Hz per neuron on average",
-            fontsize=9, loc="right",
+            fontsize=9, loc="left",
         )
         counts, _ = np.histogram(t, bins)
         axes[2].step(bins[:-1], counts / size / (BIN_MS * 1e-3), where="post", color=f"C{k}", label=name)
@@ -88,7 +90,7 @@ def plot(spec, arch, spikes, readout, label, out):
     for ax in axes:
         for (a, b), colour, text in zip(zip(edges, edges[1:]), ("white", "C2", "C1"), ("free", "+beta", "-beta")):
             ax.axvspan(a, b, color=colour, alpha=0.12, lw=0)
-            if ax is axes[0]:
+            if ax is axes[2]:
                 ax.text((a + b) / 2, 1.02, text, transform=ax.get_xaxis_transform(), ha="center", fontsize=9)
     tau, dt = arch.layer("h1").tau * 1e3, float(spec.ep.dt / ms)
     fig.suptitle(f"One digit in Brian2 at physiological time scales (tau {tau:g} ms, dt {dt:g} ms)", fontsize=10)
