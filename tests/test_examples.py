@@ -34,3 +34,18 @@ def test_brunel_network_drives_an_ep_network_that_learns(tmp_path):
     first, last = _load("07_brunel_to_ep").main(["--windows", "200", "--out", str(tmp_path)])
     assert last > 50 and last > first
     assert (tmp_path / "brunel_to_ep.png").stat().st_size > 10_000
+
+
+def test_physiological_raster_example_runs(tmp_path):
+    """examples/08: one digit through the physiological StochEP spec in Brian2 (initial
+    weights); every hidden layer spikes in every phase, below its 100 Hz bound."""
+    from brian2 import prefs
+
+    previous = prefs.codegen.target
+    try:
+        rates = _load("08_stochep_physiological").main(["--out", str(tmp_path / "raster.png")])
+    finally:
+        prefs.codegen.target = previous
+    assert set(rates) == {(name, phase) for name in ("h1", "h2") for phase in ("free", "+beta", "-beta")}
+    assert all(n > 0 and 0.0 < hz <= 100.0 for n, hz in rates.values()), rates
+    assert (tmp_path / "raster.png").stat().st_size > 10_000

@@ -72,6 +72,7 @@ class _Context:
     stream: object = None
     texts: dict = field(default_factory=dict)
     code: dict = field(default_factory=dict)
+    extra: list = field(default_factory=list)  # objects made beside a group (the common-noise stores)
 
     def equations(self, key: str, text: str) -> str:
         """The equations of object ``key`` after the user's hook, recorded."""
@@ -156,7 +157,7 @@ def build_network(
     targets = {**groups, **{f"{k}_relay": v for k, v in relays.items()}}
     synapses = {p.name: _projection(ctx, p, targets) for p in arch.all_projections}
     monitor = _output_monitor(ctx, groups)
-    objects = [*groups.values(), *relays.values(), *([normaliser] if normaliser is not None else []), *synapses.values(), monitor]
+    objects = [*groups.values(), *relays.values(), *([normaliser] if normaliser is not None else []), *synapses.values(), *ctx.extra, monitor]
     dt, window = clock_steps(ep.dt, ctx.window_steps)  # the clocks' steps: exact multiples (clocks.py)
     net = ScheduledNetwork(objects, schedule_end=n_windows * window + dt, name=f"{name}_network")
     silence_own_warnings(objects)

@@ -61,26 +61,53 @@ def threshold_noise(ctx, layer, namespace: dict) -> tuple:
     """What a stochastic threshold of ``layer`` compares with: ``(expression, equation lines,
     code)``. Without ``ep.common_noise`` the expression is the source itself
     (:func:`noise_expression`) and there is nothing to add. With it, a per-step operation
-    (``code``, run before the thresholds) draws ``cn`` from the source in the free and +beta
-    phases, keeps the +beta phase's numbers in ``cn_0 ... cn_{NN-1}`` and hands them out
-    again, step by step, in the -beta phase (``xi`` would be Brian2's white noise)."""
+    (``code``, run before the thresholds) draws ``cn`` from the source in every step (0 in the
+    -beta phase, whose numbers the store of :func:`add_noise_operation` adds back: the +beta
+    phase's, step by step; ``xi`` would be Brian2's white noise)."""
     source = noise_expression(ctx, layer, namespace)
     if not ctx.rule.common_noise:
         return source, "", None
-    n = ctx.ep.nudged_steps
-    lines = "cn : 1\n" + "".join(f"cn_{k} : 1\n" for k in range(n))
-    code = [f"cn_new = {source}", f"j_w = {step_in_window()}"]
-    code += [f"cn_{k} += int(j_w == NF + {k}) * (cn_new - cn_{k})" for k in range(n)]
-    again = " + ".join(f"int(j_w == NF + NN + {k}) * cn_{k}" for k in range(n))
-    code.append(f"cn = cn_new + int(j_w >= NF + NN) * ({again} - cn_new)")
-    return "cn", lines, "\n".join(code) + "\n"
+    return "cn", "cn : 1\n", f"cn = int({step_in_window()} < NF + NN) * {source}\n"
 
 
 def add_noise_operation(ctx, group, code, order: int) -> None:
     """Schedule the common-noise ``code`` of :func:`threshold_noise` (if any) just before the
-    thresholds of every step."""
-    if code is not None:
-        group.run_regularly(code, when="before_thresholds", order=order, name=f"{group.name}_noise")
+    thresholds of every step, and the store that replays the +beta phase's numbers in the
+    -beta phase.
+
+    Notes
+    -----
+    The store is a ``NeuronGroup`` ``<group>_cn_slots`` of ``NN`` slots (one per nudged step)
+    and all-to-all ``Synapses`` ``<group>_cn_store`` from the slots to the group, with one
+    variable ``cn_store`` per (step, neuron). Slot ``k`` emits the event ``keep`` in step
+    ``NF + k`` (+beta phase) and ``give`` in step ``NF + NN + k`` (-beta phase), after the
+    draw (all in ``before_thresholds``); on ``keep`` the synapses store the neuron's ``cn``,
+    on ``give`` they add it back to ``cn`` (0 there: an in-place sum, which Brian2 knows to be
+    independent of the order of the synapses). Each step touches the synapses of one slot
+    only, so the cost per step does not grow with ``NN`` (the former ``NN`` variables per
+    neuron, each tested in every step, cost ``O(NN)`` per step and could not be parsed past a
+    few hundred nudged steps). Both objects go to ``ctx.extra``, which the builder adds to the
+    network; their code is reachable as ``"<layer>.cn_keep"`` and ``"<layer>.cn_give"``."""
+    if code is None:
+        return
+    group.run_regularly(code, when="before_thresholds", order=order, name=f"{group.name}_noise")
+    j, layer = step_in_window(), group.name[len(ctx.name) + 1:]
+    slots = EPNeuronGroup(
+        ctx.ep.nudged_steps, "", events={"keep": f"{j} == NF + i", "give": f"{j} == NF + NN + i"},
+        clock=group.clock, namespace=dict(ctx.shared), name=f"{group.name}_cn_slots",
+    )
+    pathways = {k: ctx.code_of(f"{layer}.cn_{k}", v) for k, v in (("keep", "cn_store = cn_post\n"), ("give", "cn_post += cn_store\n"))}
+    store = EPSynapses(
+        slots, group, "cn_store : 1", on_pre=pathways, on_event={"keep": "keep", "give": "give"},
+        clock=group.clock, namespace=dict(ctx.shared), name=f"{group.name}_cn_store",
+    )
+    store.connect()
+    for event in ("keep", "give"):
+        slots.thresholder[event].when = "before_thresholds"
+        slots.thresholder[event].order = order + 1
+        getattr(store, event).when = "before_thresholds"
+        getattr(store, event).order = order + 2
+    ctx.extra.extend([slots, store])
 
 
 def input_spike_group(ctx, order_load: int, order_event: int):

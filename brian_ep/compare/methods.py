@@ -4,7 +4,9 @@
 (``model.neuron.model: bernoulli``); a baseline (``bptt_snn``, ``bptt_crnn``, ``bp``, or any
 registered engine) the same spec with ``run.engine`` set to it. ``METHOD=FILE`` trains a method
 from a spec file of its own instead (its optimiser, epochs or steps may differ), which must
-describe the same task: the same data and layer sizes.
+describe the same task: the same data and layer sizes. ``METHOD@SEEDS`` (``ep@0``,
+``stochep=FILE@0+1``) trains that method with its own seeds instead of ``--seeds`` (a slow
+method with one seed beside faster ones with several, in one report).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class Method:
 
     name: str
     source: Path | None = None
+    seeds: tuple | None = None  # None: the comparison's --seeds
 
 
 class Unavailable(Exception):
@@ -46,12 +49,13 @@ class Unavailable(Exception):
 
 
 def parse_methods(text: str | None) -> list:
-    """``"ep,bptt_snn=specs/snn.yaml,bp"`` -> ``[Method("ep"), Method("bptt_snn", Path(...)), ...]``.
+    """``"ep@0,bptt_snn=specs/snn.yaml,bp"`` -> ``[Method("ep", None, (0,)), Method("bptt_snn", Path(...)), ...]``.
 
     Raises
     ------
     ArgumentError
-        For an unknown method, a method named twice, or a spec file that does not exist.
+        For an unknown method, a method named twice, a spec file that does not exist, or
+        seeds after ``@`` that are not integers joined by ``+``.
     """
     from ..engines import engine_names, get_engine_entry
 
@@ -59,6 +63,7 @@ def parse_methods(text: str | None) -> list:
     known = list(METHODS) + [e for e in engine_names() if e not in METHODS and get_engine_entry(e).compare_method]
     methods = []
     for item in items:
+        item, seeds = _method_seeds(item)
         name, _, path = item.partition("=")
         name = name.strip()
         if name not in known:
@@ -68,10 +73,24 @@ def parse_methods(text: str | None) -> list:
         source = Path(path.strip()) if path.strip() else None
         if source is not None and not source.is_file():
             raise ArgumentError(f"--methods: the spec file '{source}' given for '{name}' does not exist")
-        methods.append(Method(name, source))
+        methods.append(Method(name, source, seeds))
     if not methods:
         raise ArgumentError("--methods: name at least one method, e.g. --methods ep,bptt_snn")
     return methods
+
+
+def _method_seeds(item: str):
+    """``"ep=FILE@0+1"`` -> ``("ep=FILE", (0, 1))``; ``(item, None)`` without ``@``."""
+    head, at, tail = item.rpartition("@")
+    if not at:
+        return item, None
+    try:
+        seeds = tuple(int(s) for s in tail.split("+"))
+    except ValueError:
+        raise ArgumentError(f"--methods: '{item}': the seeds after '@' must be integers joined by '+', e.g. ep@0 or ep@0+1+2") from None
+    if len(set(seeds)) != len(seeds):
+        raise ArgumentError(f"--methods: '{item}' names a seed twice")
+    return head.strip(), seeds
 
 
 def method_spec(base, method: Method, overrides: dict | None = None):
@@ -126,7 +145,9 @@ def _check_requirements(name: str, spec) -> None:
 
 
 def task_of(spec) -> dict:
-    """What makes two runs the same task: the data and the layer sizes."""
+    """What makes two runs the same task: the data (for event streams also their binning,
+    ``data.events`` without ``bin_steps`` and ``hold``, which say how EP presents the bins) and
+    the layer sizes."""
     from ..architecture import build_architecture
 
     arch = build_architecture(spec)
@@ -136,6 +157,7 @@ def task_of(spec) -> dict:
         "data.n_train": d.n_train,
         "data.n_test": d.n_test,
         "data.validation": d.validation,
+        "data.events": None if d.events is None else d.events.model_dump(exclude={"bin_steps", "hold"}),
         "layer sizes": [layer.size for layer in arch.layers],
     }
 

@@ -119,9 +119,10 @@ def compare_methods(
     spec_path : str or Path
         The spec compared (the ``ep`` method; the others are derived from it).
     methods : str, optional
-        ``"ep,stochep,bptt_snn=FILE,..."`` (default: every method, see :data:`~brian_ep.compare.methods.METHODS`).
+        ``"ep@0,stochep,bptt_snn=FILE,..."`` (default: every method, see :data:`~brian_ep.compare.methods.METHODS`).
     seeds : list of int, optional
-        Default: the spec's ``run.seed``.
+        Default: the spec's ``run.seed``. A method named ``METHOD@SEEDS`` in ``methods`` runs
+        its own seeds instead.
     overrides : dict, optional
         Dotted spec keys applied to every method's spec (e.g. ``{"run.epochs": 2}``).
     out : path, optional
@@ -143,13 +144,19 @@ def compare_methods(
         raise ArgumentError(f"--threads must be at least 1 (got {threads})")
     overrides = dict(overrides or {})
     base = load_spec(spec_path, overrides)
-    specs, skipped = _method_specs(base, parse_methods(methods), overrides, say)
+    parsed = parse_methods(methods)
+    specs, skipped = _method_specs(base, parsed, overrides, say)
     seeds = list(seeds) if seeds else [base.run.seed]
+    own = {m.name: m.seeds or tuple(seeds) for m in parsed}  # ep@0: a method's own seeds
     out = Path(out) if out is not None else default_out(base)
     claim_out(out, create=train)
-    plan = [(name, seed, load_spec(spec, {"run.seed": seed})) for seed in seeds for name, spec in specs.items()]
+    every = list(dict.fromkeys([*seeds, *(s for m in own.values() for s in m)]))
+    plan = [(name, seed, load_spec(spec, {"run.seed": seed})) for seed in every for name, spec in specs.items() if seed in own[name]]
     actions = [prepare_run(run_directory(out, name, seed), spec) for name, seed, spec in plan]  # refuse before training
     header = _header(spec_path, seeds, threads, command or " ".join(sys.argv))
+    mine = [f"{m.name}: {', '.join(map(str, m.seeds))}" for m in parsed if m.seeds and m.name in specs]
+    if mine:
+        header["seeds"] += f" ({'; '.join(mine)})"
     records = {name: [] for name in specs}
     unfinished = [f"{name} seed {seed}" for (name, seed, _), action in zip(plan, actions) if action != "read"]
     if not train and unfinished:

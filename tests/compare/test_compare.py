@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -129,6 +130,19 @@ def test_method_spec_files_must_be_the_same_task(tmp_path):
 def test_bad_method_lists(text, message):
     with pytest.raises(ArgumentError, match=message):
         parse_methods(text)
+
+
+def test_a_method_can_have_its_own_seeds(tmp_path):
+    """``METHOD@SEEDS``: a slow method with one seed beside others with --seeds, in one report."""
+    bp = REPO / "network_specs" / "compare" / "mnist_bp.yaml"
+    assert parse_methods(f"ep@0,bp={bp}@1+2,stochep") == [Method("ep", None, (0,)), Method("bp", bp, (1, 2)), Method("stochep")]
+    for bad, message in (("ep@x", "integers joined by '+'"), ("ep@0+0", "names a seed twice"), ("ep@", "integers")):
+        with pytest.raises(ArgumentError, match=re.escape(message)):
+            parse_methods(bad)
+    report = compare_methods(DIGITS, "ep@0,bp", seeds=[1, 2], out=tmp_path, train=False, say=lambda text: None)
+    text = report.read_text()
+    assert "* seeds: 1, 2 (ep: 0)" in text
+    assert "not finished (not in the tables): bp seed 1, bp seed 2, ep seed 0" in text  # no ep seed 1 or 2
 
 
 def test_summary_is_mean_and_sample_std_of_final_epochs():
