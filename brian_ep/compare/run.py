@@ -71,6 +71,9 @@ def claim_out(out: Path, create: bool = True) -> None:
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ArgumentError(f"--out '{out}' is a file, not a folder; choose another --out")
+    if not create and not out.is_dir():
+        raise ArgumentError(f"--out '{out}' does not exist: --report-only reports the finished runs of an earlier "
+                            "compare; give the folder that compare wrote (or drop --report-only to train)")
     held = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
     if MARKER in held:
         return

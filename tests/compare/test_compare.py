@@ -257,3 +257,13 @@ def test_ctrl_c_stops_compare_as_it_stops_train(tmp_path):
     assert (run / "checkpoint.npz").exists() and not (run / "COMPLETE").exists()
     epochs_done = json.loads((run / "metrics.json").read_text())["epochs"] if (run / "metrics.json").exists() else []
     assert len(epochs_done) < 40
+
+
+def test_report_only_into_a_missing_folder_says_so(tmp_path, capsys):
+    """--report-only reads an earlier compare's folder: a folder that does not exist is a
+    one-paragraph error naming it (was an internal error on a temporary report file)."""
+    missing = tmp_path / "no-such-compare"
+    assert main(["compare", DIGITS, "--methods", "bp", "--report-only", "--out", str(missing)]) != 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"--out '{missing}' does not exist" in err and "internal error" not in err
+    assert not missing.exists()
