@@ -225,12 +225,34 @@ def pytest_collection_modifyitems(config, items):
     The tests of a module with a module-scoped fixture share one pytest-xdist worker
     (:func:`_group_shared_fixtures`)."""
     _group_shared_fixtures(items)
+    _heavy_first(items)
     if "long" in (config.option.markexpr or ""):
         return
     long = [item for item in items if item.get_closest_marker("long") is not None]
     if long:
         config.hook.pytest_deselected(items=long)
         items[:] = [item for item in items if item.get_closest_marker("long") is None]
+
+
+#: test files whose tests start processes or run examples (seconds each): scheduled early
+HEAVY_FILES = ("test_examples.py", "test_torch_distributed.py", "test_entry_points.py", "test_interrupts.py")
+
+
+def _heavy_first(items) -> None:
+    """Put the long work units first: the compiling tests, then the groups that share a
+    module-scoped fixture, then the files of :data:`HEAVY_FILES`, then the rest, each in its
+    collection order (a stable sort). pytest-xdist hands out work units in this order, so the
+    short tests fill the end of the run on both workers instead of one worker finishing a
+    long unit alone (longest first). The order changes no result: the tests are independent
+    (``tests/test_workers.py``)."""
+    def rank(item) -> int:
+        if item.get_closest_marker("compiles") is not None:
+            return 0
+        if item.get_closest_marker("xdist_group") is not None:
+            return 1
+        return 2 if item.path.name in HEAVY_FILES else 3
+
+    items.sort(key=rank)
 
 
 def _group_shared_fixtures(items) -> None:
