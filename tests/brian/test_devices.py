@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -80,7 +81,10 @@ def test_build_on_run_false_without_directory_leaves_no_folder(user_device, tmp_
     user_device(build_on_run=False)
     spec = _spec()
     got = brian_ep.train(spec, progress=False).params
-    assert os.listdir(tmp_path) == [], os.listdir(tmp_path)
+    # Brian2's own session logs (brian_stdout_*.log ...), made in the temporary folder when the
+    # process first runs Brian2 (brian2 2.11 opens them lazily), are not the program's folder
+    left = [name for name in os.listdir(tmp_path) if not re.fullmatch(r"brian_(debug|stdout|stderr|script)_\w+\.(log|py)", name)]
+    assert left == [], left
     reference = brian_ep.train(_spec(**{"run.engine": "numpy"}), progress=False).params
     scale = max(np.max(np.abs(w)) for w in reference.W.values())
     assert got.max_abs_diff(reference) < 1e-9 * scale

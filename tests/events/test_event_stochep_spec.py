@@ -72,6 +72,7 @@ def test_the_bins_drive_the_free_phase_in_order():
 
 
 def test_the_comparison_specs_are_the_same_task_on_other_engines():
+    pytest.importorskip("snntorch")  # the bptt_snn method's spec needs the baselines (not in CI's Python 3.13 job)
     base = brian_ep.load_spec(SPEC)
     numpy_spec = method_spec(base, Method("stochep", COMPARE / "event_mnist_stochep_numpy.yaml"))
     snn_spec = method_spec(base, Method("bptt_snn", COMPARE / "event_mnist_bptt_snn.yaml"))
