@@ -45,6 +45,22 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
+def real_data_dir(name: str):
+    """The folder holding the real IDX files of data set ``name`` ($BRIAN_EP_DATA, then
+    ../shared/data), or None where neither has them (the tests that need them are skipped)."""
+    from brian_ep.data import DATA_ENV_VAR, find_data_dir
+    from brian_ep.errors import DataError
+
+    env = os.environ.get(DATA_ENV_VAR)
+    for place in [*(env.split(os.pathsep) if env else []), SHARED_DATA]:
+        try:
+            find_data_dir(name, directory=place)
+            return Path(place)
+        except DataError:
+            pass
+    return None
+
+
 def small_spec(**over):
     """A small network spec; keyword arguments are dotted overrides (``ep__beta=0.1``)."""
     base = {

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from brian_ep.data import DATA_ENV_VAR, find_data_dir
-from brian_ep.errors import DataError
+from conftest import real_data_dir
+
+from brian_ep.data import DATA_ENV_VAR
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = ROOT / "docs" / "results" / "stochep" / "headline.json"
@@ -27,21 +28,6 @@ TOLERANCE = 0.005  # 5 of 1,000 samples
 
 def _runs():
     return json.loads(MANIFEST.read_text())["runs"]
-
-
-def _data_dir(name):
-    import os
-
-    env = os.environ.get(DATA_ENV_VAR)
-    places = env.split(os.pathsep) if env else []
-    places.append(ROOT / ".." / "shared" / "data")
-    for place in places:
-        try:
-            find_data_dir(name, directory=place)
-            return str(place)
-        except DataError:
-            pass
-    return None
 
 
 def _sha256(path):
@@ -62,14 +48,14 @@ def test_the_manifest_names_committed_weights_with_their_checksums():
 
 @pytest.mark.parametrize("run", [
     pytest.param(run, id=run["name"], marks=pytest.mark.skipif(
-        _data_dir(run["dataset"]) is None,
+        real_data_dir(run["dataset"]) is None,
         reason=f"{run['dataset']} IDX files not found in ${DATA_ENV_VAR} or ../shared/data"))
     for run in _runs()])
 def test_committed_weights_re_evaluate_to_the_recorded_accuracy(run, monkeypatch):
     from brian_ep.spec import load_spec
     from brian_ep.train import evaluate
 
-    monkeypatch.setenv(DATA_ENV_VAR, _data_dir(run["dataset"]))
+    monkeypatch.setenv(DATA_ENV_VAR, str(real_data_dir(run["dataset"])))
     n = run["slice"]["n_test"]
     spec = load_spec(ROOT / run["spec"], overrides={**run["overrides"], "data.n_test": n})
     accuracy = evaluate(spec, ROOT / run["weights"])

@@ -2,12 +2,10 @@
 damaged, and binned into the rows a spec trains on."""
 
 import hashlib
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SHARED_DATA, small_spec
+from conftest import real_data_dir, small_spec
 
 from brian_ep.data import load_mnist
 from brian_ep.errors import DataError
@@ -15,15 +13,7 @@ from brian_ep.events import EVENT_DTYPE, SaccadeConfig, saccade_events
 from brian_ep.events import dataset as event_dataset
 from brian_ep.events.data_kind import load_event_data
 
-def _mnist_dir():
-    """Where the MNIST IDX files are ($BRIAN_EP_DATA or ../shared/data), or None."""
-    env = os.environ.get("BRIAN_EP_DATA")
-    if env and Path(env).exists():
-        return Path(env)
-    return SHARED_DATA if SHARED_DATA.exists() else None
-
-
-MNIST_DIR = _mnist_dir()
+MNIST_DIR = real_data_dir("mnist")
 #: the generator reads the real (checksummed) MNIST files; without them these tests cannot run
 pytestmark = [pytest.mark.codegen_independent,
               pytest.mark.skipif(MNIST_DIR is None, reason="MNIST IDX files not found in $BRIAN_EP_DATA or ../shared/data")]

@@ -3,12 +3,10 @@ it loads, its hidden layer spikes, its bins reach the free phase in order before
 and, trained as shipped (only the sample counts, epochs and engine changed), it learns above
 chance on a few generated digits in seconds. Its comparison specs describe the same task."""
 
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, SHARED_DATA
+from conftest import REPO, real_data_dir
 
 import brian_ep
 from brian_ep.architecture import build_architecture
@@ -26,14 +24,7 @@ SPEC = REPO / "network_specs" / "events" / "event_mnist_stochep_578_500_10.yaml"
 COMPARE = REPO / "network_specs" / "compare"
 
 
-def _mnist_dir():
-    env = os.environ.get("BRIAN_EP_DATA")
-    if env and Path(env).exists():
-        return Path(env)
-    return SHARED_DATA if SHARED_DATA.exists() else None
-
-
-MNIST_DIR = _mnist_dir()
+MNIST_DIR = real_data_dir("mnist")
 pytestmark = pytest.mark.codegen_independent
 needs_mnist = pytest.mark.skipif(MNIST_DIR is None, reason="MNIST IDX files not found in $BRIAN_EP_DATA or ../shared/data")
 
