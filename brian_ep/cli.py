@@ -277,7 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("compare", help="EP against its baselines on the same task: train each method, write a report")
     p.add_argument("spec", help="network spec (YAML) of the EP run, e.g. network_specs/digits.yaml")
-    p.add_argument("--methods", help="comma-separated, each optionally METHOD=SPEC_FILE and @SEEDS (ep@0: that method's own seeds, joined by +) (default: ep,stochep,bptt_snn,bptt_crnn,bp)")
+    p.add_argument("--methods", help="comma-separated, each optionally METHOD=SPEC_FILE and @SEEDS (ep@0: that method's own seeds, joined by +); METHOD:LABEL runs a method a second time under a label (ep:rate=FILE) (default: ep,stochep,bptt_snn,bptt_crnn,bp)")
     p.add_argument("--seeds", help="comma-separated seeds (default: the spec's run.seed)")
     p.add_argument("--epochs", type=int, help="number of epochs of every method (overrides run.epochs)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a spec key of every method, e.g. data.n_train=1000")

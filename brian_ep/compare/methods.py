@@ -12,6 +12,7 @@ method with one seed beside faster ones with several, in one report).
 from __future__ import annotations
 
 import importlib.util
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,11 +37,18 @@ STOCHASTIC_MODEL = "bernoulli"
 @dataclass(frozen=True)
 class Method:
     """One method to compare: its name and the spec file it comes from (``None``: derived
-    from the compared spec)."""
+    from the compared spec); ``label`` tells apart two runs of the same method (``ep:rate``:
+    the ``ep`` method with the label ``rate``, reported and stored as ``ep-rate``)."""
 
     name: str
     source: Path | None = None
     seeds: tuple | None = None  # None: the comparison's --seeds
+    label: str | None = None
+
+    @property
+    def key(self) -> str:
+        """What the report and the run directories call it: ``name`` or ``name-label``."""
+        return self.name if self.label is None else f"{self.name}-{self.label}"
 
 
 class Unavailable(Exception):
@@ -51,11 +59,16 @@ class Unavailable(Exception):
 def parse_methods(text: str | None) -> list:
     """``"ep@0,bptt_snn=specs/snn.yaml,bp"`` -> ``[Method("ep", None, (0,)), Method("bptt_snn", Path(...)), ...]``.
 
+    ``METHOD:LABEL`` names a second run of a method under its own label (``ep:rate=FILE``:
+    the ``ep`` method trained from ``FILE``, reported as ``ep-rate``), e.g. rate EP beside
+    the spec's own spiking network in one report.
+
     Raises
     ------
     ArgumentError
-        For an unknown method, a method named twice, a spec file that does not exist, or
-        seeds after ``@`` that are not integers joined by ``+``.
+        For an unknown method, a method named twice, a label that is not lower-case letters,
+        digits and underscores, a spec file that does not exist, or seeds after ``@`` that
+        are not integers joined by ``+``.
     """
     from ..engines import engine_names, get_engine_entry
 
@@ -65,18 +78,25 @@ def parse_methods(text: str | None) -> list:
     for item in items:
         item, seeds = _method_seeds(item)
         name, _, path = item.partition("=")
-        name = name.strip()
+        name, colon, label = (part.strip() for part in name.partition(":"))
         if name not in known:
             raise ArgumentError(f"--methods: unknown method '{name}'; known: {', '.join(known)} (optionally METHOD=SPEC_FILE)")
-        if any(m.name == name for m in methods):
-            raise ArgumentError(f"--methods: '{name}' is named twice")
-        source = Path(path.strip()) if path.strip() else None
-        if source is not None and not source.is_file():
-            raise ArgumentError(f"--methods: the spec file '{source}' given for '{name}' does not exist")
-        methods.append(Method(name, source, seeds))
+        if colon and not _LABEL.fullmatch(label):
+            raise ArgumentError(f"--methods: '{item}': the label after ':' must be lower-case letters, digits and underscores, "
+                                f"e.g. {name}:rate (got '{label}')")
+        method = Method(name, Path(path.strip()) if path.strip() else None, seeds, label if colon else None)
+        if any(m.key == method.key for m in methods):
+            raise ArgumentError(f"--methods: '{method.key}' is named twice (give the second one a label: {name}:LABEL)")
+        if method.source is not None and not method.source.is_file():
+            raise ArgumentError(f"--methods: the spec file '{method.source}' given for '{method.key}' does not exist")
+        methods.append(method)
     if not methods:
         raise ArgumentError("--methods: name at least one method, e.g. --methods ep,bptt_snn")
     return methods
+
+
+#: A method's label (``ep:rate``).
+_LABEL = re.compile(r"[a-z0-9_]+")
 
 
 def _method_seeds(item: str):

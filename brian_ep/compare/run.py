@@ -42,10 +42,10 @@ def _method_specs(base, methods, overrides, say):
     specs, skipped = {}, {}
     for method in methods:
         try:
-            specs[method.name] = method_spec(base, method, overrides)
+            specs[method.key] = method_spec(base, method, overrides)
         except Unavailable as exc:
-            skipped[method.name] = str(exc)
-            say(f"brian-ep compare: skipping {method.name}: {exc}")
+            skipped[method.key] = str(exc)
+            say(f"brian-ep compare: skipping {method.key}: {exc}")
     if not specs:
         raise ArgumentError("none of the methods can run here: " + "; ".join(f"{m}: {why}" for m, why in skipped.items()))
     return specs, skipped
@@ -150,14 +150,14 @@ def compare_methods(
     parsed = parse_methods(methods)
     specs, skipped = _method_specs(base, parsed, overrides, say)
     seeds = list(seeds) if seeds else [base.run.seed]
-    own = {m.name: m.seeds or tuple(seeds) for m in parsed}  # ep@0: a method's own seeds
+    own = {m.key: m.seeds or tuple(seeds) for m in parsed}  # ep@0: a method's own seeds
     out = Path(out) if out is not None else default_out(base)
     claim_out(out, create=train)
     every = list(dict.fromkeys([*seeds, *(s for m in own.values() for s in m)]))
     plan = [(name, seed, load_spec(spec, {"run.seed": seed})) for seed in every for name, spec in specs.items() if seed in own[name]]
     actions = [prepare_run(run_directory(out, name, seed), spec) for name, seed, spec in plan]  # refuse before training
     header = _header(spec_path, seeds, threads, command or " ".join(sys.argv))
-    mine = [f"{m.name}: {', '.join(map(str, m.seeds))}" for m in parsed if m.seeds and m.name in specs]
+    mine = [f"{m.key}: {', '.join(map(str, m.seeds))}" for m in parsed if m.seeds and m.key in specs]
     if mine:
         header["seeds"] += f" ({'; '.join(mine)})"
     records = {name: [] for name in specs}

@@ -145,6 +145,21 @@ def test_a_method_can_have_its_own_seeds(tmp_path):
     assert "not finished (not in the tables): bp seed 1, bp seed 2, ep seed 0" in text  # no ep seed 1 or 2
 
 
+def test_a_labelled_method_is_a_second_run_of_that_method(tmp_path):
+    """``METHOD:LABEL``: rate EP beside the spec's own (spiking) network in one report, each with
+    its own spec, seeds, run directories and row."""
+    assert parse_methods(f"ep@0,ep:rate={DIGITS}@1+2") == [Method("ep", None, (0,)), Method("ep", Path(DIGITS), (1, 2), "rate")]
+    assert Method("ep", None, None, "rate").key == "ep-rate" and Method("ep").key == "ep"
+    for bad, message in (("ep:Rate", "lower-case letters, digits and underscores"), ("ep:", "lower-case letters"),
+                         (f"ep:a,ep:a={DIGITS}", "'ep-a' is named twice"), ("ep,ep", "give the second one a label")):
+        with pytest.raises(ArgumentError, match=re.escape(message)):
+            parse_methods(bad)
+    report = compare_methods(DIGITS, f"ep@0,ep:rate={DIGITS}@1", out=tmp_path, train=False, say=lambda text: None)
+    text = report.read_text()
+    assert "* seeds: 0 (ep: 0; ep-rate: 1)" in text
+    assert "not finished (not in the tables): ep seed 0, ep-rate seed 1" in text
+
+
 def test_summary_is_mean_and_sample_std_of_final_epochs():
     spec = load_spec(DIGITS)
 
