@@ -9,8 +9,6 @@ import hashlib
 import re
 from pathlib import Path
 
-import numpy as np
-
 from brian_ep.architecture import build_architecture
 from brian_ep.spec import load_spec
 from brian_ep.weights import load_weights
@@ -23,8 +21,5 @@ SPEC = ROOT / "network_specs" / "events" / "event_mnist_stochep_578_500_10.yaml"
 def test_the_committed_weights_are_the_documented_ones_and_fit_the_spec():
     quoted = re.findall(r"SHA-256\s+`([0-9a-f]{64})`", (ROOT / "docs" / "events.md").read_text())
     assert quoted == [hashlib.sha256(WEIGHTS.read_bytes()).hexdigest()]
-    params = load_weights(WEIGHTS, build_architecture(load_spec(SPEC)))
-    weights = np.load(WEIGHTS)
-    assert set(weights) == {"W:input_h1", "W:h1_output", "b:h1"}
-    assert weights["W:input_h1"].shape == (578, 500) and np.isfinite(weights["W:input_h1"]).all()
-    assert params is not None
+    params = load_weights(WEIGHTS, build_architecture(load_spec(SPEC)))  # refuses other names or shapes
+    assert params.is_finite()
