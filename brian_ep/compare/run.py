@@ -105,7 +105,8 @@ def _header(spec_path, seeds, threads, command) -> dict:
         "spec": str(spec_path),
         "command": f"`{command}`",
         "seeds": ", ".join(map(str, seeds)),
-        "machine": f"{platform.platform()}, {os.cpu_count()} CPU cores, {threads} thread(s) per run, runs one at a time",
+        "machine": f"{platform.platform()}, {os.cpu_count()} CPU cores, {threads} thread(s) per run, "
+                   "the runs this command trains one at a time",
         "versions": f"Python {platform.python_version()}, " + ", ".join(versions),
         "started": time.strftime("%Y-%m-%d %H:%M"),
     }
@@ -160,6 +161,10 @@ def compare_methods(
     mine = [f"{m.key}: {', '.join(map(str, m.seeds))}" for m in parsed if m.seeds and m.key in specs]
     if mine:
         header["seeds"] += f" ({'; '.join(mine)})"
+    read_before = sum(action == "read" for action in actions)
+    if read_before:  # trained by an earlier command, perhaps beside other trainings: say so next to the timings
+        header["machine"] += (f"; {read_before} of {len(plan)} runs were read from earlier commands, with the "
+                              "times measured then (other trainings may have shared the machine)")
     records = {name: [] for name in specs}
     unfinished = [f"{name} seed {seed}" for (name, seed, _), action in zip(plan, actions) if action != "read"]
     if not train and unfinished:

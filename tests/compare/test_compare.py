@@ -66,6 +66,8 @@ def test_compare_trains_every_method_and_writes_the_report(comparison):
         assert float(rows[method]["test_accuracy_mean"]) == metrics["epochs"][-1]["test_accuracy"]
         assert float(rows[method]["peak_rss_mb"]) > 50  # measured on the training process
         assert f"| {method} |" in (out / "report.md").read_text()
+    machine = next(line for line in (out / "report.md").read_text().splitlines() if "machine:" in line)
+    assert "the runs this command trains one at a time" in machine and "read from earlier" not in machine
     assert rows["bptt_snn"]["steps_per_sample"] == "5" and rows["ep"]["steps_per_sample"] == str(10 + 2 * 4)
     assert "adam, batch 32, lr 0.002" in rows["bptt_snn"]["optimiser"]
     if "bernoulli" in neuron_model_names():
@@ -81,6 +83,8 @@ def test_finished_runs_are_read_not_trained_again(comparison):
     rc, stdout, stderr = _run("compare", DIGITS, *TINY, "--methods", ",".join(TRAINED), "--out", str(out))
     assert rc == 0, stderr
     assert stdout.count("reading the finished run") == len(TRAINED)
+    # their times were measured by an earlier command, perhaps beside other trainings: the report says so
+    assert f"{len(TRAINED)} of {len(TRAINED)} runs were read from earlier commands" in (out / "report.md").read_text()
     assert before == {m: (out / "runs" / f"{m}-s0" / "weights.npz").stat().st_mtime_ns for m in TRAINED}
 
 
