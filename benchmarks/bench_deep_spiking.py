@@ -7,8 +7,9 @@ MNIST 784-500-500-10 trained on the same samples in one process, as ms/sample an
 Spiking: ``network_specs/stochep/mnist_784_500_500_10.yaml`` as shipped (both hidden layers
 Bernoulli, spikes both ways, 11 free + 2 x 12 nudged steps, common noise). Reference: the same
 spec with rate neurons (``neuron: {model: rate}``), once with the spiking spec's own schedule
-(35 steps as shipped, read from the spec, so the ratio is per time step) and once with the 50-step schedule the rate specs train with (30 free
-+ 2 x 10 nudged, ``network_specs/mnist_784_500_10.yaml``; the ratio is then per sample, on
+(35 steps as shipped, read from the spec, so the ratio is per time step) and once with the
+50-step schedule the rate specs train with (30 free + 2 x 10 nudged,
+``network_specs/mnist_784_500_10.yaml``; the ratio is then per sample, on
 equal data, not equal steps). Targets: Brian2 ``cpp_standalone`` (one sample at a time) and
 the numpy engine with the spec's batches of 32 in float32, as the headline runs train. Each
 row excludes the one-off build (an untimed warm-up chunk) and takes the best of two timed
