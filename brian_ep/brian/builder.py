@@ -298,6 +298,9 @@ def _free_layer(ctx, layer):
         G.thresholder[f"{k}_ev"].when = "start"
         G.thresholder[f"{k}_ev"].order = ORDER_SCHEDULE_EVENT
     add_noise_operation(ctx, G, noise_code, 0)
+    step_code = layer.neuron.brian_step_code(layer)
+    if step_code:  # the model's own per-step code, after the noise is drawn, before the threshold
+        G.run_regularly(ctx.code_of(f"{layer.name}.step", step_code), when="before_thresholds", order=1, name=f"{ctx.name}_{layer.name}_step")
     if wiring.events:
         G.run_regularly(
             ctx.code_of(f"{layer.name}.clear_spikes", "I_syn = 0\n"), when="after_groups", order=ORDER_CLEAR_SPIKES,

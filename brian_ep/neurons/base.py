@@ -135,6 +135,12 @@ class NeuronModel(ABC):
         stochastic threshold (``rand()``, or a ``TimedArray`` of supplied noise)."""
         return {"method": "euler"}
 
+    def brian_step_code(self, layer: Layer) -> str:
+        """Code the group runs in every step after its state update and before its threshold
+        (a ``run_regularly`` in ``before_thresholds``, reachable as ``<layer>.step``), e.g. to
+        accumulate a variable the state update does not integrate. None by default."""
+        return ""
+
     def brian_phase_rate(self, layer: Layer, nudged: bool) -> str:
         """Expression of the rate latched at the end of a (``nudged`` or free) phase, which the
         EP rule reads (default: ``brian_rate``)."""

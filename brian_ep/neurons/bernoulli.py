@@ -77,10 +77,14 @@ class BernoulliOptions(BaseModel):
     step (over ``q``), an unbiased estimate of the rate with no lag, which keeps the EP update
     of recurrent spiking layers unbiased (``docs/stochep.md``, "Bias"). A longer trace
     smooths what a softmax readout reads (set it for the top layer under one). ``read``:
-    the rate estimate the EP rule reads at the end of each phase, the ``trace`` there or the
+    the rate estimate the EP rule reads at the end of each phase, the ``trace`` there, the
     spike count over the last ``window`` steps (``window``: steps at the end of each nudged
     phase, default the whole phase; ``free_window``: at the end of the free phase, default
-    ``window``). ``max_rate``: the firing rate at ``rho = 1`` (default ``1/dt``: one spike per
+    ``window``), or ``probability``: the neuron's spike probabilities ``p`` summed over the
+    same windows, the spike count's expectation given the membrane potential (a
+    Rao-Blackwellised count: the same mean, less variance; the spikes still carry the
+    currents, only the learning rule reads ``p``, the neuron's own state, like a
+    voltage-based plasticity rule; ``docs/stochep.md``, "Reading the spike probability"). ``max_rate``: the firing rate at ``rho = 1`` (default ``1/dt``: one spike per
     step); spikes then carry ``1 / (max_rate dt)`` so that the mean field stays the same.
     ``refractory``: the refractory period, in steps of ``dt`` (``3``) or as a duration that is
     a whole number of ``dt`` (``"1.5 ms"``); default none. As in Brian2, a neuron that spikes
@@ -92,7 +96,7 @@ class BernoulliOptions(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True, validate_default=True)
 
     trace_tau: Optional[TimeQuantity] = None
-    read: Literal["trace", "window"] = "trace"
+    read: Literal["trace", "window", "probability"] = "trace"
     window: Optional[int] = Field(default=None, gt=0)
     free_window: Optional[int] = Field(default=None, gt=0)
     max_rate: Optional[RateQuantity] = None
@@ -281,11 +285,14 @@ class BernoulliNeuron(NeuronModel):
         s = xp.astype(noise < p, u.dtype)
         ref, n_ref = state.ref, self.n_ref(layer)
         if n_ref > 1:  # no spike while the countdown runs; a spike restarts it at n_ref - 1
-            s = s * xp.astype(ref < 0.5, u.dtype)
+            able = xp.astype(ref < 0.5, u.dtype)
+            s, p = s * able, p * able  # p: now the probability of a spike in this step
             ref = xp.clip(ref - 1.0, 0.0, None) + (n_ref - 1) * s
         eps_x = self.eps_x(layer)
         x = state.x - eps_x * state.x + (eps_x / q) * s
-        count = state.count + s if (layer.options.read == "window" and state.left <= state.window) else state.count
+        count, read = state.count, layer.options.read
+        if read != "trace" and state.left <= state.window:
+            count = count + (s if read == "window" else p)
         return SpikeState(u, s, x, count, state.total + s, ref, state.left - 1, state.window)
 
     # -- Brian2 ------------------------------------------------------------------------------
@@ -298,7 +305,7 @@ class BernoulliNeuron(NeuronModel):
             f"dx/dt = -x / ({self.trace_tau(layer)!r} * second) : 1",
             f"p = {p} : 1",
         ]
-        if layer.options.read == "window":
+        if layer.options.read != "trace":
             lines.append("n_win : 1")
         return "\n".join(lines) + "\n"
 
@@ -310,6 +317,13 @@ class BernoulliNeuron(NeuronModel):
         if self.n_ref(layer) > 1:  # Brian2's own: the threshold becomes (noise < p) and not_refractory
             options["refractory"] = f"{self.n_ref(layer)} * dt"
         return options
+
+    def brian_step_code(self, layer):
+        """Under ``read: probability``, add the spike probability of the step to the count
+        (``p``, 0 while refractory), after the state update, as the threshold reads it."""
+        if layer.options.read != "probability":
+            return ""
+        return "n_win += p * int(not_refractory)\n" if self.n_ref(layer) > 1 else "n_win += p\n"
 
     def brian_phase_code(self, layer):
         """``u`` and ``x`` as by default; with a refractory period also the time since the
@@ -343,7 +357,7 @@ class BernoulliNeuron(NeuronModel):
     def brian_schedule_events(self, layer, step, n_nudged):
         """Restart the spike count ``window`` steps before the end of each phase (after the
         phase results are latched, so a count that ends a phase is read first)."""
-        if layer.options.read != "window":
+        if layer.options.read == "trace":
             return {}
         kf, kn = self._window(layer, False), self._window(layer, True)
         starts = [f"NF - {kf}"] + [f"NF + {m} * NN - {kn}" for m in range(1, n_nudged + 1)]

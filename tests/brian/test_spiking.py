@@ -246,6 +246,37 @@ def test_dense_delivery_refuses_spikes():
         build_network(arch_of(spec), spec.ep, spec.optim, 2, delivery="dense")
 
 
+@pytest.mark.standalone_compatible
+def test_probability_read_same_noise_same_weights(brian_device, tmp_path):
+    """``read: probability`` (the EP rule reads the spike probabilities summed over the
+    windows, accumulated by the model's per-step code after the state update): softmax
+    readout, spike-encoded input, common noise, on the runtime device and under
+    ``cpp_standalone``."""
+    neuron = {"model": "bernoulli", "read": "probability", "window": 4, "free_window": 8}
+    spec = _spec(**{"model.neuron": neuron, "model.input.encoding": "spikes", "model.readout": {"kind": "softmax"}, "ep.common_noise": True})
+    _same_noise(spec, str(tmp_path / "sa"))
+
+
+def test_probability_read_is_not_the_count():
+    """With the same noise (hence the same spikes), reading the probabilities gives other
+    weights than reading the counts: the option is not idle; and with a refractory period
+    Brian2 and the numpy engine still agree (a refractory neuron's probability is 0)."""
+    arch = arch_of(_spec())
+    params = initial_params(arch, 0)
+    x, y = _data(20)
+    noise = _noise(arch, _spec(), 20)
+    got = []
+    for read in ("window", "probability"):
+        spec = _spec(**{"model.neuron": {"model": "bernoulli", "read": read, "window": 4, "free_window": 8}})
+        engine = NumpyEngine(spec, arch_of(spec), params, init_optim_state(params))
+        engine.set_noise(noise)
+        engine.train_chunk(x, y)
+        got.append(engine.get_params())
+    assert got[0].max_abs_diff(got[1]) > 1e-4
+    neuron = {"model": "bernoulli", "read": "probability", "window": 4, "free_window": 8, "refractory": "1.5 ms"}
+    _same_noise(_spec(**{"model.neuron": neuron}))
+
+
 def _refractory_spec(**extra):
     """The 64-16-10 spiking network with a refractory period of 3 steps (1.5 ms at dt 0.5
     ms) in every spiking layer: a neuron that spikes at step k is silent at k+1 and k+2."""

@@ -198,11 +198,14 @@ def _stochastic_spec(**over):
     return tiny(**{"model.neuron": {"model": "toy_bernoulli", "tau": "1 ms"}, "optim.batch_size": 10, **over})
 
 
-@pytest.mark.parametrize("model", ["toy_bernoulli", "bernoulli"])
+@pytest.mark.parametrize("model", ["toy_bernoulli", "bernoulli", "bernoulli_window", "bernoulli_probability"])
 def test_supplied_noise_gives_the_numpy_maths(bernoulli, model):
     """The same uniform numbers through the torch engine and through the numpy maths: the
-    same spikes, the same update (one mini-batch of 10), for the toy model and StochEP's."""
-    spec = _stochastic_spec(**({} if model == "toy_bernoulli" else {"model.neuron": {"model": "bernoulli", "tau": "1 ms", "window": 4}}))
+    same spikes, the same update (one mini-batch of 10), for the toy model and StochEP's
+    (the EP rule reading the trace, the spike counts or the spike probabilities)."""
+    read = {"bernoulli_window": "window", "bernoulli_probability": "probability"}.get(model, "trace")
+    neuron = {"model": "bernoulli", "tau": "1 ms", "window": 4, "read": read}
+    spec = _stochastic_spec(**({} if model == "toy_bernoulli" else {"model.neuron": neuron}))
     arch = build_architecture(spec)
     params = initial_params(arch, 0)
     x, y = _digits(10)
