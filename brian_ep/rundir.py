@@ -258,7 +258,9 @@ class RunDirectory:
             import io
 
             buf = io.StringIO()
-            writer = csv.DictWriter(buf, fieldnames=list(rows[0].keys()))
+            # every key of every row (a run resumed by a newer version may add a column)
+            fields = list(dict.fromkeys(key for row in rows for key in row))
+            writer = csv.DictWriter(buf, fieldnames=fields, restval="")
             writer.writeheader()
             writer.writerows(rows)
             atomic_write_bytes(self.path / "metrics.csv", buf.getvalue().encode())

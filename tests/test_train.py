@@ -27,7 +27,7 @@ from conftest import small_spec
 
 REPO = Path(__file__).resolve().parents[1]
 DIGITS_SPEC = REPO / "network_specs" / "digits.yaml"
-TIMING = ("train_seconds", "ms_per_sample", "eval_seconds", "peak_rss_mib")  # measurements: differ between runs
+TIMING = ("train_seconds", "ms_per_sample", "build_seconds", "eval_seconds", "peak_rss_mib")  # measurements: differ between runs
 
 
 def tiny_digits(**over):
@@ -71,6 +71,40 @@ def test_spiking_runs_report_spikes_per_sample_rate_runs_do_not(tmp_path):
     assert "spikes_per_sample_h1" in (tmp_path / "s" / "metrics.csv").read_text().splitlines()[0]
     rate = train(tiny_digits(**{"run.epochs": 1}), progress=False)
     assert not any(k.startswith("spikes") for k in rate.metrics["epochs"][0])
+
+
+def test_ms_per_sample_leaves_out_the_engines_program_build(monkeypatch, tmp_path):
+    """An engine that spends time building a program (Brian2 standalone compiles on its first
+    chunk) reports it as ``build_seconds``: the epoch's ``train_seconds`` is the wall time with
+    it, ``ms_per_sample`` the training time without it, ``build_seconds`` is a column of its
+    own; a later epoch builds nothing."""
+    import time as clock
+
+    from brian_ep.engines.numpy_batched import NumpyEngine
+
+    chunk = NumpyEngine.train_chunk
+
+    def build_first(self, *args, **kwargs):
+        if getattr(self, "build_seconds", 0.0) == 0.0:
+            clock.sleep(0.3)
+            self.build_seconds = 0.3
+        return chunk(self, *args, **kwargs)
+
+    monkeypatch.setattr(NumpyEngine, "train_chunk", build_first)
+    rows = train(tiny_digits(run__epochs=2), out=tmp_path / "r", progress=False).metrics["epochs"]
+    assert rows[0]["build_seconds"] == 0.3 and rows[1]["build_seconds"] == 0.0
+    assert rows[0]["train_seconds"] >= 0.3
+    for row in rows:
+        assert row["ms_per_sample"] == pytest.approx(1e3 * (row["train_seconds"] - row["build_seconds"]) / 120)
+    assert "build_seconds" in (tmp_path / "r" / "metrics.csv").read_text().splitlines()[0]
+
+
+def test_metrics_csv_has_every_rows_columns(tmp_path):
+    """A run resumed by a newer version may add a column to later rows: the CSV keeps them all."""
+    from brian_ep.rundir import RunDirectory
+
+    RunDirectory(tmp_path).write_metrics({"epochs": [{"epoch": 1, "a": 0.5}, {"epoch": 2, "a": 0.6, "b": 3}]})
+    assert (tmp_path / "metrics.csv").read_text().splitlines() == ["epoch,a,b", "1,0.5,", "2,0.6,3"]
 
 
 def test_metrics_rows_and_final_accuracy_matches_evaluate():

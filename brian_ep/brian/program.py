@@ -30,6 +30,7 @@ import gc
 import os
 import shutil
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -112,6 +113,8 @@ class StandaloneProgram:
         self.net = None
         #: whether :meth:`build` compiled (``False``: the program came from the cache, or was not compiled)
         self.compiled = False
+        #: wall time of :meth:`build` (s): objects, symbolic run, code generation, compilation or cache
+        self.build_seconds = 0.0
 
     @contextmanager
     def active(self):
@@ -148,6 +151,7 @@ class StandaloneProgram:
         Objects of programs closed earlier in this process are collected first, so that Brian2
         gives the new code objects the same names (and so the same source files) as before,
         and the generated code depends on the network only."""
+        t0 = time.perf_counter()
         gc.collect()
         with self.active(), self._prefs():
             net = make_network()
@@ -165,6 +169,7 @@ class StandaloneProgram:
                     compile_program(self.directory)
                     self.compiled = True
         self.net = net
+        self.build_seconds = time.perf_counter() - t0
         return net
 
     def _build_cached(self, root, info) -> None:

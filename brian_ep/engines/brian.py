@@ -97,6 +97,8 @@ class BrianEngine(Engine):
         self.standalone = self.device_class is not None
         self.directory = user_directory if user_directory is not None else (None if workdir is None else str(workdir))
         self._programs = {}
+        #: seconds spent building standalone programs so far (train leaves them out of ms/sample)
+        self.build_seconds = 0.0
         self._noise_window = 0  # supplied noise: windows already consumed
         self._spikes = {}
         self._offset = 0  # first sample of the current run within its chunk (noise seeds)
@@ -271,6 +273,7 @@ class BrianEngine(Engine):
             # every value that a run reads from the spec comes in as a run argument (_values)
             network = lambda: self._seeded(self._network(n_windows, empty, predict=not learn, run_values=False), learn)  # noqa: E731
             program.build(network, info={"spec": self.spec.name})
+            self.build_seconds += program.build_seconds
             self._programs[kind] = program
         return self._programs[kind]
 

@@ -65,6 +65,9 @@ def test_user_device_and_directory_are_used_and_training_repeats(user_device, tm
     second = brian_ep.train(spec, progress=False)  # same process: no "already been built" error
     assert first.params.max_abs_diff(second.params) == 0.0
     assert first.metrics["epochs"][0]["test_accuracy"] == second.metrics["epochs"][0]["test_accuracy"]
+    for run in (first, second):  # the build is timed apart from the training (ms/sample leaves it out)
+        row = run.metrics["epochs"][0]
+        assert 0.0 < row["build_seconds"] < row["train_seconds"]
     acc = brian_ep.evaluate(spec, second.params)
     assert acc == second.metrics["epochs"][0]["test_accuracy"]
     # main.cpp may be written again (Brian2's order of some initialisations varies between
