@@ -84,8 +84,9 @@ class BernoulliOptions(BaseModel):
     same windows, the spike count's expectation given the membrane potential (a
     Rao-Blackwellised count: the same mean, less variance; the spikes still carry the
     currents, only the learning rule reads ``p``, the neuron's own state, like a
-    voltage-based plasticity rule; ``docs/stochep.md``, "Reading the spike probability"). ``max_rate``: the firing rate at ``rho = 1`` (default ``1/dt``: one spike per
-    step); spikes then carry ``1 / (max_rate dt)`` so that the mean field stays the same.
+    voltage-based plasticity rule; ``docs/stochep.md``, "Reading the spike probability").
+    ``max_rate``: the firing rate at ``rho = 1`` (default ``1/dt``: one spike per step);
+    spikes then carry ``1 / (max_rate dt)`` so that the mean field stays the same.
     ``refractory``: the refractory period, in steps of ``dt`` (``3``) or as a duration that is
     a whole number of ``dt`` (``"1.5 ms"``); default none. As in Brian2, a neuron that spikes
     at step ``k`` cannot spike again before step ``k + refractory / dt`` (one step: no
@@ -283,16 +284,18 @@ class BernoulliNeuron(NeuronModel):
         if q != 1.0:
             p = q * p
         s = xp.astype(noise < p, u.dtype)
-        ref, n_ref = state.ref, self.n_ref(layer)
+        ref, n_ref, able = state.ref, self.n_ref(layer), None
         if n_ref > 1:  # no spike while the countdown runs; a spike restarts it at n_ref - 1
             able = xp.astype(ref < 0.5, u.dtype)
-            s, p = s * able, p * able  # p: now the probability of a spike in this step
+            s = s * able
             ref = xp.clip(ref - 1.0, 0.0, None) + (n_ref - 1) * s
         eps_x = self.eps_x(layer)
         x = state.x - eps_x * state.x + (eps_x / q) * s
         count, read = state.count, layer.options.read
-        if read != "trace" and state.left <= state.window:
-            count = count + (s if read == "window" else p)
+        if read == "window" and state.left <= state.window:
+            count = count + s
+        elif read == "probability" and state.left <= state.window:  # the probability of a spike in this step
+            count = count + (p if able is None else p * able)
         return SpikeState(u, s, x, count, state.total + s, ref, state.left - 1, state.window)
 
     # -- Brian2 ------------------------------------------------------------------------------
