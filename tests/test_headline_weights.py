@@ -46,11 +46,21 @@ def test_the_manifest_names_committed_weights_with_their_checksums():
         assert run["weights"] in run["command"] and run["spec"] in run["command"]
 
 
-@pytest.mark.parametrize("run", [
-    pytest.param(run, id=run["name"], marks=pytest.mark.skipif(
+def _marks(run):
+    """Skip where the data set is missing; mark ``compiles`` a run that re-evaluates in a
+    compiled Brian2 program (a ``cpp_standalone`` training is re-evaluated where it trained)."""
+    from brian_ep.spec import load_spec
+
+    marks = [pytest.mark.skipif(
         real_data_dir(run["dataset"]) is None,
-        reason=f"{run['dataset']} IDX files not found in ${DATA_ENV_VAR} or ../shared/data"))
-    for run in _runs()])
+        reason=f"{run['dataset']} IDX files not found in ${DATA_ENV_VAR} or ../shared/data")]
+    spec = load_spec(ROOT / run["spec"], overrides=run["overrides"])
+    if spec.run.engine == "brian2" and spec.run.engine_options().device != "runtime":
+        marks.append(pytest.mark.compiles)
+    return marks
+
+
+@pytest.mark.parametrize("run", [pytest.param(run, id=run["name"], marks=_marks(run)) for run in _runs()])
 def test_committed_weights_re_evaluate_to_the_recorded_accuracy(run, monkeypatch):
     from brian_ep.spec import load_spec
     from brian_ep.train import evaluate
