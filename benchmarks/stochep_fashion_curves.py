@@ -21,8 +21,8 @@ REPO = Path(__file__).resolve().parents[1]
 RECORDS = REPO / "docs" / "results" / "stochep" / "deep" / "fashion"
 OUT = REPO / "docs" / "figures" / "stochep_fashion_read.png"
 GROUPS = {  # label -> record names (the shipped spec's settings, 30 epochs)
-    "spiking, EP reads spike counts (read: window)": ["tau2_f16n12w8_30ep_s0"],
-    "spiking, EP reads spike probabilities (read: probability)": ["prob_30ep_s0", "prob_30ep_s1", "prob_30ep_s2", "prob_30ep_s3", "prob_30ep_s4"],
+    "spiking, EP reads spike counts (read: window), seed 0": ["tau2_f16n12w8_30ep_s0"],
+    "spiking, EP reads spike probabilities (read: probability), seeds 0-4": ["prob_30ep_s0", "prob_30ep_s1", "prob_30ep_s2", "prob_30ep_s3", "prob_30ep_s4"],
 }
 BARS = {  # label -> record name (final epoch drawn as a line)
     "rate neurons, EP (15 epochs)": "rate_15ep_s0",
