@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from brian_ep.report import pyplot, save_figure
+
 REPO = Path(__file__).resolve().parents[1]
 RECORDS = REPO / "docs" / "results" / "stochep" / "deep" / "fashion"
 OUT = REPO / "docs" / "figures" / "stochep_fashion_read.png"
@@ -36,11 +38,7 @@ def _test_curve(name: str) -> np.ndarray:
 
 
 def main() -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
     for (label, names), color in zip(GROUPS.items(), ("tab:gray", "tab:blue")):
         finals = []
@@ -64,10 +62,7 @@ def main() -> None:
            title="Fashion-MNIST 784-500-500-10, both hidden layers Bernoulli spiking")
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(OUT, dpi=120)
-    print(f"wrote {OUT.relative_to(REPO)}")
+    print(f"wrote {save_figure(fig, OUT).relative_to(REPO)}")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from brian_ep.report import pyplot, save_figure
+
 REPO = Path(__file__).resolve().parents[1]
 RECORDS = REPO / "docs" / "results" / "stochep" / "deep"
 OUT = REPO / "docs" / "figures" / "stochep_mnist_engines.png"
@@ -31,11 +33,7 @@ def _epochs(name: str) -> list[dict]:
 
 
 def main() -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, (acc, spikes) = plt.subplots(1, 2, figsize=(11, 4.2))
     runs = [(BRIAN, "Brian2 cpp_standalone, seed 0", "tab:red")]
     runs += [(name, f"numpy engine, seed {name[-1]}", "tab:blue") for name in NUMPY]
@@ -70,10 +68,7 @@ def main() -> None:
     for ax in (acc, spikes):
         ax.grid(alpha=0.3)
     fig.suptitle("MNIST 784-500-500-10, both hidden layers Bernoulli spiking, spikes both ways (gamma 0.5)", fontsize=10)
-    fig.tight_layout()
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(OUT, dpi=120)
-    print(f"wrote {OUT.relative_to(REPO)}")
+    print(f"wrote {save_figure(fig, OUT).relative_to(REPO)}")
 
 
 if __name__ == "__main__":

@@ -292,10 +292,9 @@ class BernoulliNeuron(NeuronModel):
         eps_x = self.eps_x(layer)
         x = state.x - eps_x * state.x + (eps_x / q) * s
         count, read = state.count, layer.options.read
-        if read == "window" and state.left <= state.window:
-            count = count + s
-        elif read == "probability" and state.left <= state.window:  # the probability of a spike in this step
-            count = count + (p if able is None else p * able)
+        if read != "trace" and state.left <= state.window:  # inside the counting window
+            # the spike, or under read: probability the probability of a spike in this step
+            count = count + (s if read == "window" else p if able is None else p * able)
         return SpikeState(u, s, x, count, state.total + s, ref, state.left - 1, state.window)
 
     # -- Brian2 ------------------------------------------------------------------------------
